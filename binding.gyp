@@ -1,0 +1,35 @@
+{
+  "targets": [
+    {
+      "target_name": "torchnas",
+      "sources": [
+        "native/addon.cc",
+        "native/core/runtime.cc",
+        "native/core/serialize.cc",
+        "native/core/nets/small_cnn.cc",
+        "native/core/train/classifier_trainer.cc",
+        "native/napi/common.cc",
+        "native/napi/async_job.cc",
+        "native/napi/tensor.cc",
+        "native/napi/runtime.cc",
+        "native/napi/serialize.cc",
+        "native/napi/small_cnn.cc"
+      ],
+      "include_dirs": [
+        "<!(node -p \"require('node-addon-api').include_dir\")",
+        "native",
+        "<!@(node scripts/torch-paths.js include)"
+      ],
+      "defines": [
+        "NAPI_VERSION=8",
+        "NAPI_CPP_EXCEPTIONS",
+        "NODE_ADDON_API_DISABLE_DEPRECATED",
+        "TORCHNAS_VERSION=\"<!(node -p \"require('./package.json').version\")\""
+      ],
+      "cflags!": ["-fno-exceptions", "-fno-rtti"],
+      "cflags_cc!": ["-fno-exceptions", "-fno-rtti", "-std=gnu++17", "-std=gnu++14"],
+      "cflags_cc": ["-std=c++17", "-fexceptions", "-frtti", "-O2", "<!@(node scripts/torch-paths.js cflags)"],
+      "libraries": ["<!@(node scripts/torch-paths.js libs)"]
+    }
+  ]
+}

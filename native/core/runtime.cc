@@ -1,0 +1,60 @@
+#include "runtime.h"
+
+#include <ATen/Parallel.h>
+#include <torch/cuda.h>
+#include <torch/utils.h>
+#include <torch/version.h>
+
+#include <regex>
+
+#include "errors.h"
+
+namespace torchnas {
+
+RuntimeInfo runtime_info() {
+  RuntimeInfo info;
+  info.torch_version = TORCH_VERSION;
+  info.cuda_available = torch::cuda::is_available();
+  info.cuda_device_count = info.cuda_available ? static_cast<int>(torch::cuda::device_count()) : 0;
+  info.num_threads = at::get_num_threads();
+  info.num_interop_threads = at::get_num_interop_threads();
+  info.mkldnn_available = at::hasMKLDNN();
+  return info;
+}
+
+void set_seed(uint64_t seed) { torch::manual_seed(seed); }
+
+void set_num_threads(int n) {
+  if (n < 1) fail("INVALID_ARGUMENT", "thread count must be >= 1, got " + std::to_string(n));
+  at::set_num_threads(n);
+}
+
+int get_num_threads() { return at::get_num_threads(); }
+
+torch::Device parse_device(const std::string& spec) {
+  static const std::regex pattern("^(cpu|cuda)(?::([0-9]+))?$");
+  std::smatch m;
+  if (!std::regex_match(spec, m, pattern)) {
+    fail("INVALID_ARGUMENT", "unknown device '" + spec + "': expected 'cpu', 'cuda' or 'cuda:N'");
+  }
+  if (m[1] == "cpu") {
+    if (m[2].matched) fail("INVALID_ARGUMENT", "device 'cpu' takes no index, got '" + spec + "'");
+    return torch::Device(torch::kCPU);
+  }
+  if (!torch::cuda::is_available()) {
+    fail("DEVICE_UNAVAILABLE",
+         "device '" + spec + "' requested but CUDA is not available in this LibTorch build (" TORCH_VERSION
+         "); build against a CUDA LibTorch via Torch_DIR or use 'cpu'");
+  }
+  int index = m[2].matched ? std::stoi(m[2].str()) : 0;
+  int count = static_cast<int>(torch::cuda::device_count());
+  if (index >= count) {
+    fail("DEVICE_UNAVAILABLE", "device '" + spec + "' requested but only " + std::to_string(count) +
+                                   " CUDA device(s) are present");
+  }
+  return torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(index));
+}
+
+std::string device_string(const torch::Device& device) { return device.str(); }
+
+}  // namespace torchnas

@@ -1,0 +1,135 @@
+#include "classifier_trainer.h"
+
+#include <ATen/CPUGeneratorImpl.h>
+#include <torch/nn/functional/loss.h>
+
+#include <chrono>
+
+#include "../errors.h"
+
+namespace torchnas {
+
+torch::Tensor prepare_images(const torch::Tensor& images, double mean, double std) {
+  torch::Tensor x = images;
+  if (x.dim() == 3) x = x.unsqueeze(1);
+  if (x.dim() != 4) {
+    fail("SHAPE_MISMATCH", "images must be [N, H, W] or [N, C, H, W], got " + c10::str(x.sizes()));
+  }
+  if (x.scalar_type() == torch::kUInt8) return (x.to(torch::kFloat32) / 255.0 - mean) / std;
+  if (x.scalar_type() == torch::kFloat32) return x;
+  if (x.scalar_type() == torch::kFloat64) return x.to(torch::kFloat32);
+  fail("DTYPE_UNSUPPORTED", std::string("images must be uint8 or float, got ") + c10::toString(x.scalar_type()));
+}
+
+torch::Tensor prepare_labels(const torch::Tensor& labels, int64_t count, int64_t num_classes) {
+  if (labels.dim() != 1 || labels.size(0) != count) {
+    fail("SHAPE_MISMATCH", "labels must be [N] with N = " + std::to_string(count) + " images, got " + c10::str(labels.sizes()));
+  }
+  if (labels.is_floating_point()) fail("DTYPE_UNSUPPORTED", "labels must be integers, got " + std::string(c10::toString(labels.scalar_type())));
+  auto y = labels.to(torch::kInt64);
+  if (count > 0) {
+    auto lo = y.min().item<int64_t>(), hi = y.max().item<int64_t>();
+    if (lo < 0 || hi >= num_classes) {
+      fail("INVALID_ARGUMENT", "labels must lie in [0, " + std::to_string(num_classes - 1) + "], found " + std::to_string(lo) +
+                                   ".." + std::to_string(hi));
+    }
+  }
+  return y;
+}
+
+ClassifierTrainer::ClassifierTrainer(SmallCnn model, torch::Device device) : model_(std::move(model)), device_(device) {
+  model_->to(device_);
+}
+
+void ClassifierTrainer::to(const torch::Device& device) {
+  device_ = device;
+  model_->to(device_);
+  optimizer_.reset();  // momentum buffers live on the old device
+}
+
+torch::optim::SGD& ClassifierTrainer::optimizer(const SgdSettings& sgd) {
+  if (sgd.lr <= 0) fail("INVALID_ARGUMENT", "learning rate must be > 0, got " + std::to_string(sgd.lr));
+  if (!optimizer_) {
+    optimizer_ = std::make_unique<torch::optim::SGD>(
+        model_->parameters(), torch::optim::SGDOptions(sgd.lr).momentum(sgd.momentum).weight_decay(sgd.weight_decay));
+  }
+  auto& options = static_cast<torch::optim::SGDOptions&>(optimizer_->param_groups()[0].options());
+  options.lr(sgd.lr).momentum(sgd.momentum).weight_decay(sgd.weight_decay);
+  return *optimizer_;
+}
+
+EpochResult ClassifierTrainer::train_epoch(const torch::Tensor& images, const torch::Tensor& labels,
+                                           const EpochSettings& settings, const StepCallback& on_step,
+                                           const std::atomic<bool>* cancelled) {
+  auto start = std::chrono::steady_clock::now();
+  if (settings.batch_size < 1) fail("INVALID_ARGUMENT", "batch size must be >= 1");
+  auto x_all = prepare_images(images, mean, std);
+  auto y_all = prepare_labels(labels, x_all.size(0), model_->num_classes);
+  const int64_t n = x_all.size(0);
+  if (n == 0) fail("INVALID_ARGUMENT", "cannot train on an empty dataset");
+  auto& opt = optimizer(settings.sgd);
+  auto gen = at::make_generator<at::CPUGeneratorImpl>(settings.seed);
+  auto order = torch::randperm(n, gen, torch::TensorOptions().dtype(torch::kInt64));
+  const int64_t steps = (n + settings.batch_size - 1) / settings.batch_size;
+  model_->train();
+  double loss_sum = 0;
+  int64_t correct = 0;
+  for (int64_t s = 0; s < steps; ++s) {
+    if (cancelled && cancelled->load()) fail("CANCELLED", "training was cancelled at step " + std::to_string(s));
+    auto idx = order.slice(0, s * settings.batch_size, std::min(n, (s + 1) * settings.batch_size));
+    auto x = x_all.index_select(0, idx).to(device_);
+    auto y = y_all.index_select(0, idx).to(device_);
+    opt.zero_grad();
+    auto logits = model_->forward(x);
+    auto loss = torch::nn::functional::cross_entropy(logits, y);
+    loss.backward();
+    opt.step();
+    const double l = loss.item<double>();
+    loss_sum += l * static_cast<double>(idx.size(0));
+    correct += logits.argmax(1).eq(y).sum().item<int64_t>();
+    if (on_step) on_step(s + 1, steps, l);
+  }
+  std::chrono::duration<double> elapsed = std::chrono::steady_clock::now() - start;
+  return {loss_sum / static_cast<double>(n), static_cast<double>(correct) / static_cast<double>(n), steps, elapsed.count()};
+}
+
+std::vector<double> ClassifierTrainer::train_steps(const torch::Tensor& images, const torch::Tensor& labels,
+                                                   int64_t steps, const SgdSettings& sgd) {
+  auto x = prepare_images(images, mean, std).to(device_);
+  auto y = prepare_labels(labels, x.size(0), model_->num_classes).to(device_);
+  auto& opt = optimizer(sgd);
+  model_->train();
+  std::vector<double> losses;
+  losses.reserve(static_cast<size_t>(std::max<int64_t>(steps, 0)));
+  for (int64_t s = 0; s < steps; ++s) {
+    opt.zero_grad();
+    auto loss = torch::nn::functional::cross_entropy(model_->forward(x), y);
+    loss.backward();
+    opt.step();
+    losses.push_back(loss.item<double>());
+  }
+  return losses;
+}
+
+EvalResult ClassifierTrainer::evaluate(const torch::Tensor& images, const torch::Tensor& labels, int64_t batch_size) {
+  if (batch_size < 1) fail("INVALID_ARGUMENT", "batch size must be >= 1");
+  auto x_all = prepare_images(images, mean, std);
+  auto y_all = prepare_labels(labels, x_all.size(0), model_->num_classes);
+  const int64_t n = x_all.size(0);
+  model_->eval();
+  double loss_sum = 0;
+  int64_t correct = 0;
+  for (int64_t start = 0; start < n; start += batch_size) {
+    auto x = x_all.slice(0, start, std::min(n, start + batch_size)).to(device_);
+    auto y = y_all.slice(0, start, std::min(n, start + batch_size)).to(device_);
+    auto logits = model_->forward(x);
+    loss_sum += torch::nn::functional::cross_entropy(
+                    logits, y, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum))
+                    .item<double>();
+    correct += logits.argmax(1).eq(y).sum().item<int64_t>();
+  }
+  if (n == 0) return {0.0, 0.0, 0};
+  return {loss_sum / static_cast<double>(n), static_cast<double>(correct) / static_cast<double>(n), n};
+}
+
+}  // namespace torchnas

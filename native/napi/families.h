@@ -1,0 +1,11 @@
+// One registration function per exposed family; addon.cc calls them all.
+#pragma once
+#include <napi.h>
+
+namespace torchnas::napi {
+void register_runtime(Napi::Env env, Napi::Object exports);
+void register_tensor(Napi::Env env, Napi::Object exports);
+void register_serialize(Napi::Env env, Napi::Object exports);
+void register_small_cnn(Napi::Env env, Napi::Object exports);
+void register_cancel_token(Napi::Env env, Napi::Object exports);
+}  // namespace torchnas::napi
