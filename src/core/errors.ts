@@ -15,6 +15,7 @@ export type TorchnasErrorCode =
   | 'CANCELLED'
   | 'ADDON_LOAD_FAILED'
   | 'TORCH_ERROR'
+  | 'OUT_OF_MEMORY'
   | 'INTERNAL';
 
 export class TorchnasError extends Error {

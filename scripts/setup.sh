@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# One-time (and idempotent) setup of torchnas on Debian/Ubuntu:
+#   1. system packages: LibTorch (libtorch-dev), Fashion-MNIST (dataset-fashion-mnist), cmake, a C++ compiler;
+#   2. npm dependencies (npm ci);
+#   3. the native addon (cmake-js, against Debian's LibTorch or the one Torch_DIR points at) and the TypeScript.
+# Re-running it only redoes what is missing or out of date.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+say() { printf '[setup] %s\n' "$*"; }
+
+# --- 1. system packages ----------------------------------------------------------------------
+missing=()
+have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
+if command -v dpkg-query >/dev/null 2>&1; then
+  if [ -z "${Torch_DIR:-}" ]; then have_pkg libtorch-dev || missing+=(libtorch-dev); fi
+  have_pkg dataset-fashion-mnist || missing+=(dataset-fashion-mnist)
+  command -v cmake >/dev/null 2>&1 || missing+=(cmake)
+  command -v g++ >/dev/null 2>&1 || missing+=(g++)
+  command -v make >/dev/null 2>&1 || missing+=(make)
+  if [ ${#missing[@]} -gt 0 ]; then
+    if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
+      say "installing ${missing[*]} with apt-get"
+      export DEBIAN_FRONTEND=noninteractive
+      apt-get update -qq
+      apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    else
+      echo "torchnas setup: missing system packages: ${missing[*]}" >&2
+      echo "Install them as root, then re-run this script:" >&2
+      echo "    sudo apt-get update && sudo apt-get install -y --no-install-recommends ${missing[*]}" >&2
+      exit 1
+    fi
+  else
+    say "system packages present"
+  fi
+else
+  if [ -z "${Torch_DIR:-}" ] || [ ! -d /usr/share/datasets/fashion-mnist ]; then
+    echo "torchnas setup: this is not a Debian-like system (no dpkg). Provide:" >&2
+    echo "  - a LibTorch (C++ distribution or a PyTorch install) and export Torch_DIR=<prefix>/share/cmake/Torch" >&2
+    echo "  - cmake >= 3.18 and a C++17 compiler" >&2
+    echo "  - Fashion-MNIST's four .gz IDX files in a folder, exported as TORCHNAS_FASHION_MNIST=<folder>" >&2
+    exit 1
+  fi
+fi
+
+# --- 2. npm dependencies --------------------------------------------------------------------
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  say "npm ci"
+  # --ignore-scripts: the package's own install hook (node-gyp-build) would compile the addon a second time.
+  npm ci --ignore-scripts --no-audit --no-fund
+else
+  say "node_modules up to date"
+fi
+
+# --- 3. native addon and TypeScript -----------------------------------------------------------
+if [ -n "${Torch_DIR:-}" ]; then say "building against Torch_DIR=${Torch_DIR}"; fi
+say "building the native addon (cmake-js)"
+npx --no-install cmake-js compile --log-level warn ${Torch_DIR:+--CDTorch_DIR="${Torch_DIR}"}
+say "compiling TypeScript"
+npx --no-install tsc -p tsconfig.json
+chmod +x dist/cli/index.js
+say "done: $(node dist/cli/index.js info --json | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{const i=JSON.parse(s);console.log(`torchnas ${i.torchnas}, LibTorch ${i.libtorch}, CUDA ${i.cuda}`)})')"
