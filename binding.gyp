@@ -13,7 +13,12 @@
         "native/napi/tensor.cc",
         "native/napi/runtime.cc",
         "native/napi/serialize.cc",
-        "native/napi/small_cnn.cc"
+        "native/napi/small_cnn.cc",
+        "native/core/ops/cell_ops.cc",
+        "native/core/nets/nb201_network.cc",
+        "native/core/measure/ntk.cc",
+        "native/core/measure/linear_regions.cc",
+        "native/napi/tenas.cc"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",

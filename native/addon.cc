@@ -22,6 +22,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   register_serialize(env, exports);
   register_cancel_token(env, exports);
   register_small_cnn(env, exports);
+  register_tenas(env, exports);
   exports.Set("version", Napi::String::New(env, TORCHNAS_VERSION));
   return exports;
 }

@@ -8,4 +8,5 @@ void register_tensor(Napi::Env env, Napi::Object exports);
 void register_serialize(Napi::Env env, Napi::Object exports);
 void register_small_cnn(Napi::Env env, Napi::Object exports);
 void register_cancel_token(Napi::Env env, Napi::Object exports);
+void register_tenas(Napi::Env env, Napi::Object exports);
 }  // namespace torchnas::napi

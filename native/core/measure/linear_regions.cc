@@ -1,0 +1,45 @@
+#include "linear_regions.h"
+
+#include <cstring>
+#include <string>
+#include <unordered_set>
+
+#include "../errors.h"
+
+namespace torchnas {
+
+int64_t count_distinct_rows(const torch::Tensor& signs) {
+  if (signs.dim() != 2) fail("SHAPE_MISMATCH", "sign patterns must be [n, D], got " + c10::str(signs.sizes()));
+  const int64_t n = signs.size(0), d = signs.size(1);
+  if (n == 0) return 0;
+  auto bits = signs.to(torch::kCPU, torch::kUInt8).contiguous();
+  const uint8_t* data = bits.data_ptr<uint8_t>();
+  const int64_t words = (d + 63) / 64;
+  std::unordered_set<std::string> seen;
+  seen.reserve(static_cast<size_t>(n) * 2);
+  std::string key(static_cast<size_t>(words) * sizeof(uint64_t), '\0');
+  for (int64_t i = 0; i < n; ++i) {
+    std::memset(key.data(), 0, key.size());
+    auto* packed = reinterpret_cast<uint64_t*>(key.data());
+    const uint8_t* row = data + i * d;
+    for (int64_t j = 0; j < d; ++j) {
+      if (row[j]) packed[j >> 6] |= (uint64_t{1} << (j & 63));
+    }
+    seen.insert(key);
+  }
+  return static_cast<int64_t>(seen.size());
+}
+
+int64_t count_distinct_patterns(const std::vector<torch::Tensor>& relu_outputs) {
+  if (relu_outputs.empty()) fail("INVALID_ARGUMENT", "no ReLU outputs were recorded: the network has no live ReLU");
+  const int64_t n = relu_outputs[0].size(0);
+  std::vector<torch::Tensor> flat;
+  flat.reserve(relu_outputs.size());
+  for (const auto& t : relu_outputs) {
+    if (t.size(0) != n) fail("SHAPE_MISMATCH", "ReLU outputs disagree on the sample count");
+    flat.push_back(t.reshape({n, -1}).gt(0));
+  }
+  return count_distinct_rows(torch::cat(flat, 1));
+}
+
+}  // namespace torchnas

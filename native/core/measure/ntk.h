@@ -1,0 +1,49 @@
+// NTK condition number κ_N (specs/tenas.md §2): per-sample gradients of the network output over the
+// parameters whose name contains "weight", Θ = J Jᵀ in float64, κ = λ_max / λ_min.
+#pragma once
+#include <torch/nn/module.h>
+#include <torch/types.h>
+
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace torchnas {
+
+enum class NtkMode {
+  kLogitSum,       // TE-NAS: gradient of Σ_c f_c(x_i); Θ is B×B
+  kPerClassTrace,  // Θ_ij = Σ_c ∇f_c(x_i)·∇f_c(x_j); B×B, needs B·C backward passes
+  kFull,           // the (B·C)×(B·C) empirical NTK
+};
+
+NtkMode parse_ntk_mode(const std::string& name);
+
+struct NtkSettings {
+  NtkMode mode = NtkMode::kLogitSum;
+  // λ_min ≤ eps·λ_max is treated as singular (κ = fallback) instead of giving a huge or negative κ.
+  // 0 reproduces the original's unguarded division (only NaN → fallback).
+  double singular_eps = 0.0;
+  double fallback = 1e5;  // the original's NaN value
+};
+
+struct NtkResult {
+  double condition_number;
+  double lambda_max;
+  double lambda_min;
+  int64_t jacobian_columns;  // P, the number of gradient entries per row
+  bool fallback_used;
+};
+
+// `forward` maps the batch to logits [B, C] (train-mode BN, graph kept). `parameters` are the tensors the
+// Jacobian is taken over (in the original: named parameters containing "weight").
+NtkResult ntk_condition_number(const std::function<torch::Tensor(const torch::Tensor&)>& forward,
+                               const std::vector<torch::Tensor>& parameters, const torch::Tensor& inputs,
+                               const NtkSettings& settings);
+
+// Named parameters whose name contains "weight" (conv weights, BN γ, classifier weight), in module order.
+std::vector<torch::Tensor> weight_parameters(const torch::nn::Module& module);
+
+// κ from a kernel matrix (float64), with the guards above.
+NtkResult condition_number_of(const torch::Tensor& kernel, const NtkSettings& settings);
+
+}  // namespace torchnas
