@@ -58,6 +58,12 @@ export interface NativeSmallCnn {
   readonly device: string;
 }
 
+export interface NativeGenerator {
+  randn(shape: number[]): NativeTensor;
+  rand(shape: number[]): NativeTensor;
+  randint(low: number, high: number, shape: number[]): NativeTensor;
+}
+
 export interface NativeBinding {
   version: string;
   setErrorClass(cls: new (message: string, code: string) => Error): void;
@@ -70,6 +76,10 @@ export interface NativeBinding {
   saveTensors(path: string, tensors: Record<string, NativeTensor>): Promise<void>;
   loadTensors(path: string, device?: string): Promise<Record<string, NativeTensor>>;
   CancelToken: new () => NativeCancelToken;
+  /** A seeded LibTorch CPU generator (streams equal torch.Generator's). */
+  Generator: new (seed: number) => NativeGenerator;
+  /** NB201 cell network; typed in src/methods/tenas/networks.ts. */
+  Nb201Network: new (options: Record<string, unknown>) => unknown;
   SmallCnn: new (options?: {
     inChannels?: number;
     imageSize?: number;

@@ -1,0 +1,87 @@
+/**
+ * TE-NAS indicators of one NB201 architecture: κ_N (NTK condition number, §2) and R_N (linear regions,
+ * §3), each over `repeats` repeats, with mean and standard deviation.
+ */
+import { TorchnasError } from '../../core/errors';
+import { checkNb201Arch, isNb201Connected } from '../../spaces/nb201';
+import { InputSource } from './inputs';
+import { Init, ntkNetwork, NtkMode, singlePathAlpha, thinNetwork } from './networks';
+
+export interface ScoreOptions {
+  /** NTK batch size (TE-NAS NB201: 72; the CPU-friendly default: 32). */
+  batchSize?: number;
+  repeats?: number;
+  mode?: NtkMode;
+  init?: Init;
+  /** Linear-region samples per repeat and the BN batch they are split into (original: 3000 in batches of 1000). */
+  lrSamples?: number;
+  lrBatchSize?: number;
+  /** Side of the square linear-region input patches (original: 3). */
+  lrInputSize?: number;
+  numClasses?: number;
+  /** Networks of repeat r are seeded seed·1000 + r (the reference runs' 1000·index + r scheme). */
+  seed?: number;
+  /** λ_min ≤ eps·λ_max → κ = 1e5 (0: the original's unguarded ratio). */
+  singularEps?: number;
+  device?: string;
+}
+
+export interface Summary {
+  mean: number;
+  std: number;
+  values: number[];
+}
+
+export interface ArchitectureScore {
+  ops: number[];
+  connected: boolean;
+  kappa: Summary;
+  regions: Summary;
+  /** Set when R reached the sample count: every sample has its own pattern and R no longer ranks (§3, #9). */
+  saturated: boolean;
+  seconds: number;
+}
+
+export function summarize(values: number[]): Summary {
+  const mean = values.reduce((a, b) => a + b, 0) / values.length;
+  const variance = values.reduce((a, v) => a + (v - mean) ** 2, 0) / values.length;
+  return { mean, std: Math.sqrt(variance), values };
+}
+
+/** Scores one architecture: per repeat, a freshly seeded NTK net and thin net, a new NTK batch and new patches. */
+export async function scoreArchitecture(ops: readonly number[], source: InputSource, options: ScoreOptions = {}): Promise<ArchitectureScore> {
+  const started = Date.now();
+  const arch = checkNb201Arch(ops);
+  const repeats = options.repeats ?? 3;
+  const batchSize = options.batchSize ?? 32;
+  const lrSamples = options.lrSamples ?? 3000;
+  const lrBatchSize = options.lrBatchSize ?? 1000;
+  const side = options.lrInputSize ?? 3;
+  if (!Number.isInteger(repeats) || repeats < 1) throw new TorchnasError(`repeats must be an integer >= 1, got ${repeats}`, 'INVALID_ARGUMENT');
+  if (!Number.isInteger(batchSize) || batchSize < 2) throw new TorchnasError(`NTK batch size must be an integer >= 2, got ${batchSize}`, 'INVALID_ARGUMENT');
+  const alpha = singlePathAlpha(arch);
+  const kappas: number[] = [];
+  const regions: number[] = [];
+  for (let r = 0; r < repeats; r++) {
+    const seed = (options.seed ?? 0) * 1000 + r;
+    const net = ntkNetwork({ seed, numClasses: options.numClasses, init: options.init, device: options.device });
+    const batch = source.ntkBatch(batchSize);
+    const k = await net.ntk(batch, { alpha, mode: options.mode ?? 'logit_sum', singularEps: options.singularEps ?? 0 });
+    batch.dispose();
+    kappas.push(k.kappa);
+    const thin = thinNetwork({ seed, numClasses: options.numClasses, init: options.init, device: options.device });
+    const patches = source.patches(lrSamples, side);
+    const lr = await thin.linearRegions(patches, { alpha, batchSize: lrBatchSize });
+    patches.dispose();
+    regions.push(lr.regions);
+  }
+  const regionSummary = summarize(regions);
+  return {
+    ops: arch,
+    connected: isNb201Connected(arch),
+    kappa: summarize(kappas),
+    regions: regionSummary,
+    saturated: regions.some((r) => r >= lrSamples),
+    seconds: (Date.now() - started) / 1000,
+  };
+}
