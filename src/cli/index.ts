@@ -4,8 +4,9 @@ import { TorchnasError } from '../core/errors';
 import { Command } from './command';
 import { infoCommand } from './commands/info';
 import { trainDemoCommand } from './commands/train-demo';
+import { tenasCommand } from './commands/tenas';
 
-const COMMANDS: Command[] = [infoCommand, trainDemoCommand];
+const COMMANDS: Command[] = [infoCommand, trainDemoCommand, tenasCommand];
 
 function help(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));
