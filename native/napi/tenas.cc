@@ -17,13 +17,12 @@
 #include "async_job.h"
 #include "common.h"
 #include "families.h"
+#include "tenas_common.h"
 #include "tensor.h"
 
 namespace torchnas::napi {
 
 namespace {
-
-std::mutex construct_mutex;  // seeded construction draws from the global generator
 
 torch::Tensor read_alpha(const Napi::Value& v, const std::string& what) {
   if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array) {
@@ -38,20 +37,6 @@ torch::Tensor read_alpha(const Napi::Value& v, const std::string& what) {
   return t;
 }
 
-// The paper's intended init (§2), offered as an option: kaiming-normal with ReLU gain, biases 0, BN 1/0.
-void kaiming_init(torch::nn::Module& module, bool fan_out) {
-  torch::NoGradGuard no_grad;
-  auto mode = fan_out ? torch::nn::init::FanModeType(torch::kFanOut) : torch::nn::init::FanModeType(torch::kFanIn);
-  for (auto& item : module.named_parameters(true)) {
-    const auto& name = item.key();
-    auto& p = item.value();
-    bool is_weight = name.size() >= 6 && name.compare(name.size() - 6, 6, "weight") == 0;
-    if (is_weight && p.dim() >= 2) torch::nn::init::kaiming_normal_(p, 0.0, mode, torch::kReLU);
-    else if (is_weight) p.fill_(1.0);
-    else p.zero_();
-  }
-}
-
 class Nb201Wrap : public Napi::ObjectWrap<Nb201Wrap> {
  public:
   static void Register(Napi::Env env, Napi::Object exports) {
@@ -61,7 +46,9 @@ class Nb201Wrap : public Napi::ObjectWrap<Nb201Wrap> {
                              InstanceMethod("forward", &Nb201Wrap::Forward), InstanceMethod("setAlpha", &Nb201Wrap::SetAlpha),
                              InstanceMethod("macs", &Nb201Wrap::Macs), InstanceMethod("parameter", &Nb201Wrap::Parameter),
                              InstanceMethod("parameterSummary", &Nb201Wrap::ParameterSummary),
-                             InstanceMethod("copyParametersFrom", &Nb201Wrap::CopyParametersFrom)}));
+                             InstanceMethod("copyParametersFrom", &Nb201Wrap::CopyParametersFrom),
+                             InstanceMethod("setParameter", &Nb201Wrap::SetParameter),
+                             InstanceMethod("signPatterns", &Nb201Wrap::SignPatterns)}));
   }
 
   explicit Nb201Wrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Nb201Wrap>(info) {
@@ -91,13 +78,16 @@ class Nb201Wrap : public Napi::ObjectWrap<Nb201Wrap> {
       throw_invalid(env, "options.init must be 'default', 'kaiming_normal_fanout' or 'kaiming_normal_fanin', got '" + init + "'");
     }
     auto device_spec = option_string(o, "device", "cpu", "options");
+    auto dtype_name = option_string(o, "dtype", "float32", "options");
+    if (dtype_name != "float32" && dtype_name != "float64") throw_invalid(env, "options.dtype must be 'float32' or 'float64'");
+    dtype_ = dtype_name == "float64" ? torch::kFloat64 : torch::kFloat32;
     guarded(env, [&] {
       device_ = parse_device(device_spec);
-      std::lock_guard<std::mutex> lock(construct_mutex);
+      std::lock_guard<std::mutex> lock(tenas_construct_mutex());
       set_seed(static_cast<uint64_t>(seed));
       net_ = std::make_shared<Nb201Network>(opt);
       if (init != "default") kaiming_init(**net_, init == "kaiming_normal_fanout");
-      (*net_)->to(device_);
+      (*net_)->to(device_, dtype_);
       (*net_)->train();  // TE-NAS scores in train mode (BN uses batch statistics)
       weights_ = weight_parameters(**net_);
     });
@@ -131,11 +121,12 @@ class Nb201Wrap : public Napi::ObjectWrap<Nb201Wrap> {
     auto net = net_;
     auto weights = weights_;
     auto device = device_;
+    auto dtype = dtype_;
     return PromiseJob::Start(
         env, "torchnas.Nb201Network.ntk", GradMode::kEnabled,
-        [net, weights, inputs, settings, alpha, device]() -> PromiseJob::Finish {
+        [net, weights, inputs, settings, alpha, device, dtype]() -> PromiseJob::Finish {
           apply_alpha(net, alpha);
-          auto x = inputs.to(device, torch::kFloat32);
+          auto x = inputs.to(device, dtype);
           auto r = ntk_condition_number([&](const torch::Tensor& b) { return (*net)->forward(b); }, weights, x, settings);
           return [r](Napi::Env e) -> Napi::Value {
             auto o = Napi::Object::New(e);
@@ -164,11 +155,12 @@ class Nb201Wrap : public Napi::ObjectWrap<Nb201Wrap> {
     acquire(env);
     auto net = net_;
     auto device = device_;
+    auto dtype = dtype_;
     return PromiseJob::Start(
         env, "torchnas.Nb201Network.linearRegions", GradMode::kDisabled,
-        [net, inputs, batch, alpha, device]() -> PromiseJob::Finish {
+        [net, inputs, batch, alpha, device, dtype]() -> PromiseJob::Finish {
           apply_alpha(net, alpha);
-          auto x = inputs.to(device, torch::kFloat32);
+          auto x = inputs.to(device, dtype);
           const int64_t n = x.size(0);
           // BN in train mode sees one sample batch at a time, as the original's 1000-sample loader batches.
           std::vector<torch::Tensor> per_batch;
@@ -202,10 +194,11 @@ class Nb201Wrap : public Napi::ObjectWrap<Nb201Wrap> {
     acquire(env);
     auto net = net_;
     auto device = device_;
+    auto dtype = dtype_;
     return PromiseJob::Start(
         env, "torchnas.Nb201Network.forward", GradMode::kDisabled,
-        [net, inputs, device]() -> PromiseJob::Finish {
-          auto logits = (*net)->forward(inputs.to(device, torch::kFloat32)).cpu();
+        [net, inputs, device, dtype]() -> PromiseJob::Finish {
+          auto logits = (*net)->forward(inputs.to(device, dtype)).cpu();
           return [logits](Napi::Env e) -> Napi::Value { return TensorWrap::Wrap(e, logits); };
         },
         {info.This(), info[0]}, releaser());
@@ -282,7 +275,44 @@ class Nb201Wrap : public Napi::ObjectWrap<Nb201Wrap> {
     return env.Undefined();
   }
 
+  // Overwrites one parameter (e.g. to load weights or probe the network in tests).
+  Napi::Value SetParameter(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    auto name = read_string(info[0], "name");
+    auto value = TensorWrap::Read(info[1], "value");
+    if (busy_->load()) throw make_error(env, "INVALID_ARGUMENT", "cannot change parameters while a job runs on this network");
+    auto params = (*net_)->named_parameters(true);
+    if (!params.contains(name)) throw_invalid(env, "no parameter named '" + name + "'");
+    auto& p = params[name];
+    if (value.numel() != p.numel()) {
+      throw make_error(env, "SHAPE_MISMATCH", "parameter '" + name + "' has " + std::to_string(p.numel()) + " elements, got " + std::to_string(value.numel()));
+    }
+    guarded(env, [&] {
+      torch::NoGradGuard no_grad;
+      p.copy_(value.reshape(p.sizes()).to(p.options()));
+    });
+    return env.Undefined();
+  }
+
+  // The ReLU sign patterns [n, D] (uint8) whose distinct rows linearRegions counts, for inspection and tests.
+  Napi::Value SignPatterns(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    auto inputs = TensorWrap::Read(info[0], "inputs");
+    if (busy_->load()) throw make_error(env, "INVALID_ARGUMENT", "this Nb201Network is busy with another job; await it first");
+    return guarded(env, [&]() -> Napi::Value {
+      torch::NoGradGuard no_grad;
+      std::vector<torch::Tensor> relus;
+      Trace trace{&relus};
+      (*net_)->forward(inputs.to(device_, dtype_), trace);
+      std::vector<torch::Tensor> flat;
+      for (auto& r : relus) flat.push_back(r.reshape({r.size(0), -1}).gt(0));
+      if (flat.empty()) fail("INVALID_ARGUMENT", "the network recorded no ReLU outputs");
+      return TensorWrap::Wrap(env, torch::cat(flat, 1).to(torch::kUInt8).cpu());
+    });
+  }
+
   std::shared_ptr<Nb201Network> net_;
+  torch::ScalarType dtype_ = torch::kFloat32;
   std::vector<torch::Tensor> weights_;
   torch::Device device_{torch::kCPU};
   std::shared_ptr<std::atomic<bool>> busy_ = std::make_shared<std::atomic<bool>>(false);
