@@ -1,0 +1,76 @@
+#!/usr/bin/env node
+// bench/tenas: the same NTK condition numbers and linear-region count computed by our PyTorch-in-Python
+// baseline (baseline.py, Debian's python3-torch) and by torchnas, on the same networks (same seeds →
+// same weights) and the same inputs, in one run; prints values (which must agree) and time ratios.
+// Usage: node bench/tenas/run.js [--threads N] [--batch B] [--repeats R] [--search]
+'use strict';
+const { execFileSync } = require('node:child_process');
+const path = require('node:path');
+const root = path.resolve(__dirname, '..', '..');
+const dist = (p) => require(path.join(root, 'dist', p));
+
+const args = process.argv.slice(2);
+const flag = (name, fallback) => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? Number(args[i + 1]) : fallback;
+};
+const threads = flag('threads', 1);
+const batch = flag('batch', 72);
+const repeats = flag('repeats', 2);
+
+async function best(fn) {
+  let t = Infinity;
+  let value;
+  for (let r = 0; r < repeats; r++) {
+    const s = process.hrtime.bigint();
+    value = await fn();
+    t = Math.min(t, Number(process.hrtime.bigint() - s) / 1e9);
+  }
+  return [value, t];
+}
+
+(async () => {
+  const python = process.env.TORCHNAS_BENCH_PYTHON || '/usr/bin/python3';
+  process.stderr.write(`running ${python} baseline.py (threads ${threads}, batch ${batch}) ...\n`);
+  const py = JSON.parse(execFileSync(python, [path.join(__dirname, 'baseline.py'), String(threads), String(batch), String(repeats)], { encoding: 'utf8' }));
+
+  const { native } = dist('native');
+  const { ntkNetwork, thinNetwork, singlePathAlpha } = dist('methods/tenas/networks');
+  const { setThreads, info } = dist('core/device');
+  setThreads(threads);
+  const g = new (native().Generator)(12345);
+  const x = g.randn([batch, 3, 32, 32]);
+  const patches = g.randn([3000, 1, 3, 3]);
+  const superAlpha = new Float32Array(30);
+  for (let e = 0; e < 6; e++) superAlpha[e * 5] = -1000;
+  const supernet = ntkNetwork({ seed: 0 });
+  const single = ntkNetwork({ seed: 42000 });
+  const thin = thinNetwork({ seed: 0 });
+  const [sk, st] = await best(async () => (await supernet.ntk(x, { alpha: superAlpha })).kappa);
+  const [gk, gt] = await best(async () => (await single.ntk(x, { alpha: singlePathAlpha([0, 3, 2, 1, 0, 3]) })).kappa);
+  const [lr, lt] = await best(async () => (await thin.linearRegions(patches, { alpha: superAlpha })).regions);
+
+  const rows = [
+    ['NTK κ, round-1 supernet (C=3, all ops), batch ' + batch, py.supernet_kappa, sk, py.supernet_ntk_s, st],
+    ['NTK κ, single path (NB201 index 42), batch ' + batch, py.single_kappa, gk, py.single_ntk_s, gt],
+    ['linear regions, thin supernet, 3000 × 1×3×3', py.thin_regions, lr, py.thin_lr_s, lt],
+  ];
+  const i = info();
+  console.log(`torchnas ${i.torchnas} (LibTorch ${i.libtorch}) vs PyTorch ${py.torch}; ${threads} thread(s); best of ${repeats}`);
+  console.log('| work | value (Python) | value (torchnas) | Python s | torchnas s | ratio |');
+  console.log('|---|---|---|---|---|---|');
+  for (const [name, pv, tv, ps, ts] of rows) {
+    console.log(`| ${name} | ${Number(pv).toPrecision(6)} | ${Number(tv).toPrecision(6)} | ${ps.toFixed(3)} | ${ts.toFixed(3)} | ${(ts / ps).toFixed(2)}× |`);
+  }
+  if (args.includes('--search')) {
+    const { runTenasSearch } = dist('methods/tenas/run');
+    const { loadTenasConfig } = dist('methods/tenas/config');
+    const config = loadTenasConfig(path.join(root, 'configs', 'tenas', 'nb201.yaml'));
+    config.threads = threads;
+    const r = await runTenasSearch(config, { quiet: true });
+    console.log(`full NB201 search (configs/tenas/nb201.yaml, ${threads} thread(s)): ${r.seconds.toFixed(1)} s, ${r.ntkEvaluations} NTK evaluations → ${r.arch}`);
+  }
+})().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
