@@ -22,7 +22,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   register_serialize(env, exports);
   register_cancel_token(env, exports);
   register_small_cnn(env, exports);
+  register_ncp(env, exports);
   register_tenas(env, exports);
+  register_tenas_darts(env, exports);
   exports.Set("version", Napi::String::New(env, TORCHNAS_VERSION));
   return exports;
 }

@@ -80,6 +80,8 @@ export interface NativeBinding {
   Generator: new (seed: number) => NativeGenerator;
   /** NB201 cell network; typed in src/methods/tenas/networks.ts. */
   Nb201Network: new (options: Record<string, unknown>) => unknown;
+  /** DARTS cell network; typed in src/methods/tenas/darts-networks.ts. */
+  DartsNetwork: new (options: Record<string, unknown>) => unknown;
   SmallCnn: new (options?: {
     inChannels?: number;
     imageSize?: number;

@@ -7,6 +7,8 @@ void register_runtime(Napi::Env env, Napi::Object exports);
 void register_tensor(Napi::Env env, Napi::Object exports);
 void register_serialize(Napi::Env env, Napi::Object exports);
 void register_small_cnn(Napi::Env env, Napi::Object exports);
+void register_ncp(Napi::Env env, Napi::Object exports);  // NCP predictor, MultiResolutionNet, counts
 void register_cancel_token(Napi::Env env, Napi::Object exports);
 void register_tenas(Napi::Env env, Napi::Object exports);
+void register_tenas_darts(Napi::Env env, Napi::Object exports);
 }  // namespace torchnas::napi

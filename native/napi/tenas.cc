@@ -115,6 +115,8 @@ class Nb201Wrap : public Napi::ObjectWrap<Nb201Wrap> {
       settings.mode = guarded(env, [&] { return parse_ntk_mode(option_string(o, "mode", "logit_sum", "options")); });
       settings.singular_eps = option_number(o, "singularEps", 0.0, "options");
       settings.fallback = option_number(o, "fallback", 1e5, "options");
+      settings.workers = static_cast<int>(option_int(o, "workers", 1, "options"));
+      if (settings.workers < 1) throw_invalid(env, "options.workers must be >= 1");
       if (!o.Get("alpha").IsUndefined()) alpha = read_alpha(o.Get("alpha"), "options.alpha");
     }
     acquire(env);

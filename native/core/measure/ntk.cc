@@ -3,7 +3,11 @@
 #include <torch/autograd.h>
 #include <torch/linalg.h>
 
+#include <ATen/Parallel.h>
+
 #include <cmath>
+#include <exception>
+#include <thread>
 
 #include "../errors.h"
 
@@ -65,15 +69,36 @@ NtkResult ntk_condition_number(const std::function<torch::Tensor(const torch::Te
   auto logits = forward(inputs);
   if (logits.dim() != 2) fail("SHAPE_MISMATCH", "the NTK expects logits [B, C], got " + c10::str(logits.sizes()));
   const int64_t batch = logits.size(0), classes = logits.size(1);
-  std::vector<torch::Tensor> rows;
-  if (settings.mode == NtkMode::kLogitSum) {
-    rows.reserve(batch);
-    for (int64_t i = 0; i < batch; ++i) rows.push_back(gradient_row(logits[i].sum(), parameters));
+  // Row order (i, c) is sample-major, so rows [c::C] are class c's Jacobian in the per-class modes.
+  const bool per_sample_sum = settings.mode == NtkMode::kLogitSum;
+  const int64_t count = per_sample_sum ? batch : batch * classes;
+  auto output_of = [&](int64_t row) { return per_sample_sum ? logits[row].sum() : logits[row / classes][row % classes]; };
+  std::vector<torch::Tensor> rows(static_cast<size_t>(count));
+  const int workers = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(settings.workers, count)));
+  if (workers == 1) {
+    for (int64_t r = 0; r < count; ++r) rows[r] = gradient_row(output_of(r), parameters);
   } else {
-    // Row order (i, c): sample-major, so rows [c::C] are class c's Jacobian.
-    rows.reserve(batch * classes);
-    for (int64_t i = 0; i < batch; ++i) {
-      for (int64_t c = 0; c < classes; ++c) rows.push_back(gradient_row(logits[i][c], parameters));
+    // Concurrent backward calls on one graph are supported with retain_graph; grad() returns the
+    // gradients instead of accumulating them, so rows do not interfere.
+    std::vector<torch::Tensor> outputs;
+    outputs.reserve(static_cast<size_t>(count));
+    for (int64_t r = 0; r < count; ++r) outputs.push_back(output_of(r));
+    std::vector<std::exception_ptr> errors(static_cast<size_t>(workers));
+    std::vector<std::thread> pool;
+    for (int w = 0; w < workers; ++w) {
+      pool.emplace_back([&, w] {
+        try {
+          at::set_num_threads(1);
+          torch::AutoGradMode on(true);
+          for (int64_t r = w; r < count; r += workers) rows[r] = gradient_row(outputs[r], parameters);
+        } catch (...) {
+          errors[w] = std::current_exception();
+        }
+      });
+    }
+    for (auto& t : pool) t.join();
+    for (auto& e : errors) {
+      if (e) std::rethrow_exception(e);
     }
   }
   auto jacobian = torch::stack(rows).to(torch::kFloat64);

@@ -24,6 +24,9 @@ struct NtkSettings {
   // 0 reproduces the original's unguarded division (only NaN → fallback).
   double singular_eps = 0.0;
   double fallback = 1e5;  // the original's NaN value
+  // Jacobian rows are independent backward passes through the retained graph: with workers > 1 they run
+  // on that many threads at once (each with one intra-op thread). Same rows, same κ, any worker count.
+  int workers = 1;
 };
 
 struct NtkResult {

@@ -1,0 +1,85 @@
+// Training loop of NCP's metric predictor (spec ncp.md §5.3, tools/train_predictor.py): mini-batches of
+// normalised codes → normalised metrics, one optimiser + lr-schedule step per batch, validation in
+// original units after every epoch, best state kept by the first metric's validation L1.
+//
+// The whole run is one call (all epochs), so a job does not cross into JS per step. The epoch's shuffle
+// follows PyTorch 1.13's DataLoader: each epoch draws a base seed and a sampler seed from the run's
+// generator, then permutes with a fresh generator seeded by the latter; validation draws one base seed.
+#pragma once
+#include <torch/types.h>
+
+#include <atomic>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "../nets/mlp_predictor.h"
+#include "../serialize.h"
+#include "lr_schedule.h"
+
+namespace torchnas {
+
+enum class OptimizerKind { kAdam, kAdamW, kSgd };
+enum class LossKind { kSmoothL1, kMse, kL1 };
+
+struct PredictorTrainSettings {
+  int64_t epochs = 200;
+  int64_t batch_size = 128;
+  OptimizerKind optimizer = OptimizerKind::kAdam;
+  double lr = 1e-2;
+  double weight_decay = 1e-7;  // Adam: L2 added to the gradient (not decoupled); AdamW: decoupled
+  double beta1 = 0.9, beta2 = 0.999, eps = 1e-8;
+  double momentum = 0.9;  // SGD
+  bool nesterov = false;
+  ScheduleSettings schedule;
+  LossKind loss = LossKind::kSmoothL1;
+};
+
+// Everything on the same device as the predictor. Inputs/targets normalised; output_mean/std ([m],
+// float32) denormalise for validation.
+struct PredictorData {
+  torch::Tensor train_x, train_y, val_x, val_y;
+  torch::Tensor output_mean, output_std;
+};
+
+struct PredictorEpoch {
+  double train_loss;              // mean of the batch losses (normalised units)
+  std::vector<double> val_l1;     // per metric, original units, mean of per-batch means (§5.3)
+  double lr_end;                  // lr after the epoch's last step
+};
+
+struct PredictorTrainResult {
+  std::vector<PredictorEpoch> epochs;
+  int64_t best_epoch = -1;  // first epoch with the lowest first-metric validation L1
+  double best_loss = 0;
+  NamedTensors best_state, last_state;
+  double seconds = 0;
+};
+
+// (epoch index, its record); called on the training thread after each epoch.
+using EpochCallback = std::function<void(int64_t, const PredictorEpoch&)>;
+
+PredictorTrainResult train_predictor(MlpPredictor& model, const PredictorData& data, const PredictorTrainSettings& settings,
+                                     const EpochCallback& on_epoch, const std::atomic<bool>* cancelled);
+
+// Validation L1 per metric in original units, as the mean of per-batch means; eval mode, no grad.
+std::vector<double> validation_l1(MlpPredictor& model, const torch::Tensor& x, const torch::Tensor& y,
+                                  const torch::Tensor& output_mean, const torch::Tensor& output_std, int64_t batch_size);
+
+// Parameters and buffers by name (cloned), and the way back.
+NamedTensors module_state(const torch::nn::Module& module);
+void load_module_state(torch::nn::Module& module, const NamedTensors& state);
+
+// The data normalisation a predictor was trained with (spec §5.1), float32; NCP needs it to move codes.
+struct PredictorNormalization {
+  torch::Tensor input_mean, input_std, output_mean, output_std;
+};
+
+// A checkpoint holds the predictor's parameters and buffers (`state`) and its normalisation, written
+// atomically. The model is used as the archive's layout; its own state is left as it was.
+void save_predictor_checkpoint(const std::string& path, MlpPredictor& model, const NamedTensors& state,
+                               const PredictorNormalization& normalization);
+// Loads the state into `model` (on `device`) and returns the normalisation (on the CPU).
+PredictorNormalization load_predictor_checkpoint(const std::string& path, MlpPredictor& model, const torch::Device& device);
+
+}  // namespace torchnas

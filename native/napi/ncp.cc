@@ -1,0 +1,406 @@
+// NcpPredictor: NCP's metric predictor (spec ncp.md §5) as a JS class. Training (all epochs) and code
+// propagation (all iterations, a batch of start codes) are each one job on a worker thread.
+#include <napi.h>
+
+#include <atomic>
+#include <memory>
+
+#include "../core/errors.h"
+#include "../core/runtime.h"
+#include "../core/train/ncp_propagation.h"
+#include "../core/train/predictor_trainer.h"
+#include "async_job.h"
+#include "common.h"
+#include "families.h"
+#include "ncp.h"
+#include "tensor.h"
+
+namespace torchnas::napi {
+
+namespace {
+
+template <typename T>
+T pick(const std::string& value, const std::string& what, std::initializer_list<std::pair<const char*, T>> options, Napi::Env env) {
+  std::string names;
+  for (const auto& [name, v] : options) {
+    if (value == name) return v;
+    names += (names.empty() ? "" : ", ") + std::string(name);
+  }
+  throw_invalid(env, what + " must be one of " + names + ", got '" + value + "'");
+}
+
+PredictorTrainSettings read_train_settings(const Napi::Object& o, Napi::Env env) {
+  PredictorTrainSettings s;
+  const std::string w = "options";
+  s.epochs = option_int(o, "epochs", s.epochs, w);
+  s.batch_size = option_int(o, "batchSize", s.batch_size, w);
+  s.optimizer = pick<OptimizerKind>(option_string(o, "optimizer", "adam", w), "options.optimizer",
+                                    {{"adam", OptimizerKind::kAdam}, {"adamw", OptimizerKind::kAdamW}, {"sgd", OptimizerKind::kSgd}}, env);
+  s.lr = option_number(o, "lr", s.lr, w);
+  s.weight_decay = option_number(o, "weightDecay", s.weight_decay, w);
+  s.beta1 = option_number(o, "beta1", s.beta1, w);
+  s.beta2 = option_number(o, "beta2", s.beta2, w);
+  s.eps = option_number(o, "eps", s.eps, w);
+  s.momentum = option_number(o, "momentum", s.momentum, w);
+  if (!o.Get("nesterov").IsUndefined()) s.nesterov = read_bool(o.Get("nesterov"), "options.nesterov");
+  s.loss = pick<LossKind>(option_string(o, "loss", "smoothl1", w), "options.loss",
+                          {{"smoothl1", LossKind::kSmoothL1}, {"mse", LossKind::kMse}, {"l1", LossKind::kL1}}, env);
+  auto& c = s.schedule;
+  c.kind = pick<ScheduleKind>(option_string(o, "scheduler", "onecycle", w), "options.scheduler",
+                              {{"onecycle", ScheduleKind::kOneCycle}, {"cosine", ScheduleKind::kCosine},
+                               {"exp", ScheduleKind::kExponential}, {"step", ScheduleKind::kStep}},
+                              env);
+  c.pct_start = option_number(o, "pctStart", c.pct_start, w);
+  c.div_factor = option_number(o, "divFactor", c.div_factor, w);
+  c.final_div_factor = option_number(o, "finalDivFactor", c.final_div_factor, w);
+  c.base_momentum = option_number(o, "baseMomentum", c.base_momentum, w);
+  c.max_momentum = option_number(o, "maxMomentum", c.max_momentum, w);
+  if (!o.Get("cycleMomentum").IsUndefined()) c.cycle_momentum = read_bool(o.Get("cycleMomentum"), "options.cycleMomentum");
+  c.eta_min = option_number(o, "etaMin", c.eta_min, w);
+  c.gamma = option_number(o, "gamma", c.gamma, w);
+  if (!o.Get("milestones").IsUndefined()) c.milestones = read_integers(o.Get("milestones"), "options.milestones");
+  return s;
+}
+
+torch::Tensor float_vector(const Napi::Value& v, const std::string& what) {
+  auto values = read_numbers(v, what);
+  return torch::tensor(std::vector<float>(values.begin(), values.end()), torch::kFloat32);
+}
+
+// Copies a CPU tensor of element type In into a new TypedArray of element type Out.
+template <typename Out, typename In>
+Napi::TypedArrayOf<Out> typed_copy(Napi::Env env, const torch::Tensor& t) {
+  auto c = t.contiguous();
+  auto out = Napi::TypedArrayOf<Out>::New(env, static_cast<size_t>(c.numel()));
+  const In* p = c.data_ptr<In>();
+  for (int64_t i = 0; i < c.numel(); ++i) out[static_cast<size_t>(i)] = static_cast<Out>(p[i]);
+  return out;
+}
+
+struct PredictorState {
+  MlpPredictor model{nullptr};
+  torch::Device device{torch::kCPU};
+  NamedTensors best, last;
+  PredictorNormalization norm;
+};
+
+class NcpPredictorWrap : public Napi::ObjectWrap<NcpPredictorWrap> {
+ public:
+  static void Register(Napi::Env env, Napi::Object exports) {
+    exports.Set("NcpPredictor",
+                DefineClass(env, "NcpPredictor",
+                            {InstanceMethod("setNormalization", &NcpPredictorWrap::SetNormalization),
+                             InstanceMethod("train", &NcpPredictorWrap::Train),
+                             InstanceMethod("useState", &NcpPredictorWrap::UseState),
+                             InstanceMethod("predict", &NcpPredictorWrap::Predict),
+                             InstanceMethod("propagate", &NcpPredictorWrap::Propagate),
+                             InstanceMethod("save", &NcpPredictorWrap::Save),
+                             InstanceMethod("load", &NcpPredictorWrap::Load),
+                             InstanceAccessor("normalization", &NcpPredictorWrap::Normalization, nullptr),
+                             InstanceAccessor("parameterCount", &NcpPredictorWrap::ParameterCount, nullptr),
+                             InstanceAccessor("bufferCount", &NcpPredictorWrap::BufferCount, nullptr),
+                             InstanceAccessor("outputDim", &NcpPredictorWrap::OutputDim, nullptr),
+                             InstanceAccessor("device", &NcpPredictorWrap::DeviceName, nullptr)}));
+  }
+
+  explicit NcpPredictorWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<NcpPredictorWrap>(info) {
+    Napi::Env env = info.Env();
+    auto o = read_object(info[0], "NcpPredictor options");
+    MlpPredictorOptions m;
+    m.input_dim = option_int(o, "inputDim", m.input_dim, "options");
+    m.groups = read_integers(o.Get("groups"), "options.groups");
+    m.shared_layer = option_int(o, "sharedLayer", m.shared_layer, "options");
+    m.separated_layer = option_int(o, "separatedLayer", m.separated_layer, "options");
+    m.trunk_dropout = option_number(o, "trunkDropout", m.trunk_dropout, "options");
+    m.head_dropouts = read_numbers(o.Get("headDropouts"), "options.headDropouts");
+    const auto activation = option_string(o, "activation", "swish", "options");
+    const auto seed = static_cast<uint64_t>(option_int(o, "seed", 233, "options"));
+    const auto device_spec = option_string(o, "device", "cpu", "options");
+    state_ = guarded(env, [&] {
+      m.activation = parse_activation(activation);
+      auto s = std::make_shared<PredictorState>();
+      s->device = parse_device(device_spec);
+      s->model = MlpPredictor(m, seed);  // initialised on the CPU from its own generator, then moved
+      s->model->to(s->device);
+      return s;
+    });
+  }
+
+ private:
+  void acquire(Napi::Env env) {
+    if (busy_->exchange(true)) throw make_error(env, "INVALID_ARGUMENT", "this NcpPredictor is busy with another job; await it first");
+  }
+  std::function<void()> releaser() {
+    auto busy = busy_;
+    return [busy] { busy->store(false); };
+  }
+  void require_normalization(Napi::Env env) const {
+    if (!state_->norm.input_mean.defined()) {
+      throw make_error(env, "INVALID_ARGUMENT", "set the predictor's normalisation first (setNormalization or load)");
+    }
+  }
+
+  Napi::Value SetNormalization(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    auto o = read_object(info[0], "normalization");
+    PredictorNormalization n{float_vector(o.Get("inputMean"), "inputMean"), float_vector(o.Get("inputStd"), "inputStd"),
+                             float_vector(o.Get("outputMean"), "outputMean"), float_vector(o.Get("outputStd"), "outputStd")};
+    const auto& mo = state_->model->options();
+    if (n.input_mean.numel() != mo.input_dim || n.input_std.numel() != mo.input_dim ||
+        n.output_mean.numel() != state_->model->output_dim() || n.output_std.numel() != state_->model->output_dim()) {
+      throw make_error(env, "SHAPE_MISMATCH", "normalisation needs " + std::to_string(mo.input_dim) + " input and " +
+                                                  std::to_string(state_->model->output_dim()) + " output means/stds");
+    }
+    acquire(env);
+    state_->norm = n;
+    busy_->store(false);
+    return env.Undefined();
+  }
+
+  Napi::Value Train(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    auto d = read_object(info[0], "data");
+    PredictorData data{TensorWrap::Read(d.Get("trainX"), "data.trainX"), TensorWrap::Read(d.Get("trainY"), "data.trainY"),
+                       TensorWrap::Read(d.Get("valX"), "data.valX"), TensorWrap::Read(d.Get("valY"), "data.valY"), {}, {}};
+    auto settings = read_train_settings(info[1].IsUndefined() ? Napi::Object::New(env) : read_object(info[1], "options"), env);
+    require_normalization(env);
+    auto cancelled = read_cancel_token(info[3]);
+    acquire(env);
+    ProgressSink progress(env, info[2], "torchnas.NcpPredictor.train");
+    auto state = state_;
+    return PromiseJob::Start(
+        env, "torchnas.NcpPredictor.train", GradMode::kEnabled,
+        [state, data, settings, progress, cancelled]() -> PromiseJob::Finish {
+          auto on_device = data;
+          for (auto* t : {&on_device.train_x, &on_device.train_y, &on_device.val_x, &on_device.val_y}) {
+            *t = t->to(state->device, torch::kFloat32);
+          }
+          on_device.output_mean = state->norm.output_mean.to(state->device);
+          on_device.output_std = state->norm.output_std.to(state->device);
+          auto r = train_predictor(state->model, on_device, settings,
+                                   [&](int64_t epoch, const PredictorEpoch& e) {
+                                     progress.report({static_cast<double>(epoch + 1), static_cast<double>(settings.epochs),
+                                                      e.train_loss, e.val_l1[0]});
+                                   },
+                                   cancelled.get());
+          state->best = r.best_state;
+          state->last = r.last_state;
+          auto records = std::make_shared<PredictorTrainResult>(std::move(r));
+          return [records](Napi::Env e) -> Napi::Value {
+            const auto& rr = *records;
+            const size_t epochs = rr.epochs.size(), m = epochs ? rr.epochs[0].val_l1.size() : 0;
+            auto train_loss = Napi::Float64Array::New(e, epochs), lr = Napi::Float64Array::New(e, epochs);
+            auto val = Napi::Float64Array::New(e, epochs * m);
+            for (size_t i = 0; i < epochs; ++i) {
+              train_loss[i] = rr.epochs[i].train_loss;
+              lr[i] = rr.epochs[i].lr_end;
+              for (size_t k = 0; k < m; ++k) val[i * m + k] = rr.epochs[i].val_l1[k];
+            }
+            auto o = Napi::Object::New(e);
+            o.Set("epochs", static_cast<double>(epochs));
+            o.Set("outputs", static_cast<double>(m));
+            o.Set("trainLoss", train_loss);
+            o.Set("valL1", val);
+            o.Set("lr", lr);
+            o.Set("bestEpoch", static_cast<double>(rr.best_epoch));
+            o.Set("bestLoss", rr.best_loss);
+            o.Set("seconds", rr.seconds);
+            return o;
+          };
+        },
+        {info.This(), d.Get("trainX"), d.Get("trainY"), d.Get("valX"), d.Get("valY")}, releaser(), progress);
+  }
+
+  // Loads the best or last state of the last training run into the model.
+  Napi::Value UseState(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    auto which = read_string(info[0], "which");
+    if (which != "best" && which != "last") throw_invalid(env, "which must be 'best' or 'last'");
+    const auto& state = which == "best" ? state_->best : state_->last;
+    if (state.empty()) throw make_error(env, "INVALID_ARGUMENT", "no " + which + " state: train the predictor first");
+    acquire(env);
+    try {
+      guarded(env, [&] { load_module_state(*state_->model, state); });
+    } catch (...) {
+      busy_->store(false);
+      throw;
+    }
+    busy_->store(false);
+    return env.Undefined();
+  }
+
+  // Normalised codes [N, D] → normalised predictions [N, M] (eval mode).
+  Napi::Value Predict(const Napi::CallbackInfo& info) {
+    auto x = TensorWrap::Read(info[0], "codes");
+    acquire(info.Env());
+    auto state = state_;
+    return PromiseJob::Start(
+        info.Env(), "torchnas.NcpPredictor.predict", GradMode::kInference,
+        [state, x]() -> PromiseJob::Finish {
+          state->model->eval();
+          auto y = state->model->forward(x.to(state->device, torch::kFloat32)).cpu();
+          return [y](Napi::Env e) -> Napi::Value { return TensorWrap::Wrap(e, y); };
+        },
+        {info.This(), info[0]}, releaser());
+  }
+
+  Napi::Value Propagate(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    require_normalization(env);
+    const int64_t dims = state_->model->options().input_dim;
+    auto flat = read_numbers(info[0], "startCodes");
+    if (flat.empty() || flat.size() % static_cast<size_t>(dims) != 0) {
+      throw_invalid(env, "startCodes must hold B × " + std::to_string(dims) + " numbers, got " + std::to_string(flat.size()));
+    }
+    const int64_t batch = static_cast<int64_t>(flat.size()) / dims;
+    auto start = torch::tensor(flat, torch::kFloat64).view({batch, dims});
+    auto o = read_object(info[1], "options");
+    NcpSettings s;
+    s.iterations = option_int(o, "iterations", s.iterations, "options");
+    s.lr = option_number(o, "lr", s.lr, "options");
+    s.min_code = float_vector(o.Get("minCode"), "options.minCode");
+    s.max_code = float_vector(o.Get("maxCode"), "options.maxCode");
+    s.divisors = float_vector(o.Get("divisors"), "options.divisors");
+    s.input_mean = state_->norm.input_mean;
+    s.input_std = state_->norm.input_std;
+    s.output_mean = state_->norm.output_mean;
+    s.output_std = state_->norm.output_std;
+    if (!o.Get("objectives").IsArray()) throw_invalid(env, "options.objectives must be an array");
+    auto objectives = o.Get("objectives").As<Napi::Array>();
+    for (uint32_t i = 0; i < objectives.Length(); ++i) {
+      const std::string w = "options.objectives[" + std::to_string(i) + "]";
+      auto ob = read_object(objectives.Get(i), w);
+      NcpObjective obj;
+      obj.output = read_int(ob.Get("output"), w + ".output");
+      obj.mode = pick<NcpObjective::Mode>(read_string(ob.Get("mode"), w + ".mode"), w + ".mode",
+                                          {{"increase", NcpObjective::Mode::kIncrease},
+                                           {"decrease", NcpObjective::Mode::kDecrease},
+                                           {"target", NcpObjective::Mode::kTarget}},
+                                          env);
+      obj.step = option_number(ob, "step", obj.step, w);
+      obj.target = option_number(ob, "target", obj.target, w);
+      obj.weights = read_numbers(ob.Get("weights"), w + ".weights");
+      s.objectives.push_back(obj);
+    }
+    auto cancelled = read_cancel_token(info[2]);
+    acquire(env);
+    auto state = state_;
+    return PromiseJob::Start(
+        env, "torchnas.NcpPredictor.propagate", GradMode::kEnabled,
+        [state, start, s, cancelled]() -> PromiseJob::Finish {
+          auto t = std::make_shared<NcpTrajectory>(propagate_codes(state->model, start, s, cancelled.get()));
+          return [t](Napi::Env e) -> Napi::Value {
+            auto o = Napi::Object::New(e);
+            o.Set("iterations", static_cast<double>(t->rounded.size(0)));
+            o.Set("batch", static_cast<double>(t->rounded.size(1)));
+            o.Set("rounded", typed_copy<int32_t, int64_t>(e, t->rounded));
+            o.Set("continuous", typed_copy<double, double>(e, t->continuous));
+            o.Set("predicted", typed_copy<double, double>(e, t->predicted));
+            o.Set("predictedRounded", typed_copy<double, double>(e, t->predicted_rounded));
+            o.Set("finalRounded", typed_copy<int32_t, int64_t>(e, t->final_rounded));
+            o.Set("finalContinuous", typed_copy<double, double>(e, t->final_continuous));
+            return o;
+          };
+        },
+        {info.This()}, releaser());
+  }
+
+  // save(path, which = 'current' | 'best' | 'last'): parameters, buffers and normalisation, atomically.
+  Napi::Value Save(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    auto path = read_string(info[0], "path");
+    auto which = info[1].IsUndefined() ? std::string("current") : read_string(info[1], "which");
+    if (which != "current" && which != "best" && which != "last") throw_invalid(env, "which must be 'current', 'best' or 'last'");
+    require_normalization(env);
+    if (which != "current" && (which == "best" ? state_->best : state_->last).empty()) {
+      throw make_error(env, "INVALID_ARGUMENT", "no " + which + " state: train the predictor first");
+    }
+    acquire(env);
+    auto state = state_;
+    return PromiseJob::Start(env, "torchnas.NcpPredictor.save", GradMode::kDisabled,
+                             [state, path, which]() -> PromiseJob::Finish {
+                               const auto& chosen = which == "best" ? state->best : which == "last" ? state->last : module_state(*state->model);
+                               save_predictor_checkpoint(path, state->model, chosen, state->norm);
+                               return {};
+                             },
+                             {info.This()}, releaser());
+  }
+
+  Napi::Value Load(const Napi::CallbackInfo& info) {
+    auto path = read_string(info[0], "path");
+    acquire(info.Env());
+    auto state = state_;
+    return PromiseJob::Start(info.Env(), "torchnas.NcpPredictor.load", GradMode::kDisabled,
+                             [state, path]() -> PromiseJob::Finish {
+                               state->norm = load_predictor_checkpoint(path, state->model, state->device);
+                               return {};
+                             },
+                             {info.This()}, releaser());
+  }
+
+  Napi::Value Normalization(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!state_->norm.input_mean.defined()) return env.Undefined();
+    auto o = Napi::Object::New(env);
+    o.Set("inputMean", typed_copy<float, float>(env, state_->norm.input_mean));
+    o.Set("inputStd", typed_copy<float, float>(env, state_->norm.input_std));
+    o.Set("outputMean", typed_copy<float, float>(env, state_->norm.output_mean));
+    o.Set("outputStd", typed_copy<float, float>(env, state_->norm.output_std));
+    return o;
+  }
+  Napi::Value ParameterCount(const Napi::CallbackInfo& info) {
+    int64_t n = 0;
+    for (const auto& p : state_->model->parameters()) n += p.numel();
+    return Napi::Number::New(info.Env(), static_cast<double>(n));
+  }
+  Napi::Value BufferCount(const Napi::CallbackInfo& info) {
+    int64_t n = 0;
+    for (const auto& b : state_->model->buffers()) n += b.numel();
+    return Napi::Number::New(info.Env(), static_cast<double>(n));
+  }
+  Napi::Value OutputDim(const Napi::CallbackInfo& info) {
+    return Napi::Number::New(info.Env(), static_cast<double>(state_->model->output_dim()));
+  }
+  Napi::Value DeviceName(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), device_string(state_->device)); }
+
+  std::shared_ptr<PredictorState> state_;
+  std::shared_ptr<std::atomic<bool>> busy_ = std::make_shared<std::atomic<bool>>(false);
+};
+
+// oneCycleSchedule(totalSteps, {maxLr, pctStart, divFactor, finalDivFactor, baseMomentum, maxMomentum})
+//   → {lr: Float64Array, momentum: Float64Array}: the lr/β1 each optimiser step uses (spec §5.3 check values).
+Napi::Value OneCycleSchedule(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const int64_t total = read_int(info[0], "totalSteps");
+  auto o = info[1].IsUndefined() ? Napi::Object::New(env) : read_object(info[1], "options");
+  ScheduleSettings s;
+  s.pct_start = option_number(o, "pctStart", s.pct_start, "options");
+  s.div_factor = option_number(o, "divFactor", s.div_factor, "options");
+  s.final_div_factor = option_number(o, "finalDivFactor", s.final_div_factor, "options");
+  s.base_momentum = option_number(o, "baseMomentum", s.base_momentum, "options");
+  s.max_momentum = option_number(o, "maxMomentum", s.max_momentum, "options");
+  const double max_lr = option_number(o, "maxLr", 1e-2, "options");
+  return guarded(env, [&]() -> Napi::Value {
+    LrSchedule schedule(s, max_lr, total);
+    auto lr = Napi::Float64Array::New(env, static_cast<size_t>(total)), mom = Napi::Float64Array::New(env, static_cast<size_t>(total));
+    for (int64_t i = 0; i < total; ++i) {
+      lr[static_cast<size_t>(i)] = schedule.current().lr;
+      mom[static_cast<size_t>(i)] = schedule.current().momentum.value_or(0.0);
+      schedule.after_batch();
+    }
+    auto r = Napi::Object::New(env);
+    r.Set("lr", lr);
+    r.Set("momentum", mom);
+    return r;
+  });
+}
+
+}  // namespace
+
+void register_ncp(Napi::Env env, Napi::Object exports) {
+  NcpPredictorWrap::Register(env, exports);
+  exports.Set("oneCycleSchedule", Napi::Function::New(env, OneCycleSchedule, "oneCycleSchedule"));
+  register_multi_resolution_net(env, exports);
+}
+
+}  // namespace torchnas::napi
