@@ -46,8 +46,8 @@ async function best(fn) {
   const supernet = ntkNetwork({ seed: 0 });
   const single = ntkNetwork({ seed: 42000 });
   const thin = thinNetwork({ seed: 0 });
-  const [sk, st] = await best(async () => (await supernet.ntk(x, { alpha: superAlpha })).kappa);
-  const [gk, gt] = await best(async () => (await single.ntk(x, { alpha: singlePathAlpha([0, 3, 2, 1, 0, 3]) })).kappa);
+  const [sk, st] = await best(async () => (await supernet.ntk(x, { alpha: superAlpha, workers: threads })).kappa);
+  const [gk, gt] = await best(async () => (await single.ntk(x, { alpha: singlePathAlpha([0, 3, 2, 1, 0, 3]), workers: threads })).kappa);
   const [lr, lt] = await best(async () => (await thin.linearRegions(patches, { alpha: superAlpha })).regions);
 
   const rows = [

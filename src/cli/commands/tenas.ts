@@ -1,10 +1,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { TorchnasError } from '../../core/errors';
-import { setThreads } from '../../core/device';
 import { defaultTenasConfig, loadTenasConfig, TenasConfig } from '../../methods/tenas/config';
 import { openInputSource, parseInputSource } from '../../methods/tenas/inputs';
-import { runTenasCorrelate, runTenasSearch } from '../../methods/tenas/run';
+import { ntkWorkers, runTenasCorrelate, runTenasSearch } from '../../methods/tenas/run';
 import { scoreArchitecture } from '../../methods/tenas/score';
 import { formatNb201String, parseNb201String } from '../../spaces/nb201';
 import { PACKAGE_ROOT } from '../../native';
@@ -62,9 +61,9 @@ export const tenasCommand: Command = {
       return sub ? 0 : 2;
     }
     const threads = intFlag(values.threads as string | undefined, 'threads');
-    if (threads !== undefined) setThreads(threads);
     const json = Boolean(values.json);
     const config = configFrom(values.config as string | undefined);
+    if (threads !== undefined) config.threads = threads;
     const seed = intFlag(values.seed as string | undefined, 'seed');
     if (seed !== undefined) config.seed = seed;
     if (values.data) config.data.source = parseInputSource(values.data as string);
@@ -95,6 +94,7 @@ export const tenasCommand: Command = {
         seed: config.seed,
         singularEps: config.ntk.singularEps,
         device: config.device,
+        ntkWorkers: ntkWorkers(config),
       });
       const result = { arch: formatNb201String(ops), data: config.data.source, batchSize: config.ntk.batchSize, mode: config.ntk.mode, ...s };
       if (json) printJson(result);

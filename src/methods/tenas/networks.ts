@@ -11,7 +11,7 @@ export type Init = 'default' | 'kaiming_normal';
 export interface NativeNb201Network {
   ntk(
     inputs: unknown,
-    options?: { alpha?: Float32Array; mode?: NtkMode; singularEps?: number; fallback?: number },
+    options?: { alpha?: Float32Array; mode?: NtkMode; singularEps?: number; fallback?: number; workers?: number },
   ): Promise<{ kappa: number; lambdaMax: number; lambdaMin: number; columns: number; fallback: boolean }>;
   linearRegions(inputs: unknown, options?: { alpha?: Float32Array; batchSize?: number }): Promise<{ regions: number; samples: number; features: number }>;
   forward(inputs: unknown): Promise<unknown>;

@@ -3,9 +3,10 @@
  * and the correlation study (κ and R against the table's accuracy over sampled architectures).
  */
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { writeFileAtomic, writeJsonAtomic } from '../../core/atomic-file';
-import { getThreads, resolveDevice, setThreads, info } from '../../core/device';
+import { resolveDevice, setThreads, info } from '../../core/device';
 import { TorchnasError } from '../../core/errors';
 import { Progress } from '../../core/progress';
 import { kendallTau, spearman } from '../../core/stats';
@@ -40,6 +41,11 @@ export interface TenasSearchReport {
   libtorch: string;
 }
 
+/** Concurrent NTK rows: the config's thread count, else every core. */
+export function ntkWorkers(config: TenasConfig): number {
+  return config.threads ?? os.availableParallelism();
+}
+
 function prepare(config: TenasConfig): string {
   if (config.space !== 'nb201') {
     throw new TorchnasError(`TE-NAS search on the '${config.space}' space is not available yet; use space: nb201`, 'CONFIG_INVALID');
@@ -69,6 +75,7 @@ export async function runTenasSearch(config: TenasConfig, options: RunOptions = 
       numClasses: config.ntk.numClasses,
       seed: config.seed,
       device,
+      ntkWorkers: ntkWorkers(config),
     },
     (done, total, { round }) => {
       progress ??= new Progress({ label: 'TE-NAS NB201 search', total, quiet: options.quiet });
@@ -88,7 +95,7 @@ export async function runTenasSearch(config: TenasConfig, options: RunOptions = 
     ntkEvaluations: result.ntkEvaluations,
     lrEvaluations: result.lrEvaluations,
     seconds: result.seconds,
-    threads: getThreads(),
+    threads: ntkWorkers(config),
     torchnas: versions.torchnas,
     libtorch: versions.libtorch,
   };
@@ -158,6 +165,7 @@ export async function runTenasCorrelate(config: TenasConfig, benchmark: string, 
       seed: index, // networks of repeat r seeded 1000·index + r, as the reference runs
       singularEps: config.ntk.singularEps,
       device,
+      ntkWorkers: ntkWorkers(config),
     });
     rows.push({ ...score, arch: formatNb201String(ops), index, accuracy: table.records[index].acc });
     progress.update(k + 1);

@@ -24,6 +24,8 @@ export interface ScoreOptions {
   /** λ_min ≤ eps·λ_max → κ = 1e5 (0: the original's unguarded ratio). */
   singularEps?: number;
   device?: string;
+  /** Threads computing NTK Jacobian rows concurrently (same κ for any count). */
+  ntkWorkers?: number;
 }
 
 export interface Summary {
@@ -66,7 +68,7 @@ export async function scoreArchitecture(ops: readonly number[], source: InputSou
     const seed = (options.seed ?? 0) * 1000 + r;
     const net = ntkNetwork({ seed, numClasses: options.numClasses, init: options.init, device: options.device });
     const batch = source.ntkBatch(batchSize);
-    const k = await net.ntk(batch, { alpha, mode: options.mode ?? 'logit_sum', singularEps: options.singularEps ?? 0 });
+    const k = await net.ntk(batch, { alpha, mode: options.mode ?? 'logit_sum', singularEps: options.singularEps ?? 0, workers: options.ntkWorkers ?? 1 });
     batch.dispose();
     kappas.push(k.kappa);
     const thin = thinNetwork({ seed, numClasses: options.numClasses, init: options.init, device: options.device });

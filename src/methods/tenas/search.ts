@@ -35,6 +35,8 @@ export interface SearchSettings {
   numClasses: number;
   seed: number;
   device: string;
+  /** Threads computing NTK Jacobian rows concurrently (same κ for any count). */
+  ntkWorkers?: number;
 }
 
 export interface CandidateScore {
@@ -129,7 +131,7 @@ export async function searchNb201(source: InputSource, settings: SearchSettings,
         const perRepeat: [number, number, number, number][] = [];
         for (let r = 0; r < settings.repeats; r++) {
           const batch = source.ntkBatch(settings.ntkBatchSize);
-          const ntkOptions = { mode: settings.ntkMode, singularEps: settings.singularEps };
+          const ntkOptions = { mode: settings.ntkMode, singularEps: settings.singularEps, workers: settings.ntkWorkers ?? 1 };
           const kOrigin = (await ntkNet.ntk(batch, { ...ntkOptions, alpha })).kappa;
           const kCandidate = (await ntkNet.ntk(batch, { ...ntkOptions, alpha: candidate })).kappa;
           batch.dispose();
