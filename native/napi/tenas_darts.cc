@@ -152,6 +152,8 @@ class DartsWrap : public Napi::ObjectWrap<DartsWrap> {
       auto o = read_object(info[1], "options");
       settings.mode = guarded(env, [&] { return parse_ntk_mode(option_string(o, "mode", "logit_sum", "options")); });
       settings.singular_eps = option_number(o, "singularEps", 0.0, "options");
+      settings.workers = static_cast<int>(option_int(o, "workers", 1, "options"));
+      if (settings.workers < 1) throw_invalid(env, "options.workers must be >= 1");
       settings.fallback = option_number(o, "fallback", 1e5, "options");
       read_alphas(o, normal, reduce);
     }

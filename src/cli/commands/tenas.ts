@@ -119,7 +119,7 @@ export const tenasCommand: Command = {
         if (json) printJson(r);
         else {
           const lines = [
-            `TE-NAS on NB201 (${config.data.source}, NTK batch ${config.ntk.batchSize}, ${config.search.repeats} repeats, seed ${config.seed}): ${r.seconds.toFixed(1)} s, ${r.ntkEvaluations} NTK + ${r.lrEvaluations} LR evaluations, ${r.threads} thread(s)`,
+            `TE-NAS on ${config.space === 'darts' ? 'DARTS' : 'NB201'} (${config.data.source}, NTK batch ${config.ntk.batchSize}, ${config.search.repeats} repeats, seed ${config.seed}): ${r.seconds.toFixed(1)} s, ${r.ntkEvaluations} NTK + ${r.lrEvaluations} LR evaluations, ${r.threads} thread(s)`,
             `architecture: ${r.arch}`,
           ];
           if (r.lookup) {

@@ -20,7 +20,7 @@ export interface DartsAlpha {
 export interface NativeDartsNetwork {
   ntk(
     inputs: unknown,
-    options?: { alphaNormal?: Float32Array; alphaReduce?: Float32Array; mode?: NtkMode; singularEps?: number; fallback?: number },
+    options?: { alphaNormal?: Float32Array; alphaReduce?: Float32Array; mode?: NtkMode; singularEps?: number; fallback?: number; workers?: number },
   ): Promise<{ kappa: number; lambdaMax: number; lambdaMin: number; columns: number; fallback: boolean }>;
   linearRegions(
     inputs: unknown,

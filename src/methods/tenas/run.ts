@@ -16,7 +16,7 @@ import { TenasConfig } from './config';
 import { openInputSource, parseInputSource } from './inputs';
 import { lookupNb201, openNb201Table, TableLookup } from './lookup';
 import { ArchitectureScore, scoreArchitecture } from './score';
-import { searchNb201, SearchResult } from './search';
+import { searchDarts, searchNb201, SearchResult } from './search';
 
 export interface RunOptions {
   out?: string;
@@ -27,7 +27,8 @@ export interface RunOptions {
 
 export interface TenasSearchReport {
   method: 'TE-NAS';
-  space: 'nb201';
+  space: 'nb201' | 'darts';
+  genotype?: SearchResult['genotype'];
   config: TenasConfig;
   arch: string;
   ops: number[];
@@ -47,9 +48,6 @@ export function ntkWorkers(config: TenasConfig): number {
 }
 
 function prepare(config: TenasConfig): string {
-  if (config.space !== 'nb201') {
-    throw new TorchnasError(`TE-NAS search on the '${config.space}' space is not available yet; use space: nb201`, 'CONFIG_INVALID');
-  }
   if (config.threads !== undefined) setThreads(config.threads);
   return resolveDevice(config.device);
 }
@@ -59,7 +57,8 @@ export async function runTenasSearch(config: TenasConfig, options: RunOptions = 
   const device = prepare(config);
   const source = await openInputSource(parseInputSource(config.data.source), config.seed, { dataDir: config.data.dir });
   let progress: Progress | undefined;
-  const result = await searchNb201(
+  const search = config.space === 'darts' ? searchDarts : searchNb201;
+  const result = await search(
     source,
     {
       pruneNumber: config.search.pruneNumber,
@@ -78,7 +77,7 @@ export async function runTenasSearch(config: TenasConfig, options: RunOptions = 
       ntkWorkers: ntkWorkers(config),
     },
     (done, total, { round }) => {
-      progress ??= new Progress({ label: 'TE-NAS NB201 search', total, quiet: options.quiet });
+      progress ??= new Progress({ label: `TE-NAS ${config.space} search`, total, quiet: options.quiet });
       progress.update(done, { round: round + 1 });
     },
     options.signal,
@@ -87,9 +86,10 @@ export async function runTenasSearch(config: TenasConfig, options: RunOptions = 
   const versions = info();
   const report: TenasSearchReport = {
     method: 'TE-NAS',
-    space: 'nb201',
+    space: result.space,
     config,
     arch: result.arch,
+    genotype: result.genotype,
     ops: result.ops,
     rounds: result.rounds,
     ntkEvaluations: result.ntkEvaluations,
@@ -100,7 +100,7 @@ export async function runTenasSearch(config: TenasConfig, options: RunOptions = 
     libtorch: versions.libtorch,
   };
   const benchmark = options.benchmark ?? config.benchmark;
-  if (benchmark) {
+  if (benchmark && result.space === 'nb201') {
     const table = await openNb201Table(benchmark);
     report.lookup = { ...lookupNb201(table, result.ops), table: benchmark, accuracyMeaning: 'ImageNet16-120 top-1 %, one run (NCP NB201 table)' };
   }
@@ -120,7 +120,7 @@ function roundsSvg(result: SearchResult): string {
         { name: 'pruned', style: 'points', points: round.candidates.filter((c) => c.pruned).map((c) => [c.deltaKappa, c.deltaRegions]) },
       ],
       {
-        title: `TE-NAS round ${round.round + 1}: candidates (removing one op)`,
+        title: round.phase === 'ops' ? `TE-NAS round ${round.round + 1}: candidates (removing one op)` : 'TE-NAS edge pruning: candidates (removing one edge)',
         xLabel: 'Δκ relative (higher = removal improves trainability)',
         yLabel: 'ΔR relative (lower = removal keeps expressivity)',
       },
@@ -144,6 +144,7 @@ export interface CorrelationReport {
 /** Scores `sample` architectures drawn with `seed` and rank-correlates κ and R with the table's accuracy. */
 export async function runTenasCorrelate(config: TenasConfig, benchmark: string, sample: number, seed: number, options: RunOptions = {}): Promise<CorrelationReport> {
   const started = Date.now();
+  if (config.space !== 'nb201') throw new TorchnasError('tenas correlate needs space nb201 (the benchmark table is NB201)', 'CONFIG_INVALID');
   const device = prepare(config);
   const table = await openNb201Table(benchmark);
   const archs = sampleNb201(sample, { seed, distinct: true });

@@ -1,26 +1,29 @@
 /**
- * TE-NAS pruning search on the NB201 space (specs/tenas.md §4): start from the supernet with every op but
- * `none` live, and each round remove, per edge, the ops whose removal hurts trainability (κ_N) and
- * expressivity (R_N) least, judged by the sum of their dense ranks over all candidates, until one op is left
- * per edge.
+ * TE-NAS pruning search (specs/tenas.md §4) on any PruningSpace (NB201, DARTS): start from the supernet with
+ * every op but `none` live, and each round remove, per edge, the ops whose removal hurts trainability (κ_N)
+ * and expressivity (R_N) least, judged by the sum of their dense ranks over all candidates, until one op is
+ * left per edge; on DARTS then prune each node's incoming edges to two (§4.3).
  *
  * Faithful to the original: Δκ and ΔR are relative changes rounded to `precision` decimals and averaged over
  * repeats (Δκ with numpy's rounding, as the original rounds an np.float64; ΔR with Python's round); ranks are
  * dense over the `round_to` sort key; origin and candidate share weights and inputs within a repeat, every
- * NTK call draws a new batch. Deterministic by seed: round k's networks are seeded seed·1000 + k and inputs
- * come from one seeded stream (the original's global-RNG order is not reproducible and is not attempted).
+ * NTK call draws a new batch; the edge-pruning origin keeps its α from before the group loop (the quirk of
+ * §4.3, fixable with `fixEdgeOriginQuirk`). Deterministic by seed: round k's networks are seeded
+ * seed·1000 + k and inputs come from one seeded stream (the original's global-RNG order is not reproduced).
  */
 import { TorchnasError } from '../../core/errors';
 import { denseRank, numpyRound, pythonRound } from '../../core/stats';
-import { formatNb201String, NB201_EDGES, NB201_NUM_EDGES, NB201_NUM_OPS, NB201_OPS, nb201FromAlphaArgmax } from '../../spaces/nb201';
+import { Tensor } from '../../core/tensor';
+import { DartsGenotype, dartsEdgeOpsToCell, formatDartsGenotype } from '../../spaces/darts';
+import { formatNb201String, nb201FromAlphaArgmax } from '../../spaces/nb201';
 import { InputSource } from './inputs';
-import { Init, ntkNetwork, NtkMode, thinNetwork } from './networks';
+import { Init, NtkMode } from './networks';
+import { DARTS_PRUNING_SPACE, NB201_PRUNING_SPACE, PruningSpace, ScoringNetworks } from './pruning-space';
 
 const PRUNED = -1000;
-const NONE = 0;
 
 export interface SearchSettings {
-  /** Ops removed per edge and round (NB201: 1). */
+  /** Ops removed per edge and round (NB201: 1, DARTS-CIFAR-10: 3, DARTS-ImageNet: 2). */
   pruneNumber: number;
   repeats: number;
   /** Decimal places of the rounded relative changes and significant figures of the sort key. */
@@ -37,9 +40,12 @@ export interface SearchSettings {
   device: string;
   /** Threads computing NTK Jacobian rows concurrently (same κ for any count). */
   ntkWorkers?: number;
+  /** DARTS edge pruning: compare each group's candidates with the current α instead of the stale origin. */
+  fixEdgeOriginQuirk?: boolean;
 }
 
 export interface CandidateScore {
+  cell: string;
   edge: string;
   op: string;
   deltaKappa: number;
@@ -54,14 +60,21 @@ export interface CandidateScore {
 
 export interface RoundReport {
   round: number;
+  /** 'ops': per-edge op pruning; 'edges': DARTS edge pruning of one node's inputs. */
+  phase: 'ops' | 'edges';
+  /** Live ops per edge after the round, per cell type. */
   liveOpsPerEdge: number[];
   candidates: CandidateScore[];
   seconds: number;
 }
 
 export interface SearchResult {
+  space: 'nb201' | 'darts';
+  /** NB201: the arch string; DARTS: the genotype in DARTS text form. */
   arch: string;
+  /** NB201 only: op index per edge. */
   ops: number[];
+  genotype?: DartsGenotype;
   rounds: RoundReport[];
   ntkEvaluations: number;
   lrEvaluations: number;
@@ -70,26 +83,43 @@ export interface SearchResult {
 
 export type SearchProgress = (done: number, total: number, info: { round: number; candidate: string }) => void;
 
-function liveOps(alpha: Float32Array, edge: number): number[] {
-  const live: number[] = [];
-  for (let op = 0; op < NB201_NUM_OPS; op++) if (alpha[edge * NB201_NUM_OPS + op] > PRUNED) live.push(op);
-  return live;
+type Alphas = Float32Array[];
+
+interface Candidate extends CandidateScore {
+  cellIndex: number;
+  edgeIndex: number;
+  opIndex: number;
+  alphas: Alphas;
 }
 
-function isSinglePath(alpha: Float32Array): boolean {
-  for (let e = 0; e < NB201_NUM_EDGES; e++) if (liveOps(alpha, e).length > 1) return false;
-  return true;
-}
-
-/** Candidates still to evaluate from α onwards, for the progress total. */
-function remainingEvaluations(alpha: Float32Array, pruneNumber: number): number {
-  let live = liveOps(alpha, 0).length;
-  let total = 0;
-  while (live > 1) {
-    total += NB201_NUM_EDGES * live;
-    live -= Math.min(pruneNumber, live - 1);
+class PruningState {
+  constructor(readonly space: PruningSpace, readonly alphas: Alphas) {}
+  static initial(space: PruningSpace): PruningState {
+    const alphas = space.cellTypes.map(() => {
+      const a = new Float32Array(space.numEdges * space.opNames.length);
+      for (let e = 0; e < space.numEdges; e++) a[e * space.opNames.length + space.noneIndex] = PRUNED; // §4.1
+      return a;
+    });
+    return new PruningState(space, alphas);
   }
-  return total;
+  live(cell: number, edge: number, alphas: Alphas = this.alphas): number[] {
+    const n = this.space.opNames.length;
+    const out: number[] = [];
+    for (let op = 0; op < n; op++) if (alphas[cell][edge * n + op] > PRUNED) out.push(op);
+    return out;
+  }
+  singlePath(): boolean {
+    for (let c = 0; c < this.alphas.length; c++) for (let e = 0; e < this.space.numEdges; e++) if (this.live(c, e).length > 1) return false;
+    return true;
+  }
+  without(cell: number, edge: number, ops: number[]): Alphas {
+    const copy = this.alphas.map((a) => a.slice());
+    for (const op of ops) copy[cell][edge * this.space.opNames.length + op] = PRUNED;
+    return copy;
+  }
+  prune(cell: number, edge: number, ops: number[]): void {
+    for (const op of ops) this.alphas[cell][edge * this.space.opNames.length + op] = PRUNED;
+  }
 }
 
 function relativeChange(origin: number, candidate: number): number {
@@ -98,74 +128,70 @@ function relativeChange(origin: number, candidate: number): number {
   return Number.isFinite(d) ? d : 0;
 }
 
-/** Runs the pruning search. `source` supplies NTK batches and linear-region patches. */
-export async function searchNb201(source: InputSource, settings: SearchSettings, onProgress?: SearchProgress, signal?: AbortSignal): Promise<SearchResult> {
+function expectedEvaluations(space: PruningSpace, pruneNumber: number): number {
+  let live = space.opNames.length - 1;
+  let total = 0;
+  while (live > 1) {
+    total += space.cellTypes.length * space.numEdges * live;
+    live -= Math.min(pruneNumber, live - 1);
+  }
+  for (const [lo, hi] of space.edgeGroups ?? []) if (hi - lo > 2) total += space.cellTypes.length * (hi - lo);
+  return total;
+}
+
+/** Runs the pruning search on `space`. `source` supplies NTK batches and linear-region patches. */
+export async function searchPruning(
+  space: PruningSpace,
+  source: InputSource,
+  settings: SearchSettings,
+  onProgress?: SearchProgress,
+  signal?: AbortSignal,
+): Promise<SearchResult> {
   const started = Date.now();
   if (!Number.isInteger(settings.pruneNumber) || settings.pruneNumber < 1) {
     throw new TorchnasError(`pruneNumber must be an integer >= 1, got ${settings.pruneNumber}`, 'CONFIG_INVALID');
   }
-  const alpha = new Float32Array(NB201_NUM_EDGES * NB201_NUM_OPS);
-  for (let e = 0; e < NB201_NUM_EDGES; e++) alpha[e * NB201_NUM_OPS + NONE] = PRUNED; // §4.1: none goes first
+  const state = PruningState.initial(space);
   const rounds: RoundReport[] = [];
-  let ntkEvaluations = 0;
-  let lrEvaluations = 0;
-  let done = 0;
-  const total = remainingEvaluations(alpha, settings.pruneNumber);
+  const counts = { ntk: 0, lr: 0, done: 0 };
+  const total = expectedEvaluations(space, settings.pruneNumber);
+  const scoring = {
+    numClasses: settings.numClasses,
+    init: settings.init,
+    device: settings.device,
+    ntkMode: settings.ntkMode,
+    singularEps: settings.singularEps,
+    ntkWorkers: settings.ntkWorkers ?? 1,
+    lrBatchSize: settings.lrBatchSize,
+  };
 
-  for (let round = 0; !isSinglePath(alpha); round++) {
-    const roundStarted = Date.now();
-    const netSeed = settings.seed * 1000 + round;
-    const ntkNet = ntkNetwork({ seed: netSeed, numClasses: settings.numClasses, init: settings.init, device: settings.device });
-    const thin = thinNetwork({ seed: netSeed, numClasses: settings.numClasses, init: settings.init, device: settings.device });
-    const pruneEff = Math.min(settings.pruneNumber, liveOps(alpha, 0).length - 1);
-    const candidates: (CandidateScore & { edgeIndex: number; opIndex: number })[] = [];
-    for (let e = 0; e < NB201_NUM_EDGES; e++) {
-      const live = liveOps(alpha, e);
-      if (live.length <= 1) continue;
-      for (const op of live) {
-        if (signal?.aborted) throw new TorchnasError('TE-NAS search was cancelled', 'CANCELLED');
-        const candidate = alpha.slice();
-        candidate[e * NB201_NUM_OPS + op] = PRUNED;
-        const deltasKappa: number[] = [];
-        const deltasRegions: number[] = [];
-        const perRepeat: [number, number, number, number][] = [];
-        for (let r = 0; r < settings.repeats; r++) {
-          const batch = source.ntkBatch(settings.ntkBatchSize);
-          const ntkOptions = { mode: settings.ntkMode, singularEps: settings.singularEps, workers: settings.ntkWorkers ?? 1 };
-          const kOrigin = (await ntkNet.ntk(batch, { ...ntkOptions, alpha })).kappa;
-          const kCandidate = (await ntkNet.ntk(batch, { ...ntkOptions, alpha: candidate })).kappa;
-          batch.dispose();
-          const patches = source.patches(settings.lrSamples, settings.lrInputSize);
-          const rOrigin = (await thin.linearRegions(patches, { alpha, batchSize: settings.lrBatchSize })).regions;
-          const rCandidate = (await thin.linearRegions(patches, { alpha: candidate, batchSize: settings.lrBatchSize })).regions;
-          patches.dispose();
-          ntkEvaluations += 2;
-          lrEvaluations += 2;
-          deltasKappa.push(numpyRound(relativeChange(kOrigin, kCandidate), settings.precision));
-          deltasRegions.push(pythonRound(relativeChange(rOrigin, rCandidate), settings.precision));
-          perRepeat.push([kOrigin, kCandidate, rOrigin, rCandidate]);
-        }
-        const mean = (v: number[]) => v.reduce((a, b) => a + b, 0) / v.length;
-        const edgeName = `${NB201_EDGES[e].to}<-${NB201_EDGES[e].from}`;
-        candidates.push({
-          edge: edgeName,
-          op: NB201_OPS[op],
-          edgeIndex: e,
-          opIndex: op,
-          deltaKappa: mean(deltasKappa),
-          deltaRegions: mean(deltasRegions),
-          kappaRank: 0,
-          regionsRank: 0,
-          rankSum: 0,
-          pruned: false,
-          repeats: perRepeat,
-        });
-        done++;
-        onProgress?.(done, total, { round, candidate: `${edgeName} ${NB201_OPS[op]}` });
+  const evaluate = async (nets: ScoringNetworks, origin: Alphas, candidates: Candidate[], round: number) => {
+    for (const c of candidates) {
+      if (signal?.aborted) throw new TorchnasError('TE-NAS search was cancelled', 'CANCELLED');
+      const dk: number[] = [];
+      const dr: number[] = [];
+      for (let r = 0; r < settings.repeats; r++) {
+        const batch: Tensor = source.ntkBatch(settings.ntkBatchSize);
+        const kOrigin = await nets.kappa(batch, origin);
+        const kCandidate = await nets.kappa(batch, c.alphas);
+        batch.dispose();
+        const patches: Tensor = source.patches(settings.lrSamples, settings.lrInputSize);
+        const rOrigin = await nets.regions(patches, origin);
+        const rCandidate = await nets.regions(patches, c.alphas);
+        patches.dispose();
+        counts.ntk += 2;
+        counts.lr += 2;
+        dk.push(numpyRound(relativeChange(kOrigin, kCandidate), settings.precision));
+        dr.push(pythonRound(relativeChange(rOrigin, rCandidate), settings.precision));
+        c.repeats.push([kOrigin, kCandidate, rOrigin, rCandidate]);
       }
+      c.deltaKappa = dk.reduce((a, b) => a + b, 0) / dk.length;
+      c.deltaRegions = dr.reduce((a, b) => a + b, 0) / dr.length;
+      counts.done++;
+      onProgress?.(counts.done, total, { round, candidate: `${c.cell} ${c.edge} ${c.op}` });
     }
-    // §4: dense ranks (Δκ descending, ΔR ascending), rank sums over all candidates, stable sort from the
-    // NTK order, then per edge the first pruneEff entries are pruned.
+    // §4: dense ranks (Δκ descending, ΔR ascending) and rank sums; the stable ascending sort starts from the
+    // NTK order, so ties keep it.
     const kappaRanking = denseRank(candidates.map((c) => c.deltaKappa), { descending: true, precision: settings.precision });
     const regionRanking = denseRank(candidates.map((c) => c.deltaRegions), { descending: false, precision: settings.precision });
     candidates.forEach((c, i) => {
@@ -173,23 +199,111 @@ export async function searchNb201(source: InputSource, settings: SearchSettings,
       c.regionsRank = regionRanking.ranks[i];
       c.rankSum = c.kappaRank + c.regionsRank;
     });
-    const order = [...kappaRanking.order].sort((a, b) => candidates[a].rankSum - candidates[b].rankSum);
-    const prunedPerEdge = new Array<number>(NB201_NUM_EDGES).fill(0);
-    for (const i of order) {
-      const c = candidates[i];
-      if (prunedPerEdge[c.edgeIndex] >= pruneEff) continue;
-      prunedPerEdge[c.edgeIndex]++;
-      c.pruned = true;
-      alpha[c.edgeIndex * NB201_NUM_OPS + c.opIndex] = PRUNED;
+    return [...kappaRanking.order].sort((a, b) => candidates[a].rankSum - candidates[b].rankSum).map((i) => candidates[i]);
+  };
+
+  const candidate = (cell: number, edge: number, ops: number[], alphas: Alphas): Candidate => ({
+    cell: space.cellTypes[cell],
+    edge: space.edgeName(edge),
+    op: ops.map((o) => space.opNames[o]).join('+'),
+    cellIndex: cell,
+    edgeIndex: edge,
+    opIndex: ops[0],
+    alphas,
+    deltaKappa: 0,
+    deltaRegions: 0,
+    kappaRank: 0,
+    regionsRank: 0,
+    rankSum: 0,
+    pruned: false,
+    repeats: [],
+  });
+  const report = (round: number, phase: RoundReport['phase'], list: Candidate[], t0: number): RoundReport => ({
+    round,
+    phase,
+    liveOpsPerEdge: space.cellTypes.flatMap((_, c) => Array.from({ length: space.numEdges }, (_, e) => state.live(c, e).length)),
+    candidates: list.map(({ cellIndex: _c, edgeIndex: _e, opIndex: _o, alphas: _a, ...rest }) => rest),
+    seconds: (Date.now() - t0) / 1000,
+  });
+
+  let round = 0;
+  // Op pruning rounds.
+  for (; !state.singlePath(); round++) {
+    const t0 = Date.now();
+    const nets = space.networks(settings.seed * 1000 + round, scoring);
+    const pruneEff = Math.min(settings.pruneNumber, state.live(0, 0).length - 1);
+    const list: Candidate[] = [];
+    for (let c = 0; c < space.cellTypes.length; c++) {
+      for (let e = 0; e < space.numEdges; e++) {
+        const live = state.live(c, e);
+        if (live.length <= 1) continue;
+        for (const op of live) list.push(candidate(c, e, [op], state.without(c, e, [op])));
+      }
     }
-    rounds.push({
-      round,
-      liveOpsPerEdge: Array.from({ length: NB201_NUM_EDGES }, (_, e) => liveOps(alpha, e).length),
-      candidates: candidates.map(({ edgeIndex: _e, opIndex: _o, ...rest }) => rest),
-      seconds: (Date.now() - roundStarted) / 1000,
-    });
+    const origin = state.alphas.map((a) => a.slice());
+    const order = await evaluate(nets, origin, list, round);
+    const prunedPerEdge = new Map<string, number>();
+    for (const c of order) {
+      const key = `${c.cellIndex}:${c.edgeIndex}`;
+      if ((prunedPerEdge.get(key) ?? 0) >= pruneEff) continue;
+      prunedPerEdge.set(key, (prunedPerEdge.get(key) ?? 0) + 1);
+      c.pruned = true;
+      state.prune(c.cellIndex, c.edgeIndex, [c.opIndex]);
+    }
+    rounds.push(report(round, 'ops', list, t0));
   }
-  const rows = Array.from({ length: NB201_NUM_EDGES }, (_, e) => Array.from(alpha.subarray(e * NB201_NUM_OPS, (e + 1) * NB201_NUM_OPS)));
-  const ops = nb201FromAlphaArgmax(rows);
-  return { arch: formatNb201String(ops), ops, rounds, ntkEvaluations, lrEvaluations, seconds: (Date.now() - started) / 1000 };
+
+  // DARTS edge pruning: keep two inputs per node.
+  if (space.edgeGroups) {
+    const nets = space.networks(settings.seed * 1000 + round, scoring);
+    const staleOrigin = state.alphas.map((a) => a.slice());
+    for (let c = 0; c < space.cellTypes.length; c++) {
+      for (const [lo, hi] of space.edgeGroups) {
+        if (hi - lo <= 2) continue;
+        const t1 = Date.now();
+        const list: Candidate[] = [];
+        for (let e = lo; e < hi; e++) {
+          const live = state.live(c, e);
+          if (live.length === 0) continue;
+          list.push(candidate(c, e, [live[live.length - 1]], state.without(c, e, [live[live.length - 1]])));
+        }
+        const origin = settings.fixEdgeOriginQuirk ? state.alphas.map((a) => a.slice()) : staleOrigin;
+        const order = await evaluate(nets, origin, list, round);
+        for (const x of order.slice(0, Math.max(0, order.length - 2))) {
+          x.pruned = true;
+          state.prune(x.cellIndex, x.edgeIndex, state.live(x.cellIndex, x.edgeIndex));
+        }
+        rounds.push(report(round, 'edges', list, t1));
+      }
+    }
+  }
+
+  const base = { rounds, ntkEvaluations: counts.ntk, lrEvaluations: counts.lr, seconds: (Date.now() - started) / 1000 };
+  const n = space.opNames.length;
+  if (space.name === 'nb201') {
+    const rows = Array.from({ length: space.numEdges }, (_, e) => Array.from(state.alphas[0].subarray(e * n, (e + 1) * n)));
+    const ops = nb201FromAlphaArgmax(rows);
+    return { space: 'nb201', arch: formatNb201String(ops), ops, ...base };
+  }
+  const edgeOps = (c: number) => Array.from({ length: space.numEdges }, (_, e) => {
+    const live = state.live(c, e);
+    return live.length ? space.opNames[live[0]] : null;
+  });
+  const genotype: DartsGenotype = {
+    normal: dartsEdgeOpsToCell(edgeOps(0)),
+    normalConcat: [2, 3, 4, 5],
+    reduce: dartsEdgeOpsToCell(edgeOps(1)),
+    reduceConcat: [2, 3, 4, 5],
+  };
+  return { space: 'darts', arch: formatDartsGenotype(genotype), ops: [], genotype, ...base };
+}
+
+/** The NB201 search (one cell type, 3 rounds with pruneNumber 1). */
+export function searchNb201(source: InputSource, settings: SearchSettings, onProgress?: SearchProgress, signal?: AbortSignal): Promise<SearchResult> {
+  return searchPruning(NB201_PRUNING_SPACE, source, settings, onProgress, signal);
+}
+
+/** The DARTS search (normal and reduction cells, op rounds then edge pruning). */
+export function searchDarts(source: InputSource, settings: SearchSettings, onProgress?: SearchProgress, signal?: AbortSignal): Promise<SearchResult> {
+  return searchPruning(DARTS_PRUNING_SPACE, source, settings, onProgress, signal);
 }
