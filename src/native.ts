@@ -82,6 +82,9 @@ export interface NativeBinding {
   Nb201Network: new (options: Record<string, unknown>) => unknown;
   /** DARTS cell network; typed in src/methods/tenas/darts-networks.ts. */
   DartsNetwork: new (options: Record<string, unknown>) => unknown;
+  /** NCP family: NcpPredictor, MultiResolutionNet, countMultiResolutionOps, oneCycleSchedule; typed in src/methods/ncp/binding.ts. */
+  NcpPredictor: new (options: Record<string, unknown>) => unknown;
+  MultiResolutionNet: new (options: Record<string, unknown>) => unknown;
   SmallCnn: new (options?: {
     inChannels?: number;
     imageSize?: number;

@@ -113,6 +113,7 @@ class NcpPredictorWrap : public Napi::ObjectWrap<NcpPredictorWrap> {
     m.separated_layer = option_int(o, "separatedLayer", m.separated_layer, "options");
     m.trunk_dropout = option_number(o, "trunkDropout", m.trunk_dropout, "options");
     m.head_dropouts = read_numbers(o.Get("headDropouts"), "options.headDropouts");
+    if (!o.Get("exactLinear").IsUndefined()) m.exact_linear = read_bool(o.Get("exactLinear"), "options.exactLinear");
     const auto activation = option_string(o, "activation", "swish", "options");
     const auto seed = static_cast<uint64_t>(option_int(o, "seed", 233, "options"));
     const auto device_spec = option_string(o, "device", "cpu", "options");
@@ -258,6 +259,8 @@ class NcpPredictorWrap : public Napi::ObjectWrap<NcpPredictorWrap> {
     NcpSettings s;
     s.iterations = option_int(o, "iterations", s.iterations, "options");
     s.lr = option_number(o, "lr", s.lr, "options");
+    s.loss = pick<NcpSettings::Loss>(option_string(o, "loss", "l1", "options"), "options.loss",
+                                     {{"l1", NcpSettings::Loss::kL1}, {"smoothl1", NcpSettings::Loss::kSmoothL1}}, env);
     s.min_code = float_vector(o.Get("minCode"), "options.minCode");
     s.max_code = float_vector(o.Get("maxCode"), "options.maxCode");
     s.divisors = float_vector(o.Get("divisors"), "options.divisors");

@@ -110,12 +110,15 @@ class Nb201Wrap : public Napi::ObjectWrap<Nb201Wrap> {
     auto inputs = TensorWrap::Read(info[0], "inputs");
     NtkSettings settings;
     torch::Tensor alpha;
+    int64_t copies = 1;
     if (!info[1].IsUndefined()) {
       auto o = read_object(info[1], "options");
       settings.mode = guarded(env, [&] { return parse_ntk_mode(option_string(o, "mode", "logit_sum", "options")); });
       settings.singular_eps = option_number(o, "singularEps", 0.0, "options");
       settings.fallback = option_number(o, "fallback", 1e5, "options");
       settings.workers = static_cast<int>(option_int(o, "workers", 1, "options"));
+      copies = option_int(o, "copies", 1, "options");
+      if (copies < 1) throw_invalid(env, "options.copies must be >= 1");
       if (settings.workers < 1) throw_invalid(env, "options.workers must be >= 1");
       if (!o.Get("alpha").IsUndefined()) alpha = read_alpha(o.Get("alpha"), "options.alpha");
     }
@@ -126,10 +129,19 @@ class Nb201Wrap : public Napi::ObjectWrap<Nb201Wrap> {
     auto dtype = dtype_;
     return PromiseJob::Start(
         env, "torchnas.Nb201Network.ntk", GradMode::kEnabled,
-        [net, weights, inputs, settings, alpha, device, dtype]() -> PromiseJob::Finish {
+        [net, weights, inputs, settings, alpha, device, dtype, copies]() -> PromiseJob::Finish {
           apply_alpha(net, alpha);
           auto x = inputs.to(device, dtype);
-          auto r = ntk_condition_number([&](const torch::Tensor& b) { return (*net)->forward(b); }, weights, x, settings);
+          auto r = copies > 1
+                       ? ntk_condition_number_wide(
+                             [&](const torch::Tensor& b, int64_t k, std::vector<torch::Tensor>& expanded) {
+                               Trace trace;
+                               trace.copies = k;
+                               trace.expanded = &expanded;
+                               return (*net)->forward(b, trace);
+                             },
+                             x, copies, settings)
+                       : ntk_condition_number([&](const torch::Tensor& b) { return (*net)->forward(b); }, weights, x, settings);
           return [r](Napi::Env e) -> Napi::Value {
             auto o = Napi::Object::New(e);
             o.Set("kappa", r.condition_number);

@@ -5,8 +5,10 @@ import { Command } from './command';
 import { infoCommand } from './commands/info';
 import { trainDemoCommand } from './commands/train-demo';
 import { tenasCommand } from './commands/tenas';
+import { flopsCommand } from './commands/flops';
+import { ncpCommand } from './commands/ncp';
 
-const COMMANDS: Command[] = [infoCommand, trainDemoCommand, tenasCommand];
+const COMMANDS: Command[] = [infoCommand, trainDemoCommand, tenasCommand, ncpCommand, flopsCommand];
 
 function help(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

@@ -59,6 +59,88 @@ NtkResult condition_number_of(const torch::Tensor& kernel, const NtkSettings& se
   return {kappa, hi, lo, 0, fallback};
 }
 
+namespace {
+
+// Θ from J (rows sample-major (i, c) in the per-class modes), then κ.
+NtkResult kernel_condition(const torch::Tensor& jacobian_rows, int64_t batch, int64_t classes, const NtkSettings& settings) {
+  auto jacobian = jacobian_rows.to(torch::kFloat64);
+  const int64_t columns = jacobian.size(1);
+  torch::Tensor kernel;
+  if (settings.mode == NtkMode::kPerClassTrace) {
+    auto per_class = jacobian.view({batch, classes, columns});
+    kernel = torch::zeros({batch, batch}, jacobian.options());
+    for (int64_t c = 0; c < classes; ++c) {
+      auto jc = per_class.select(1, c);
+      kernel += jc.matmul(jc.t());
+    }
+  } else {
+    kernel = jacobian.matmul(jacobian.t());
+  }
+  auto result = condition_number_of(kernel, settings);
+  result.jacobian_columns = columns;
+  return result;
+}
+
+}  // namespace
+
+NtkResult ntk_condition_number_wide(const WideForward& forward_wide, const torch::Tensor& inputs, int64_t copies,
+                                    const NtkSettings& settings) {
+  if (inputs.dim() < 2 || inputs.size(0) < 2) {
+    fail("SHAPE_MISMATCH", "the NTK needs a batch of at least 2 inputs, got " + c10::str(inputs.sizes()));
+  }
+  if (copies < 1) fail("INVALID_ARGUMENT", "copies must be >= 1");
+  torch::AutoGradMode grad_on(true);
+  std::vector<torch::Tensor> expanded;
+  auto logits = forward_wide(inputs, copies, expanded);  // [B, copies, C]
+  if (logits.dim() != 3 || logits.size(1) != copies) fail("SHAPE_MISMATCH", "wide forward must return [B, copies, C], got " + c10::str(logits.sizes()));
+  const int64_t batch = logits.size(0), classes = logits.size(2);
+  const bool per_sample_sum = settings.mode == NtkMode::kLogitSum;
+  const int64_t count = per_sample_sum ? batch : batch * classes;
+  std::vector<torch::Tensor> rows(static_cast<size_t>(count));
+  const int64_t chunks = (count + copies - 1) / copies;
+  auto run_chunk = [&](int64_t chunk) {
+    // Copy k carries row chunk·copies + k: select its output(s) with a one-hot grad_output.
+    auto selector = torch::zeros_like(logits);
+    const int64_t first = chunk * copies;
+    const int64_t used = std::min(copies, count - first);
+    for (int64_t k = 0; k < used; ++k) {
+      const int64_t row = first + k;
+      if (per_sample_sum) selector[row][k].fill_(1.0);
+      else selector[row / classes][k][row % classes] = 1.0;
+    }
+    auto grads = torch::autograd::grad({logits}, expanded, {selector}, /*retain_graph=*/true, /*create_graph=*/false, /*allow_unused=*/true);
+    std::vector<torch::Tensor> per_copy;
+    for (const auto& g : grads) {
+      if (g.defined()) per_copy.push_back(g.reshape({copies, -1}));
+    }
+    auto flat = per_copy.empty() ? torch::zeros({copies, 0}, logits.options()) : torch::cat(per_copy, 1);
+    for (int64_t k = 0; k < used; ++k) rows[first + k] = flat[k];
+  };
+  const int workers = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(settings.workers, chunks)));
+  if (workers == 1) {
+    for (int64_t c = 0; c < chunks; ++c) run_chunk(c);
+  } else {
+    std::vector<std::exception_ptr> errors(static_cast<size_t>(workers));
+    std::vector<std::thread> pool;
+    for (int w = 0; w < workers; ++w) {
+      pool.emplace_back([&, w] {
+        try {
+          at::set_num_threads(1);
+          torch::AutoGradMode on(true);
+          for (int64_t c = w; c < chunks; c += workers) run_chunk(c);
+        } catch (...) {
+          errors[w] = std::current_exception();
+        }
+      });
+    }
+    for (auto& t : pool) t.join();
+    for (auto& e : errors) {
+      if (e) std::rethrow_exception(e);
+    }
+  }
+  return kernel_condition(torch::stack(rows), batch, classes, settings);
+}
+
 NtkResult ntk_condition_number(const std::function<torch::Tensor(const torch::Tensor&)>& forward,
                                const std::vector<torch::Tensor>& parameters, const torch::Tensor& inputs,
                                const NtkSettings& settings) {
@@ -101,22 +183,7 @@ NtkResult ntk_condition_number(const std::function<torch::Tensor(const torch::Te
       if (e) std::rethrow_exception(e);
     }
   }
-  auto jacobian = torch::stack(rows).to(torch::kFloat64);
-  const int64_t columns = jacobian.size(1);
-  torch::Tensor kernel;
-  if (settings.mode == NtkMode::kPerClassTrace) {
-    auto per_class = jacobian.view({batch, classes, columns});
-    kernel = torch::zeros({batch, batch}, jacobian.options());
-    for (int64_t c = 0; c < classes; ++c) {
-      auto jc = per_class.select(1, c);
-      kernel += jc.matmul(jc.t());
-    }
-  } else {
-    kernel = jacobian.matmul(jacobian.t());
-  }
-  auto result = condition_number_of(kernel, settings);
-  result.jacobian_columns = columns;
-  return result;
+  return kernel_condition(torch::stack(rows), batch, classes, settings);
 }
 
 }  // namespace torchnas

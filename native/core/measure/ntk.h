@@ -43,6 +43,13 @@ NtkResult ntk_condition_number(const std::function<torch::Tensor(const torch::Te
                                const std::vector<torch::Tensor>& parameters, const torch::Tensor& inputs,
                                const NtkSettings& settings);
 
+// The same κ from a wide forward (cell_ops.h Trace): `forward_wide(x, copies, expanded)` returns logits
+// [B, copies, C] of `copies` side-by-side copies whose per-copy weights it appends to `expanded`. Each
+// backward then yields `copies` Jacobian rows, so B rows cost B / copies (wider) backward passes.
+using WideForward = std::function<torch::Tensor(const torch::Tensor&, int64_t, std::vector<torch::Tensor>&)>;
+NtkResult ntk_condition_number_wide(const WideForward& forward_wide, const torch::Tensor& inputs, int64_t copies,
+                                    const NtkSettings& settings);
+
 // Named parameters whose name contains "weight" (conv weights, BN γ, classifier weight), in module order.
 std::vector<torch::Tensor> weight_parameters(const torch::nn::Module& module);
 

@@ -30,6 +30,11 @@ struct MlpPredictorOptions {
   Activation activation = Activation::kSwish;
   double trunk_dropout = 0.5;
   std::vector<double> head_dropouts;  // one per group
+  // false (default): on the CPU, Linear layers run as 1×1 convolutions, which LibTorch hands to oneDNN's
+  // JIT kernels; Debian's LibTorch does its fp32 GEMMs in the reference (netlib) BLAS, about 10× slower at
+  // these sizes. Same math, different rounding in the last bits. true: at::linear, the op sequence of
+  // PyTorch's nn.Linear, so a run reproduces PyTorch-in-Python bit for bit on the same LibTorch.
+  bool exact_linear = false;
 };
 
 class MlpPredictorImpl : public torch::nn::Module {
@@ -52,6 +57,7 @@ class MlpPredictorImpl : public torch::nn::Module {
     torch::nn::Linear out{nullptr};
   };
   torch::Tensor activate(const torch::Tensor& x) const;
+  torch::Tensor linear(torch::nn::Linear& layer, const torch::Tensor& x) const;
   torch::Tensor dropout(const torch::Tensor& x, double p);
 
   MlpPredictorOptions options_;

@@ -140,14 +140,20 @@ torch::Tensor Nb201NetworkImpl::forward(const torch::Tensor& x, const Trace& tra
                                c10::str(x.sizes()));
   }
   auto weights = torch::softmax(alpha_, -1).contiguous();
-  torch::Tensor h = options_.use_stem ? stem_bn(stem_conv(x)) : x;
+  const int64_t copies = trace.copies;
+  torch::Tensor h = copies > 1 ? x.repeat({1, copies, 1, 1}) : x;
+  if (options_.use_stem) h = trace.bn(stem_bn, trace.conv(stem_conv, h));
   size_t ci = 0, bi = 0;
   for (bool cell : is_cell_) {
     h = cell ? cells_[ci++]->forward(h, weights, trace) : blocks_[bi++]->forward(h, trace);
   }
-  h = trace.relu(last_bn(h));
+  h = trace.relu(trace.bn(last_bn, h));
   h = torch::adaptive_avg_pool2d(h, {1, 1}).flatten(1);
-  return classifier(h);
+  if (copies == 1) return classifier(h);
+  // Wide mode: logits [B, copies, classes], each copy with its own (expanded) classifier weight.
+  auto weight = classifier->weight.unsqueeze(0).repeat({copies, 1, 1});
+  if (trace.expanded) trace.expanded->push_back(weight);
+  return torch::einsum("bkc,koc->bko", {h.view({h.size(0), copies, -1}), weight}) + classifier->bias;
 }
 
 std::vector<std::vector<int>> Nb201NetworkImpl::live_ops() const {

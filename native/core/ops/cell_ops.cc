@@ -9,6 +9,37 @@ namespace torchnas {
 
 namespace F = torch::nn::functional;
 
+torch::Tensor Trace::conv(torch::nn::Conv2d& conv, const torch::Tensor& x) const {
+  if (copies == 1) return conv(x);
+  const auto& o = conv->options;
+  auto weight = conv->weight.repeat({copies, 1, 1, 1});
+  if (expanded) expanded->push_back(weight);
+  torch::Tensor bias = conv->bias.defined() ? conv->bias.repeat({copies}) : torch::Tensor();
+  return F::conv2d(x, weight, F::Conv2dFuncOptions().bias(bias).stride(o.stride()).padding(o.padding()).dilation(o.dilation()).groups(o.groups() * copies));
+}
+
+torch::Tensor Trace::bn(torch::nn::BatchNorm2d& bn, const torch::Tensor& x) const {
+  if (copies == 1) return bn(x);
+  const auto& o = bn->options;
+  if (!bn->is_training()) fail("INVALID_ARGUMENT", "wide evaluation needs train-mode BatchNorm (batch statistics)");
+  torch::Tensor weight, bias;
+  if (o.affine()) {
+    weight = bn->weight.repeat({copies});
+    bias = bn->bias.repeat({copies});
+    if (expanded) expanded->push_back(weight);
+  }
+  // Running statistics are not updated here: TE-NAS never uses them (§2).
+  return torch::batch_norm(x, weight, bias, {}, {}, true, o.momentum().value_or(0.1), o.eps(), false);
+}
+
+torch::Tensor Trace::cat_channels(const std::vector<torch::Tensor>& parts) const {
+  if (copies == 1) return torch::cat(parts, 1);
+  std::vector<torch::Tensor> views;
+  for (const auto& p : parts) views.push_back(p.view({p.size(0), copies, p.size(1) / copies, p.size(2), p.size(3)}));
+  auto joined = torch::cat(views, 2);
+  return joined.view({joined.size(0), -1, joined.size(3), joined.size(4)});
+}
+
 int64_t conv_out_side(int64_t side, int64_t kernel, int64_t stride, int64_t padding, int64_t dilation) {
   return (side + 2 * padding - dilation * (kernel - 1) - 1) / stride + 1;
 }
@@ -35,7 +66,7 @@ torch::nn::BatchNorm2d batch_norm(int64_t c, BnFlags bn) {
 class Zero : public CellOp {
  public:
   Zero(int64_t c_in, int64_t c_out, int64_t stride) : c_in_(c_in), c_out_(c_out), stride_(stride) {}
-  torch::Tensor forward(const torch::Tensor& x, const Trace&) override {
+  torch::Tensor forward(const torch::Tensor& x, const Trace& trace) override {
     if (c_in_ == c_out_) {
       if (stride_ == 1) return x.mul(0.);
       using torch::indexing::Slice;
@@ -44,7 +75,7 @@ class Zero : public CellOp {
           .mul(0.);
     }
     auto shape = x.sizes().vec();
-    shape[1] = c_out_;
+    shape[1] = c_out_ * trace.copies;
     shape[2] = (shape[2] + stride_ - 1) / stride_;
     shape[3] = (shape[3] + stride_ - 1) / stride_;
     return torch::zeros(shape, x.options());
@@ -78,10 +109,10 @@ class FactorizedReduce : public CellOp {
   }
   torch::Tensor forward(const torch::Tensor& x, const Trace& trace) override {
     auto h = trace.relu(x);
-    if (stride_ == 1) return bn(conv_a(h));
+    if (stride_ == 1) return trace.bn(bn, trace.conv(conv_a, h));
     using torch::indexing::Slice;
     auto shifted = F::pad(h, F::PadFuncOptions({0, 1, 0, 1})).index({Slice(), Slice(), Slice(1, torch::indexing::None), Slice(1, torch::indexing::None)});
-    return bn(torch::cat({conv_a(h), conv_b(shifted)}, 1));
+    return trace.bn(bn, trace.cat_channels({trace.conv(conv_a, h), trace.conv(conv_b, shifted)}));
   }
   int64_t cost(int64_t side, Cost& cost) const override {
     int64_t out = conv_out_side(side, 1, stride_, 0, 1);
@@ -128,7 +159,7 @@ class SepConv : public CellOp {
     this->bn = register_module("bn", batch_norm(c_out, bn));
   }
   torch::Tensor forward(const torch::Tensor& x, const Trace& trace) override {
-    return bn(pointwise(depthwise(trace.relu(x))));
+    return trace.bn(bn, trace.conv(pointwise, trace.conv(depthwise, trace.relu(x))));
   }
   int64_t cost(int64_t side, Cost& cost) const override {
     int64_t out = conv_out_side(side, k_, stride_, pad_, dilation_);
@@ -167,7 +198,7 @@ ReLUConvBN::ReLUConvBN(int64_t c_in, int64_t c_out, int64_t kernel, int64_t stri
   this->bn = register_module("bn", batch_norm(c_out, bn));
 }
 
-torch::Tensor ReLUConvBN::forward(const torch::Tensor& x, const Trace& trace) { return bn(conv(trace.relu(x))); }
+torch::Tensor ReLUConvBN::forward(const torch::Tensor& x, const Trace& trace) { return trace.bn(bn, trace.conv(conv, trace.relu(x))); }
 
 int64_t ReLUConvBN::cost(int64_t side, Cost& cost) const {
   int64_t out = conv_out_side(side, k_, stride_, pad_, dilation_);
@@ -189,7 +220,7 @@ ResNetBasicBlock::ResNetBasicBlock(int64_t c_in, int64_t c_out, int64_t stride, 
 torch::Tensor ResNetBasicBlock::forward(const torch::Tensor& x, const Trace& trace) {
   auto out = conv_b->forward(conv_a->forward(x, trace), trace);
   torch::Tensor residual = x;
-  if (downsample) residual = downsample(F::avg_pool2d(x, F::AvgPool2dFuncOptions(2).stride(2)));
+  if (downsample) residual = trace.conv(downsample, F::avg_pool2d(x, F::AvgPool2dFuncOptions(2).stride(2)));
   else if (project) residual = project->forward(x, trace);
   return residual + out;
 }

@@ -16,14 +16,26 @@
 
 namespace torchnas {
 
-// Collects the output of every ReLU whose input is 4-D (what TE-NAS's forward hooks record).
+// How a forward runs. `relu_outputs` collects the output of every ReLU whose input is 4-D (what TE-NAS's
+// forward hooks record). Wide mode (copies > 1) runs `copies` copies of the network side by side: the
+// batch is repeated along channels (copy-major), every conv becomes a grouped conv over per-copy weights and
+// BN normalises each copy's channels on their own, so copy k computes exactly what the plain network does;
+// the per-copy weights (conv weights, BN γ, classifier weight) go to `expanded` in execution order, and one
+// backward with a different output selected per copy yields `copies` per-sample gradients at once (NTK).
 struct Trace {
   std::vector<torch::Tensor>* relu_outputs = nullptr;
+  int64_t copies = 1;
+  std::vector<torch::Tensor>* expanded = nullptr;
+
   torch::Tensor relu(const torch::Tensor& x) const {
     auto y = torch::relu(x);
     if (relu_outputs && x.dim() == 4) relu_outputs->push_back(y);
     return y;
   }
+  torch::Tensor conv(torch::nn::Conv2d& conv, const torch::Tensor& x) const;
+  torch::Tensor bn(torch::nn::BatchNorm2d& bn, const torch::Tensor& x) const;
+  // Concatenates channel blocks per copy (keeps the copy-major layout in wide mode).
+  torch::Tensor cat_channels(const std::vector<torch::Tensor>& parts) const;
 };
 
 struct BnFlags {

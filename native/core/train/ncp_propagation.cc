@@ -92,7 +92,9 @@ NcpTrajectory propagate_codes(MlpPredictor& model, const torch::Tensor& start_co
         case NcpObjective::Mode::kDecrease: target = column.detach() - o.step; break;
         case NcpObjective::Mode::kTarget: target = torch::full_like(column, o.target).detach(); break;
       }
-      auto term = (torch::smooth_l1_loss(column, target, at::Reduction::None, 1.0) * weights[k]).sum();
+      auto per_row = s.loss == NcpSettings::Loss::kL1 ? torch::l1_loss(column, target, at::Reduction::None)
+                                                     : torch::smooth_l1_loss(column, target, at::Reduction::None, 1.0);
+      auto term = (per_row * weights[k]).sum();
       loss = loss.defined() ? loss + term : term;
     }
     auto grad = torch::autograd::grad({loss}, {z})[0];

@@ -18,12 +18,17 @@ struct NcpObjective {
   enum class Mode { kIncrease, kDecrease, kTarget };
   int64_t output = 0;  // predictor output index
   Mode mode = Mode::kIncrease;
-  double step = 0.1;    // increase/decrease: SmoothL1 toward prediction ± step (normalised units)
-  double target = 0;    // target: SmoothL1 toward this normalised value
+  double step = 0.1;    // increase/decrease: loss toward prediction ± step (normalised units)
+  double target = 0;    // target: loss toward this normalised value
   std::vector<double> weights;  // one per start code
 };
 
 struct NcpSettings {
+  // The objectives' loss. tools/ncp.py takes the second value of get_criterion(), which is
+  // nn.L1Loss(reduction='none'), not the SmoothL1 training criterion: each step then moves the code by
+  // lr·weight·sign(·)·∇ŷ, and `step` only sets the sign. ncp.md §5.4 says SmoothL1; its trajectory
+  // table was produced by the L1 code (we reproduce it with L1).
+  enum class Loss { kL1, kSmoothL1 } loss = Loss::kL1;
   int64_t iterations = 70;
   double lr = 3;  // plain SGD on the codes, a fresh optimiser every step (no momentum)
   // float32 [D]: the training normalisation, the raw bounds, and the rounding grid (8 channels, 1 counts).

@@ -109,6 +109,16 @@ describe('NTK condition number', () => {
     expect(Number.isFinite(full.kappa)).toBe(true);
   });
 
+  test('wide evaluation (copies side by side, grouped convs) and parallel workers give the same κ', async () => {
+    const net = thin(ops);
+    const plain = await net.ntk(inputs);
+    for (const [copies, workers] of [[2, 1], [3, 2], [8, 1], [1, 2]]) {
+      const r = await (net as unknown as { ntk(x: unknown, o: object): Promise<{ kappa: number; columns: number }> }).ntk(inputs, { copies, workers });
+      expect(r.kappa).toBeCloseTo(plain.kappa, 8);
+      expect(r.columns).toBe(plain.columns);
+    }
+  });
+
   test('a disconnected cell gives the 1e5 fallback and one linear region, not a crash', async () => {
     const disconnected = parseNb201String('|none~0|+|skip_connect~0|nor_conv_3x3~1|+|none~0|none~1|none~2|');
     const net = thin(disconnected);
