@@ -142,15 +142,7 @@ class Nb201Wrap : public Napi::ObjectWrap<Nb201Wrap> {
                              },
                              x, copies, settings)
                        : ntk_condition_number([&](const torch::Tensor& b) { return (*net)->forward(b); }, weights, x, settings);
-          return [r](Napi::Env e) -> Napi::Value {
-            auto o = Napi::Object::New(e);
-            o.Set("kappa", r.condition_number);
-            o.Set("lambdaMax", r.lambda_max);
-            o.Set("lambdaMin", r.lambda_min);
-            o.Set("columns", static_cast<double>(r.jacobian_columns));
-            o.Set("fallback", r.fallback_used);
-            return o;
-          };
+          return [r](Napi::Env e) -> Napi::Value { return ntk_result_value(e, r); };
         },
         {info.This(), info[0]}, releaser());
   }
@@ -174,30 +166,9 @@ class Nb201Wrap : public Napi::ObjectWrap<Nb201Wrap> {
         env, "torchnas.Nb201Network.linearRegions", GradMode::kDisabled,
         [net, inputs, batch, alpha, device, dtype]() -> PromiseJob::Finish {
           apply_alpha(net, alpha);
-          auto x = inputs.to(device, dtype);
-          const int64_t n = x.size(0);
-          // BN in train mode sees one sample batch at a time, as the original's 1000-sample loader batches.
-          std::vector<torch::Tensor> per_batch;
-          int64_t features = 0;
-          for (int64_t start = 0; start < n; start += batch) {
-            std::vector<torch::Tensor> relus;
-            Trace trace{&relus};
-            (*net)->forward(x.slice(0, start, std::min(n, start + batch)), trace);
-            std::vector<torch::Tensor> flat;
-            for (auto& r : relus) flat.push_back(r.reshape({r.size(0), -1}).gt(0));
-            if (flat.empty()) fail("INVALID_ARGUMENT", "the network recorded no ReLU outputs");
-            per_batch.push_back(torch::cat(flat, 1));
-          }
-          auto signs = torch::cat(per_batch, 0);
-          features = signs.size(1);
-          int64_t regions = count_distinct_rows(signs);
-          return [regions, n, features](Napi::Env e) -> Napi::Value {
-            auto o = Napi::Object::New(e);
-            o.Set("regions", static_cast<double>(regions));
-            o.Set("samples", static_cast<double>(n));
-            o.Set("features", static_cast<double>(features));
-            return o;
-          };
+          auto r = count_linear_regions([&](const torch::Tensor& b, const Trace& t) { (*net)->forward(b, t); },
+                                        inputs.to(device, dtype), batch);
+          return [r](Napi::Env e) -> Napi::Value { return region_count_value(e, r); };
         },
         {info.This(), info[0]}, releaser());
   }

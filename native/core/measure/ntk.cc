@@ -30,6 +30,33 @@ std::vector<torch::Tensor> weight_parameters(const torch::nn::Module& module) {
 
 namespace {
 
+// Runs fn(i) for i in [0, count) on `workers` threads (round-robin), each with one intra-op thread and
+// grad mode on (both are thread-local); rethrows the first failure.
+void parallel_rows(int64_t count, int workers, const std::function<void(int64_t)>& fn) {
+  workers = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(workers, count)));
+  if (workers == 1) {
+    for (int64_t i = 0; i < count; ++i) fn(i);
+    return;
+  }
+  std::vector<std::exception_ptr> errors(static_cast<size_t>(workers));
+  std::vector<std::thread> pool;
+  for (int w = 0; w < workers; ++w) {
+    pool.emplace_back([&, w] {
+      try {
+        at::set_num_threads(1);
+        torch::AutoGradMode on(true);
+        for (int64_t i = w; i < count; i += workers) fn(i);
+      } catch (...) {
+        errors[w] = std::current_exception();
+      }
+    });
+  }
+  for (auto& t : pool) t.join();
+  for (auto& e : errors) {
+    if (e) std::rethrow_exception(e);
+  }
+}
+
 // One Jacobian row: the gradient of `output` over `parameters`, flattened and concatenated; unused
 // parameters (ops below the execution threshold) are skipped, as their grad is None in the original.
 torch::Tensor gradient_row(const torch::Tensor& output, const std::vector<torch::Tensor>& parameters) {
@@ -116,28 +143,7 @@ NtkResult ntk_condition_number_wide(const WideForward& forward_wide, const torch
     auto flat = per_copy.empty() ? torch::zeros({copies, 0}, logits.options()) : torch::cat(per_copy, 1);
     for (int64_t k = 0; k < used; ++k) rows[first + k] = flat[k];
   };
-  const int workers = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(settings.workers, chunks)));
-  if (workers == 1) {
-    for (int64_t c = 0; c < chunks; ++c) run_chunk(c);
-  } else {
-    std::vector<std::exception_ptr> errors(static_cast<size_t>(workers));
-    std::vector<std::thread> pool;
-    for (int w = 0; w < workers; ++w) {
-      pool.emplace_back([&, w] {
-        try {
-          at::set_num_threads(1);
-          torch::AutoGradMode on(true);
-          for (int64_t c = w; c < chunks; c += workers) run_chunk(c);
-        } catch (...) {
-          errors[w] = std::current_exception();
-        }
-      });
-    }
-    for (auto& t : pool) t.join();
-    for (auto& e : errors) {
-      if (e) std::rethrow_exception(e);
-    }
-  }
+  parallel_rows(chunks, settings.workers, run_chunk);
   return kernel_condition(torch::stack(rows), batch, classes, settings);
 }
 
@@ -156,33 +162,12 @@ NtkResult ntk_condition_number(const std::function<torch::Tensor(const torch::Te
   const int64_t count = per_sample_sum ? batch : batch * classes;
   auto output_of = [&](int64_t row) { return per_sample_sum ? logits[row].sum() : logits[row / classes][row % classes]; };
   std::vector<torch::Tensor> rows(static_cast<size_t>(count));
-  const int workers = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(settings.workers, count)));
-  if (workers == 1) {
-    for (int64_t r = 0; r < count; ++r) rows[r] = gradient_row(output_of(r), parameters);
-  } else {
-    // Concurrent backward calls on one graph are supported with retain_graph; grad() returns the
-    // gradients instead of accumulating them, so rows do not interfere.
-    std::vector<torch::Tensor> outputs;
-    outputs.reserve(static_cast<size_t>(count));
-    for (int64_t r = 0; r < count; ++r) outputs.push_back(output_of(r));
-    std::vector<std::exception_ptr> errors(static_cast<size_t>(workers));
-    std::vector<std::thread> pool;
-    for (int w = 0; w < workers; ++w) {
-      pool.emplace_back([&, w] {
-        try {
-          at::set_num_threads(1);
-          torch::AutoGradMode on(true);
-          for (int64_t r = w; r < count; r += workers) rows[r] = gradient_row(outputs[r], parameters);
-        } catch (...) {
-          errors[w] = std::current_exception();
-        }
-      });
-    }
-    for (auto& t : pool) t.join();
-    for (auto& e : errors) {
-      if (e) std::rethrow_exception(e);
-    }
-  }
+  // Concurrent backward calls on one graph are supported with retain_graph; grad() returns the gradients
+  // instead of accumulating them, so rows computed on different workers do not interfere.
+  std::vector<torch::Tensor> outputs;
+  outputs.reserve(static_cast<size_t>(count));
+  for (int64_t r = 0; r < count; ++r) outputs.push_back(output_of(r));
+  parallel_rows(count, settings.workers, [&](int64_t r) { rows[r] = gradient_row(outputs[r], parameters); });
   return kernel_condition(torch::stack(rows), batch, classes, settings);
 }
 

@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { TorchnasError } from '../../core/errors';
 import { defaultTenasConfig, loadTenasConfig, TenasConfig } from '../../methods/tenas/config';
 import { openInputSource, parseInputSource } from '../../methods/tenas/inputs';
-import { ntkWorkers, runTenasCorrelate, runTenasSearch } from '../../methods/tenas/run';
+import { runTenasCorrelate, runTenasSearch, scoreOptionsFrom } from '../../methods/tenas/run';
 import { scoreArchitecture } from '../../methods/tenas/score';
 import { formatNb201String, parseNb201String } from '../../spaces/nb201';
 import { PACKAGE_ROOT } from '../../native';
@@ -82,20 +82,7 @@ export const tenasCommand: Command = {
       if (!values.arch) throw new TorchnasError('tenas score needs --arch "|op~0|+|op~0|op~1|+|op~0|op~1|op~2|"', 'INVALID_ARGUMENT');
       const ops = parseNb201String(values.arch as string);
       const source = await openInputSource(config.data.source as ReturnType<typeof parseInputSource>, config.seed, { dataDir: config.data.dir });
-      const s = await scoreArchitecture(ops, source, {
-        batchSize: config.ntk.batchSize,
-        repeats: config.search.repeats,
-        mode: config.ntk.mode,
-        init: config.ntk.init,
-        lrSamples: config.linearRegions.samples,
-        lrBatchSize: config.linearRegions.batchSize,
-        lrInputSize: config.linearRegions.inputSize,
-        numClasses: config.ntk.numClasses,
-        seed: config.seed,
-        singularEps: config.ntk.singularEps,
-        device: config.device,
-        ntkWorkers: ntkWorkers(config),
-      });
+      const s = await scoreArchitecture(ops, source, scoreOptionsFrom(config, config.seed));
       const result = { arch: formatNb201String(ops), data: config.data.source, batchSize: config.ntk.batchSize, mode: config.ntk.mode, ...s };
       if (json) printJson(result);
       else {

@@ -15,7 +15,7 @@ import { formatNb201String, isNb201Connected, sampleNb201 } from '../../spaces/n
 import { TenasConfig } from './config';
 import { openInputSource, parseInputSource } from './inputs';
 import { lookupNb201, openNb201Table, TableLookup } from './lookup';
-import { ArchitectureScore, scoreArchitecture } from './score';
+import { ArchitectureScore, scoreArchitecture, ScoreOptions } from './score';
 import { searchDarts, searchNb201, SearchResult } from './search';
 
 export interface RunOptions {
@@ -45,6 +45,24 @@ export interface TenasSearchReport {
 /** Concurrent NTK rows: the config's thread count, else every core. */
 export function ntkWorkers(config: TenasConfig): number {
   return config.threads ?? os.availableParallelism();
+}
+
+/** The per-architecture scoring options a config implies (networks of repeat r seeded seed·1000 + r). */
+export function scoreOptionsFrom(config: TenasConfig, seed: number, device = config.device): ScoreOptions {
+  return {
+    batchSize: config.ntk.batchSize,
+    repeats: config.search.repeats,
+    mode: config.ntk.mode,
+    init: config.ntk.init,
+    lrSamples: config.linearRegions.samples,
+    lrBatchSize: config.linearRegions.batchSize,
+    lrInputSize: config.linearRegions.inputSize,
+    numClasses: config.ntk.numClasses,
+    seed,
+    singularEps: config.ntk.singularEps,
+    device,
+    ntkWorkers: ntkWorkers(config),
+  };
 }
 
 function prepare(config: TenasConfig): string {
@@ -154,20 +172,8 @@ export async function runTenasCorrelate(config: TenasConfig, benchmark: string, 
   for (const [k, ops] of archs.entries()) {
     if (options.signal?.aborted) throw new TorchnasError('correlation run was cancelled', 'CANCELLED');
     const index = table.index.indexOf(ops);
-    const score = await scoreArchitecture(ops, source, {
-      batchSize: config.ntk.batchSize,
-      repeats: config.search.repeats,
-      mode: config.ntk.mode,
-      init: config.ntk.init,
-      lrSamples: config.linearRegions.samples,
-      lrBatchSize: config.linearRegions.batchSize,
-      lrInputSize: config.linearRegions.inputSize,
-      numClasses: config.ntk.numClasses,
-      seed: index, // networks of repeat r seeded 1000·index + r, as the reference runs
-      singularEps: config.ntk.singularEps,
-      device,
-      ntkWorkers: ntkWorkers(config),
-    });
+    // networks of repeat r seeded 1000·index + r, as the reference runs
+    const score = await scoreArchitecture(ops, source, scoreOptionsFrom(config, index, device));
     rows.push({ ...score, arch: formatNb201String(ops), index, accuracy: table.records[index].acc });
     progress.update(k + 1);
   }
