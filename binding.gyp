@@ -24,6 +24,7 @@
         "native/core/train/ncp_propagation.cc",
         "native/napi/multi_resolution_net.cc",
         "native/napi/ncp.cc",
+        "native/napi/ncp_settings.cc",
         "native/core/ops/cell_ops.cc",
         "native/core/nets/nb201_network.cc",
         "native/core/measure/ntk.cc",

@@ -58,9 +58,13 @@ std::vector<int64_t> read_integers(const Napi::Value& v, const std::string& what
 
 namespace {
 
-// { embedding: 27 ints } or { inputChannel: [c0, c1], modules: [{branches, blocks, channels}], lastChannel }.
-MultiResolutionSetting read_setting(const Napi::Object& o, const std::string& owner) {
-  if (!o.Get("embedding").IsUndefined()) return setting_from_embedding(read_integers(o.Get("embedding"), owner + ".embedding"));
+// { embedding: 27 ints } or { setting: { inputChannel: [c0, c1], modules: [{branches, blocks, channels}], lastChannel } }.
+MultiResolutionSetting read_setting(const Napi::Object& options, const std::string& options_name) {
+  if (!options.Get("embedding").IsUndefined()) {
+    return setting_from_embedding(read_integers(options.Get("embedding"), options_name + ".embedding"));
+  }
+  const std::string owner = options_name + ".setting";
+  auto o = read_object(options.Get("setting"), owner + " (or " + options_name + ".embedding)");
   MultiResolutionSetting s;
   auto ic = read_integers(o.Get("inputChannel"), owner + ".inputChannel");
   if (ic.size() != 2) throw_invalid(o.Env(), owner + ".inputChannel must hold 2 integers");

@@ -1,5 +1,6 @@
 // NcpPredictor: NCP's metric predictor (spec ncp.md §5) as a JS class. Training (all epochs) and code
-// propagation (all iterations, a batch of start codes) are each one job on a worker thread.
+// propagation (all iterations, a batch of start codes) are each one job on a worker thread. Option
+// objects are read in ncp_settings.cc.
 #include <napi.h>
 
 #include <atomic>
@@ -18,54 +19,6 @@
 namespace torchnas::napi {
 
 namespace {
-
-template <typename T>
-T pick(const std::string& value, const std::string& what, std::initializer_list<std::pair<const char*, T>> options, Napi::Env env) {
-  std::string names;
-  for (const auto& [name, v] : options) {
-    if (value == name) return v;
-    names += (names.empty() ? "" : ", ") + std::string(name);
-  }
-  throw_invalid(env, what + " must be one of " + names + ", got '" + value + "'");
-}
-
-PredictorTrainSettings read_train_settings(const Napi::Object& o, Napi::Env env) {
-  PredictorTrainSettings s;
-  const std::string w = "options";
-  s.epochs = option_int(o, "epochs", s.epochs, w);
-  s.batch_size = option_int(o, "batchSize", s.batch_size, w);
-  s.optimizer = pick<OptimizerKind>(option_string(o, "optimizer", "adam", w), "options.optimizer",
-                                    {{"adam", OptimizerKind::kAdam}, {"adamw", OptimizerKind::kAdamW}, {"sgd", OptimizerKind::kSgd}}, env);
-  s.lr = option_number(o, "lr", s.lr, w);
-  s.weight_decay = option_number(o, "weightDecay", s.weight_decay, w);
-  s.beta1 = option_number(o, "beta1", s.beta1, w);
-  s.beta2 = option_number(o, "beta2", s.beta2, w);
-  s.eps = option_number(o, "eps", s.eps, w);
-  s.momentum = option_number(o, "momentum", s.momentum, w);
-  if (!o.Get("nesterov").IsUndefined()) s.nesterov = read_bool(o.Get("nesterov"), "options.nesterov");
-  s.loss = pick<LossKind>(option_string(o, "loss", "smoothl1", w), "options.loss",
-                          {{"smoothl1", LossKind::kSmoothL1}, {"mse", LossKind::kMse}, {"l1", LossKind::kL1}}, env);
-  auto& c = s.schedule;
-  c.kind = pick<ScheduleKind>(option_string(o, "scheduler", "onecycle", w), "options.scheduler",
-                              {{"onecycle", ScheduleKind::kOneCycle}, {"cosine", ScheduleKind::kCosine},
-                               {"exp", ScheduleKind::kExponential}, {"step", ScheduleKind::kStep}},
-                              env);
-  c.pct_start = option_number(o, "pctStart", c.pct_start, w);
-  c.div_factor = option_number(o, "divFactor", c.div_factor, w);
-  c.final_div_factor = option_number(o, "finalDivFactor", c.final_div_factor, w);
-  c.base_momentum = option_number(o, "baseMomentum", c.base_momentum, w);
-  c.max_momentum = option_number(o, "maxMomentum", c.max_momentum, w);
-  if (!o.Get("cycleMomentum").IsUndefined()) c.cycle_momentum = read_bool(o.Get("cycleMomentum"), "options.cycleMomentum");
-  c.eta_min = option_number(o, "etaMin", c.eta_min, w);
-  c.gamma = option_number(o, "gamma", c.gamma, w);
-  if (!o.Get("milestones").IsUndefined()) c.milestones = read_integers(o.Get("milestones"), "options.milestones");
-  return s;
-}
-
-torch::Tensor float_vector(const Napi::Value& v, const std::string& what) {
-  auto values = read_numbers(v, what);
-  return torch::tensor(std::vector<float>(values.begin(), values.end()), torch::kFloat32);
-}
 
 // Copies a CPU tensor of element type In into a new TypedArray of element type Out.
 template <typename Out, typename In>
@@ -255,36 +208,11 @@ class NcpPredictorWrap : public Napi::ObjectWrap<NcpPredictorWrap> {
     }
     const int64_t batch = static_cast<int64_t>(flat.size()) / dims;
     auto start = torch::tensor(flat, torch::kFloat64).view({batch, dims});
-    auto o = read_object(info[1], "options");
-    NcpSettings s;
-    s.iterations = option_int(o, "iterations", s.iterations, "options");
-    s.lr = option_number(o, "lr", s.lr, "options");
-    s.loss = pick<NcpSettings::Loss>(option_string(o, "loss", "l1", "options"), "options.loss",
-                                     {{"l1", NcpSettings::Loss::kL1}, {"smoothl1", NcpSettings::Loss::kSmoothL1}}, env);
-    s.min_code = float_vector(o.Get("minCode"), "options.minCode");
-    s.max_code = float_vector(o.Get("maxCode"), "options.maxCode");
-    s.divisors = float_vector(o.Get("divisors"), "options.divisors");
+    NcpSettings s = read_ncp_settings(read_object(info[1], "options"), env);
     s.input_mean = state_->norm.input_mean;
     s.input_std = state_->norm.input_std;
     s.output_mean = state_->norm.output_mean;
     s.output_std = state_->norm.output_std;
-    if (!o.Get("objectives").IsArray()) throw_invalid(env, "options.objectives must be an array");
-    auto objectives = o.Get("objectives").As<Napi::Array>();
-    for (uint32_t i = 0; i < objectives.Length(); ++i) {
-      const std::string w = "options.objectives[" + std::to_string(i) + "]";
-      auto ob = read_object(objectives.Get(i), w);
-      NcpObjective obj;
-      obj.output = read_int(ob.Get("output"), w + ".output");
-      obj.mode = pick<NcpObjective::Mode>(read_string(ob.Get("mode"), w + ".mode"), w + ".mode",
-                                          {{"increase", NcpObjective::Mode::kIncrease},
-                                           {"decrease", NcpObjective::Mode::kDecrease},
-                                           {"target", NcpObjective::Mode::kTarget}},
-                                          env);
-      obj.step = option_number(ob, "step", obj.step, w);
-      obj.target = option_number(ob, "target", obj.target, w);
-      obj.weights = read_numbers(ob.Get("weights"), w + ".weights");
-      s.objectives.push_back(obj);
-    }
     auto cancelled = read_cancel_token(info[2]);
     acquire(env);
     auto state = state_;
@@ -370,39 +298,11 @@ class NcpPredictorWrap : public Napi::ObjectWrap<NcpPredictorWrap> {
   std::shared_ptr<std::atomic<bool>> busy_ = std::make_shared<std::atomic<bool>>(false);
 };
 
-// oneCycleSchedule(totalSteps, {maxLr, pctStart, divFactor, finalDivFactor, baseMomentum, maxMomentum})
-//   → {lr: Float64Array, momentum: Float64Array}: the lr/β1 each optimiser step uses (spec §5.3 check values).
-Napi::Value OneCycleSchedule(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  const int64_t total = read_int(info[0], "totalSteps");
-  auto o = info[1].IsUndefined() ? Napi::Object::New(env) : read_object(info[1], "options");
-  ScheduleSettings s;
-  s.pct_start = option_number(o, "pctStart", s.pct_start, "options");
-  s.div_factor = option_number(o, "divFactor", s.div_factor, "options");
-  s.final_div_factor = option_number(o, "finalDivFactor", s.final_div_factor, "options");
-  s.base_momentum = option_number(o, "baseMomentum", s.base_momentum, "options");
-  s.max_momentum = option_number(o, "maxMomentum", s.max_momentum, "options");
-  const double max_lr = option_number(o, "maxLr", 1e-2, "options");
-  return guarded(env, [&]() -> Napi::Value {
-    LrSchedule schedule(s, max_lr, total);
-    auto lr = Napi::Float64Array::New(env, static_cast<size_t>(total)), mom = Napi::Float64Array::New(env, static_cast<size_t>(total));
-    for (int64_t i = 0; i < total; ++i) {
-      lr[static_cast<size_t>(i)] = schedule.current().lr;
-      mom[static_cast<size_t>(i)] = schedule.current().momentum.value_or(0.0);
-      schedule.after_batch();
-    }
-    auto r = Napi::Object::New(env);
-    r.Set("lr", lr);
-    r.Set("momentum", mom);
-    return r;
-  });
-}
-
 }  // namespace
 
 void register_ncp(Napi::Env env, Napi::Object exports) {
   NcpPredictorWrap::Register(env, exports);
-  exports.Set("oneCycleSchedule", Napi::Function::New(env, OneCycleSchedule, "oneCycleSchedule"));
+  register_ncp_schedules(env, exports);
   register_multi_resolution_net(env, exports);
 }
 

@@ -19,7 +19,7 @@ const REFERENCE: [string, number, number, number, number][] = [
 const SMALLEST = REFERENCE[3][0];
 const START = REFERENCE[2][0];
 
-const net = (code: string, options: { head?: 'classification' | 'segmentation'; numClasses?: number; device?: string; seed?: number } = {}) =>
+const net = (code: string, options: { head?: 'classification' | 'segmentation' | 'cls' | 'seg'; numClasses?: number; device?: string; seed?: number } = {}) =>
   new (ncpNative().MultiResolutionNet)({ embedding: codeToEmbedding(code), ...options });
 
 describe('MultiResolutionNet', () => {

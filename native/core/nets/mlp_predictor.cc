@@ -84,9 +84,10 @@ torch::Tensor MlpPredictorImpl::activate(const torch::Tensor& x) const {
 }
 
 torch::Tensor MlpPredictorImpl::linear(torch::nn::Linear& layer, const torch::Tensor& x) const {
-  if (options_.exact_linear || !x.is_cpu()) return layer(x);
+  // conv2d hands fp32 CPU 1×1 convolutions to oneDNN only from batch 16 up (ATen's ConvParams::use_mkldnn);
+  // below that it would take ATen's slower im2col path, so small batches (NCP's codes) stay on at::linear.
+  if (options_.exact_linear || !x.is_cpu() || x.size(0) < 16) return layer(x);
   const auto& w = layer->weight;
-  // conv2d picks oneDNN for fp32 CPU inputs with batch >= 16 (ATen's ConvParams::use_mkldnn).
   return torch::conv2d(x.reshape({x.size(0), x.size(1), 1, 1}), w.view({w.size(0), w.size(1), 1, 1}), layer->bias)
       .view({x.size(0), w.size(0)});
 }

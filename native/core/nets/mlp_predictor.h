@@ -30,10 +30,10 @@ struct MlpPredictorOptions {
   Activation activation = Activation::kSwish;
   double trunk_dropout = 0.5;
   std::vector<double> head_dropouts;  // one per group
-  // false (default): on the CPU, Linear layers run as 1×1 convolutions, which LibTorch hands to oneDNN's
-  // JIT kernels; Debian's LibTorch does its fp32 GEMMs in the reference (netlib) BLAS, about 10× slower at
-  // these sizes. Same math, different rounding in the last bits. true: at::linear, the op sequence of
-  // PyTorch's nn.Linear, so a run reproduces PyTorch-in-Python bit for bit on the same LibTorch.
+  // false (default): on the CPU, batches of 16+ run the Linear layers as 1×1 convolutions, which LibTorch
+  // hands to oneDNN's JIT kernels; Debian's LibTorch does fp32 GEMMs in the reference (netlib) BLAS, ~10×
+  // slower at these sizes. Same math, different rounding in the last bits. true: at::linear everywhere,
+  // PyTorch's nn.Linear op sequence, so a run reproduces PyTorch-in-Python bit for bit on the same LibTorch.
   bool exact_linear = false;
 };
 

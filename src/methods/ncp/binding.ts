@@ -3,6 +3,7 @@
  * native/napi/multi_resolution_net.cc): the metric predictor with its training and code propagation,
  * the MultiResolutionNet supernet, and thop-2020 counts of built networks.
  */
+import type { Tensor } from '../../core/tensor';
 import { native, NativeCancelToken, NativeTensor } from '../../native';
 
 export interface NativeMultiResolutionSetting {
@@ -25,7 +26,7 @@ export interface MultiResolutionNetOptions {
 
 export interface NativeMultiResolutionNet {
   /** Eval-mode forward: classification [N, K, 1, 1], segmentation [N, K, H/4, W/4]. */
-  forward(input: NativeTensor): Promise<NativeTensor>;
+  forward(input: NativeTensor): Promise<Tensor>;
   /** SGD steps with cross-entropy on one batch; labels [N] or [N, H/4, W/4] int64. Returns each step's loss. */
   trainSteps(input: NativeTensor, labels: NativeTensor, steps: number, options?: { lr?: number; momentum?: number; weightDecay?: number }): Promise<Float64Array>;
   /** thop-2020 ops/params of one forward of the built module (ncp.md §4). */
@@ -128,7 +129,7 @@ export interface NativeNcpPredictor {
   ): Promise<NativeTrainResult>;
   useState(which: 'best' | 'last'): void;
   /** Normalised codes [N, D] → normalised predictions [N, M]. */
-  predict(codes: NativeTensor): Promise<NativeTensor>;
+  predict(codes: NativeTensor): Promise<Tensor>;
   propagate(
     startCodes: ArrayLike<number>,
     options: { iterations: number; lr: number; loss?: 'l1' | 'smoothl1'; minCode: number[]; maxCode: number[]; divisors: number[]; objectives: NativeObjective[] },

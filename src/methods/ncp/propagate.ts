@@ -157,6 +157,7 @@ export async function propagateNcp(config: NcpConfig, options: PropagateOptions)
   const cancel = new (native().CancelToken)();
   const onAbort = () => cancel.cancel();
   options.signal?.addEventListener('abort', onAbort);
+  if (options.signal?.aborted) cancel.cancel(); // aborted while the table/predictor was loading
   let run: NativePropagation;
   const t0 = process.hrtime.bigint();
   try {

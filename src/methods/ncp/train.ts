@@ -70,15 +70,18 @@ export async function trainNcpPredictor(config: NcpConfig, options: TrainPredict
   const tableFile = resolveTable(config, options.data);
   const table = await loadNasBenchMrTable(tableFile);
   const data = buildPredictorDataset(table, config.data.metrics, seed);
+  // The task of the table actually used (cls.yaml also serves cls-10-1000, cls-10c, cls-50-100 via --data).
+  const dataset = table.task ?? config.data.dataset;
   const { train, val } = tensorsFor(data);
 
   const predictor = new (ncpNative().NcpPredictor)(predictorOptions(config, data.inputDim, seed, device, options.exactLinear));
   predictor.setNormalization({ inputMean: data.inputMean, inputStd: data.inputStd, outputMean: data.outputMean, outputStd: data.outputStd });
   const settings = trainOptions(config);
-  const progress = new Progress({ label: `ncp train ${config.data.dataset}`, total: settings.epochs ?? 200, quiet: options.quiet });
+  const progress = new Progress({ label: `ncp train ${dataset}`, total: settings.epochs ?? 200, quiet: options.quiet });
   const cancel = new (native().CancelToken)();
   const onAbort = () => cancel.cancel();
   options.signal?.addEventListener('abort', onAbort);
+  if (options.signal?.aborted) cancel.cancel(); // aborted while the table/predictor was loading
   try {
     const run = await predictor.train(
       { trainX: train.x, trainY: train.y, valX: val.x, valY: val.y },
@@ -95,7 +98,7 @@ export async function trainNcpPredictor(config: NcpConfig, options: TrainPredict
     };
     predictor.useState('best');
     const result: TrainPredictorResult = {
-      dataset: config.data.dataset,
+      dataset,
       table: tableFile,
       seed,
       device,
@@ -167,7 +170,7 @@ async function writeOutputs(out: string, predictor: NativeNcpPredictor, config: 
   const { seed: _seed, device: _device, ...network } = predictorOptions(config, data.inputDim, result.seed, result.device, result.exactLinear);
   const manifest: PredictorManifest = {
     format: 'torchnas-ncp-predictor/1',
-    dataset: config.data.dataset,
+    dataset: result.dataset,
     table: result.table,
     metrics: data.metrics,
     groups: data.groups,
