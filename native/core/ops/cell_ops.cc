@@ -1,5 +1,6 @@
 #include "cell_ops.h"
 
+#include <torch/nn/functional/conv.h>
 #include <torch/nn/functional/padding.h>
 #include <torch/nn/functional/pooling.h>
 
