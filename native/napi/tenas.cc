@@ -17,6 +17,7 @@
 #include "async_job.h"
 #include "common.h"
 #include "families.h"
+#include "cell_network_wrap.h"
 #include "tenas_common.h"
 #include "tensor.h"
 
@@ -37,21 +38,20 @@ torch::Tensor read_alpha(const Napi::Value& v, const std::string& what) {
   return t;
 }
 
-class Nb201Wrap : public Napi::ObjectWrap<Nb201Wrap> {
+class Nb201Wrap : public CellNetworkWrap<Nb201Wrap, Nb201Network> {
  public:
+  static constexpr const char* kClassName = "Nb201Network";
+
   static void Register(Napi::Env env, Napi::Object exports) {
-    exports.Set("Nb201Network",
-                DefineClass(env, "Nb201Network",
-                            {InstanceMethod("ntk", &Nb201Wrap::Ntk), InstanceMethod("linearRegions", &Nb201Wrap::LinearRegions),
-                             InstanceMethod("forward", &Nb201Wrap::Forward), InstanceMethod("setAlpha", &Nb201Wrap::SetAlpha),
-                             InstanceMethod("macs", &Nb201Wrap::Macs), InstanceMethod("parameter", &Nb201Wrap::Parameter),
-                             InstanceMethod("parameterSummary", &Nb201Wrap::ParameterSummary),
-                             InstanceMethod("copyParametersFrom", &Nb201Wrap::CopyParametersFrom),
-                             InstanceMethod("setParameter", &Nb201Wrap::SetParameter),
-                             InstanceMethod("signPatterns", &Nb201Wrap::SignPatterns)}));
+    auto methods = common_methods();
+    methods.push_back(InstanceMethod("ntk", &Nb201Wrap::Ntk));
+    methods.push_back(InstanceMethod("linearRegions", &Nb201Wrap::LinearRegions));
+    methods.push_back(InstanceMethod("setAlpha", &Nb201Wrap::SetAlpha));
+    methods.push_back(InstanceMethod("signPatterns", &Nb201Wrap::SignPatterns));
+    exports.Set(kClassName, DefineClass(env, kClassName, methods));
   }
 
-  explicit Nb201Wrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Nb201Wrap>(info) {
+  explicit Nb201Wrap(const Napi::CallbackInfo& info) : CellNetworkWrap(info) {
     Napi::Env env = info.Env();
     auto o = info[0].IsUndefined() ? Napi::Object::New(env) : read_object(info[0], "Nb201Network options");
     Nb201Options opt;
@@ -72,35 +72,10 @@ class Nb201Wrap : public Napi::ObjectWrap<Nb201Wrap> {
         opt.edge_ops.push_back({static_cast<int>(op)});
       }
     }
-    auto seed = option_int(o, "seed", 0, "options");
-    auto init = option_string(o, "init", "default", "options");
-    if (init != "default" && init != "kaiming_normal_fanout" && init != "kaiming_normal_fanin") {
-      throw_invalid(env, "options.init must be 'default', 'kaiming_normal_fanout' or 'kaiming_normal_fanin', got '" + init + "'");
-    }
-    auto device_spec = option_string(o, "device", "cpu", "options");
-    auto dtype_name = option_string(o, "dtype", "float32", "options");
-    if (dtype_name != "float32" && dtype_name != "float64") throw_invalid(env, "options.dtype must be 'float32' or 'float64'");
-    dtype_ = dtype_name == "float64" ? torch::kFloat64 : torch::kFloat32;
-    guarded(env, [&] {
-      device_ = parse_device(device_spec);
-      std::lock_guard<std::mutex> lock(tenas_construct_mutex());
-      set_seed(static_cast<uint64_t>(seed));
-      net_ = std::make_shared<Nb201Network>(opt);
-      if (init != "default") kaiming_init(**net_, init == "kaiming_normal_fanout");
-      (*net_)->to(device_, dtype_);
-      (*net_)->train();  // TE-NAS scores in train mode (BN uses batch statistics)
-      weights_ = weight_parameters(**net_);
-    });
+    construct(env, o, [&] { return Nb201Network(opt); });
   }
 
  private:
-  void acquire(Napi::Env env) {
-    if (busy_->exchange(true)) throw make_error(env, "INVALID_ARGUMENT", "this Nb201Network is busy with another job; await it first");
-  }
-  std::function<void()> releaser() {
-    auto busy = busy_;
-    return [busy] { busy->store(false); };
-  }
   static void apply_alpha(const std::shared_ptr<Nb201Network>& net, const torch::Tensor& alpha) {
     if (alpha.defined()) (*net)->set_alpha(alpha);
   }
@@ -113,13 +88,9 @@ class Nb201Wrap : public Napi::ObjectWrap<Nb201Wrap> {
     int64_t copies = 1;
     if (!info[1].IsUndefined()) {
       auto o = read_object(info[1], "options");
-      settings.mode = guarded(env, [&] { return parse_ntk_mode(option_string(o, "mode", "logit_sum", "options")); });
-      settings.singular_eps = option_number(o, "singularEps", 0.0, "options");
-      settings.fallback = option_number(o, "fallback", 1e5, "options");
-      settings.workers = static_cast<int>(option_int(o, "workers", 1, "options"));
+      settings = read_ntk_settings(env, o);
       copies = option_int(o, "copies", 1, "options");
       if (copies < 1) throw_invalid(env, "options.copies must be >= 1");
-      if (settings.workers < 1) throw_invalid(env, "options.workers must be >= 1");
       if (!o.Get("alpha").IsUndefined()) alpha = read_alpha(o.Get("alpha"), "options.alpha");
     }
     acquire(env);
@@ -173,109 +144,11 @@ class Nb201Wrap : public Napi::ObjectWrap<Nb201Wrap> {
         {info.This(), info[0]}, releaser());
   }
 
-  Napi::Value Forward(const Napi::CallbackInfo& info) {
-    Napi::Env env = info.Env();
-    auto inputs = TensorWrap::Read(info[0], "inputs");
-    acquire(env);
-    auto net = net_;
-    auto device = device_;
-    auto dtype = dtype_;
-    return PromiseJob::Start(
-        env, "torchnas.Nb201Network.forward", GradMode::kDisabled,
-        [net, inputs, device, dtype]() -> PromiseJob::Finish {
-          auto logits = (*net)->forward(inputs.to(device, dtype)).cpu();
-          return [logits](Napi::Env e) -> Napi::Value { return TensorWrap::Wrap(e, logits); };
-        },
-        {info.This(), info[0]}, releaser());
-  }
-
   Napi::Value SetAlpha(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     auto alpha = read_alpha(info[0], "alpha");
-    if (busy_->load()) throw make_error(env, "INVALID_ARGUMENT", "cannot change alpha while a job runs on this network");
+    require_idle(env, "alpha");
     guarded(env, [&] { (*net_)->set_alpha(alpha); });
-    return env.Undefined();
-  }
-
-  // MACs at side × side and parameter counts for the ops the current α executes.
-  Napi::Value Macs(const Napi::CallbackInfo& info) {
-    Napi::Env env = info.Env();
-    auto side = info[0].IsUndefined() ? 32 : read_int(info[0], "side");
-    return guarded(env, [&]() -> Napi::Value {
-      auto o = Napi::Object::New(env);
-      o.Set("macs", (*net_)->macs(side));
-      o.Set("parameters", static_cast<double>((*net_)->live_parameter_count()));
-      int64_t all = 0;
-      for (const auto& p : (*net_)->parameters()) all += p.numel();
-      o.Set("allParameters", static_cast<double>(all));
-      return o;
-    });
-  }
-
-  Napi::Value Parameter(const Napi::CallbackInfo& info) {
-    auto name = read_string(info[0], "name");
-    auto params = (*net_)->named_parameters(true);
-    if (!params.contains(name)) throw_invalid(info.Env(), "no parameter named '" + name + "'");
-    return TensorWrap::Wrap(info.Env(), params[name].detach().cpu().clone());
-  }
-
-  // {count, sum, weightCount, names}: construction checks (§6(b) RNG table).
-  Napi::Value ParameterSummary(const Napi::CallbackInfo& info) {
-    Napi::Env env = info.Env();
-    double sum = 0;
-    int64_t count = 0, weight_count = 0;
-    auto names = Napi::Array::New(env);
-    uint32_t k = 0;
-    for (const auto& item : (*net_)->named_parameters(true)) {
-      sum += item.value().detach().to(torch::kFloat64).sum().item<double>();
-      count += item.value().numel();
-      if (item.key().find("weight") != std::string::npos) weight_count += item.value().numel();
-      names.Set(k++, item.key());
-    }
-    auto o = Napi::Object::New(env);
-    o.Set("count", static_cast<double>(count));
-    o.Set("sum", sum);
-    o.Set("weightCount", static_cast<double>(weight_count));
-    o.Set("names", names);
-    return o;
-  }
-
-  // §1.3: candidates copy every parameter from the round's origin network.
-  Napi::Value CopyParametersFrom(const Napi::CallbackInfo& info) {
-    Napi::Env env = info.Env();
-    if (!info[0].IsObject()) throw_invalid(env, "copyParametersFrom expects an Nb201Network");
-    auto* other = Unwrap(info[0].As<Napi::Object>());
-    guarded(env, [&] {
-      torch::NoGradGuard no_grad;
-      auto dst = (*net_)->named_parameters(true);
-      auto src = (*other->net_)->named_parameters(true);
-      if (dst.size() != src.size()) fail("SHAPE_MISMATCH", "networks differ in their parameter lists");
-      for (const auto& item : src) {
-        if (!dst.contains(item.key()) || !dst[item.key()].sizes().equals(item.value().sizes())) {
-          fail("SHAPE_MISMATCH", "parameter '" + item.key() + "' differs between the networks");
-        }
-        dst[item.key()].copy_(item.value());
-      }
-    });
-    return env.Undefined();
-  }
-
-  // Overwrites one parameter (e.g. to load weights or probe the network in tests).
-  Napi::Value SetParameter(const Napi::CallbackInfo& info) {
-    Napi::Env env = info.Env();
-    auto name = read_string(info[0], "name");
-    auto value = TensorWrap::Read(info[1], "value");
-    if (busy_->load()) throw make_error(env, "INVALID_ARGUMENT", "cannot change parameters while a job runs on this network");
-    auto params = (*net_)->named_parameters(true);
-    if (!params.contains(name)) throw_invalid(env, "no parameter named '" + name + "'");
-    auto& p = params[name];
-    if (value.numel() != p.numel()) {
-      throw make_error(env, "SHAPE_MISMATCH", "parameter '" + name + "' has " + std::to_string(p.numel()) + " elements, got " + std::to_string(value.numel()));
-    }
-    guarded(env, [&] {
-      torch::NoGradGuard no_grad;
-      p.copy_(value.reshape(p.sizes()).to(p.options()));
-    });
     return env.Undefined();
   }
 
@@ -295,12 +168,6 @@ class Nb201Wrap : public Napi::ObjectWrap<Nb201Wrap> {
       return TensorWrap::Wrap(env, torch::cat(flat, 1).to(torch::kUInt8).cpu());
     });
   }
-
-  std::shared_ptr<Nb201Network> net_;
-  torch::ScalarType dtype_ = torch::kFloat32;
-  std::vector<torch::Tensor> weights_;
-  torch::Device device_{torch::kCPU};
-  std::shared_ptr<std::atomic<bool>> busy_ = std::make_shared<std::atomic<bool>>(false);
 };
 
 // A seeded LibTorch CPU generator, so inputs drawn in TS match torch.Generator streams exactly.

@@ -15,6 +15,7 @@
 #include "async_job.h"
 #include "common.h"
 #include "families.h"
+#include "cell_network_wrap.h"
 #include "tenas_common.h"
 #include "tensor.h"
 
@@ -70,21 +71,20 @@ Napi::Float32Array alpha_array(Napi::Env env, const torch::Tensor& alpha) {
   return arr;
 }
 
-class DartsWrap : public Napi::ObjectWrap<DartsWrap> {
+class DartsWrap : public CellNetworkWrap<DartsWrap, DartsNetwork> {
  public:
+  static constexpr const char* kClassName = "DartsNetwork";
+
   static void Register(Napi::Env env, Napi::Object exports) {
-    exports.Set("DartsNetwork",
-                DefineClass(env, "DartsNetwork",
-                            {InstanceMethod("ntk", &DartsWrap::Ntk), InstanceMethod("linearRegions", &DartsWrap::LinearRegions),
-                             InstanceMethod("forward", &DartsWrap::Forward), InstanceMethod("setAlpha", &DartsWrap::SetAlpha),
-                             InstanceMethod("alpha", &DartsWrap::Alpha), InstanceMethod("macs", &DartsWrap::Macs),
-                             InstanceMethod("parameter", &DartsWrap::Parameter),
-                             InstanceMethod("setParameter", &DartsWrap::SetParameter),
-                             InstanceMethod("parameterSummary", &DartsWrap::ParameterSummary),
-                             InstanceMethod("copyParametersFrom", &DartsWrap::CopyParametersFrom)}));
+    auto methods = common_methods();
+    methods.push_back(InstanceMethod("ntk", &DartsWrap::Ntk));
+    methods.push_back(InstanceMethod("linearRegions", &DartsWrap::LinearRegions));
+    methods.push_back(InstanceMethod("setAlpha", &DartsWrap::SetAlpha));
+    methods.push_back(InstanceMethod("alpha", &DartsWrap::Alpha));
+    exports.Set(kClassName, DefineClass(env, kClassName, methods));
   }
 
-  explicit DartsWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<DartsWrap>(info) {
+  explicit DartsWrap(const Napi::CallbackInfo& info) : CellNetworkWrap(info) {
     Napi::Env env = info.Env();
     auto o = info[0].IsUndefined() ? Napi::Object::New(env) : read_object(info[0], "DartsNetwork options");
     DartsOptions opt;
@@ -107,36 +107,11 @@ class DartsWrap : public Napi::ObjectWrap<DartsWrap> {
       opt.normal_edge_ops = read_edge_ops(normal_ops, edges, "options.normalOps");
       opt.reduce_edge_ops = read_edge_ops(reduce_ops, edges, "options.reduceOps");
     }
-    auto seed = option_int(o, "seed", 0, "options");
-    auto init = option_string(o, "init", "default", "options");
-    if (init != "default" && init != "kaiming_normal_fanout" && init != "kaiming_normal_fanin") {
-      throw_invalid(env, "options.init must be 'default', 'kaiming_normal_fanout' or 'kaiming_normal_fanin', got '" + init + "'");
-    }
-    auto device_spec = option_string(o, "device", "cpu", "options");
-    auto dtype_name = option_string(o, "dtype", "float32", "options");
-    if (dtype_name != "float32" && dtype_name != "float64") throw_invalid(env, "options.dtype must be 'float32' or 'float64'");
-    dtype_ = dtype_name == "float64" ? torch::kFloat64 : torch::kFloat32;
-    guarded(env, [&] {
-      device_ = parse_device(device_spec);
-      std::lock_guard<std::mutex> lock(tenas_construct_mutex());
-      set_seed(static_cast<uint64_t>(seed));
-      net_ = std::make_shared<DartsNetwork>(opt);
-      if (init != "default") kaiming_init(**net_, init == "kaiming_normal_fanout");
-      (*net_)->to(device_, dtype_);
-      (*net_)->train();  // TE-NAS scores in train mode (BN uses batch statistics)
-      weights_ = weight_parameters(**net_);
-    });
+    construct(env, o, [&] { return DartsNetwork(opt); });
   }
 
  private:
   int64_t edges() const { return (*net_)->edge_count(); }
-  void acquire(Napi::Env env) {
-    if (busy_->exchange(true)) throw make_error(env, "INVALID_ARGUMENT", "this DartsNetwork is busy with another job; await it first");
-  }
-  std::function<void()> releaser() {
-    auto busy = busy_;
-    return [busy] { busy->store(false); };
-  }
   // Reads options.alphaNormal / options.alphaReduce (either may be absent: that α stays as it is).
   void read_alphas(const Napi::Object& o, torch::Tensor& normal, torch::Tensor& reduce) const {
     if (!o.Get("alphaNormal").IsUndefined()) normal = read_darts_alpha(o.Get("alphaNormal"), edges(), "options.alphaNormal");
@@ -150,11 +125,7 @@ class DartsWrap : public Napi::ObjectWrap<DartsWrap> {
     torch::Tensor normal, reduce;
     if (!info[1].IsUndefined()) {
       auto o = read_object(info[1], "options");
-      settings.mode = guarded(env, [&] { return parse_ntk_mode(option_string(o, "mode", "logit_sum", "options")); });
-      settings.singular_eps = option_number(o, "singularEps", 0.0, "options");
-      settings.workers = static_cast<int>(option_int(o, "workers", 1, "options"));
-      if (settings.workers < 1) throw_invalid(env, "options.workers must be >= 1");
-      settings.fallback = option_number(o, "fallback", 1e5, "options");
+      settings = read_ntk_settings(env, o);
       read_alphas(o, normal, reduce);
     }
     acquire(env);
@@ -199,29 +170,13 @@ class DartsWrap : public Napi::ObjectWrap<DartsWrap> {
         {info.This(), info[0]}, releaser());
   }
 
-  Napi::Value Forward(const Napi::CallbackInfo& info) {
-    Napi::Env env = info.Env();
-    auto inputs = TensorWrap::Read(info[0], "inputs");
-    acquire(env);
-    auto net = net_;
-    auto device = device_;
-    auto dtype = dtype_;
-    return PromiseJob::Start(
-        env, "torchnas.DartsNetwork.forward", GradMode::kDisabled,
-        [net, inputs, device, dtype]() -> PromiseJob::Finish {
-          auto logits = (*net)->forward(inputs.to(device, dtype)).cpu();
-          return [logits](Napi::Env e) -> Napi::Value { return TensorWrap::Wrap(e, logits); };
-        },
-        {info.This(), info[0]}, releaser());
-  }
-
   // setAlpha(normal?, reduce?): an undefined argument keeps that cell type's α.
   Napi::Value SetAlpha(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     torch::Tensor normal, reduce;
     if (!info[0].IsUndefined()) normal = read_darts_alpha(info[0], edges(), "alphaNormal");
     if (!info[1].IsUndefined()) reduce = read_darts_alpha(info[1], edges(), "alphaReduce");
-    if (busy_->load()) throw make_error(env, "INVALID_ARGUMENT", "cannot change alpha while a job runs on this network");
+    require_idle(env, "alpha");
     guarded(env, [&] { (*net_)->set_alpha(normal, reduce); });
     return env.Undefined();
   }
@@ -233,98 +188,6 @@ class DartsWrap : public Napi::ObjectWrap<DartsWrap> {
     o.Set("reduce", alpha_array(env, (*net_)->alpha_reduce()));
     return o;
   }
-
-  // MACs at side × side and parameter counts for the ops the current α executes.
-  Napi::Value Macs(const Napi::CallbackInfo& info) {
-    Napi::Env env = info.Env();
-    auto side = info[0].IsUndefined() ? 32 : read_int(info[0], "side");
-    if (side < 1) throw_invalid(env, "side must be >= 1");
-    return guarded(env, [&]() -> Napi::Value {
-      auto o = Napi::Object::New(env);
-      o.Set("macs", (*net_)->macs(side));
-      o.Set("parameters", static_cast<double>((*net_)->live_parameter_count()));
-      int64_t all = 0;
-      for (const auto& p : (*net_)->parameters()) all += p.numel();
-      o.Set("allParameters", static_cast<double>(all));
-      return o;
-    });
-  }
-
-  Napi::Value Parameter(const Napi::CallbackInfo& info) {
-    auto name = read_string(info[0], "name");
-    auto params = (*net_)->named_parameters(true);
-    if (!params.contains(name)) throw_invalid(info.Env(), "no parameter named '" + name + "'");
-    return TensorWrap::Wrap(info.Env(), params[name].detach().cpu().clone());
-  }
-
-  // Overwrites one parameter (to load weights or probe the network in tests).
-  Napi::Value SetParameter(const Napi::CallbackInfo& info) {
-    Napi::Env env = info.Env();
-    auto name = read_string(info[0], "name");
-    auto value = TensorWrap::Read(info[1], "value");
-    if (busy_->load()) throw make_error(env, "INVALID_ARGUMENT", "cannot change parameters while a job runs on this network");
-    auto params = (*net_)->named_parameters(true);
-    if (!params.contains(name)) throw_invalid(env, "no parameter named '" + name + "'");
-    auto& p = params[name];
-    if (value.numel() != p.numel()) {
-      throw make_error(env, "SHAPE_MISMATCH", "parameter '" + name + "' has " + std::to_string(p.numel()) + " elements, got " + std::to_string(value.numel()));
-    }
-    guarded(env, [&] {
-      torch::NoGradGuard no_grad;
-      p.copy_(value.reshape(p.sizes()).to(p.options()));
-    });
-    return env.Undefined();
-  }
-
-  // {count, sum, weightCount, names}: construction checks (α are not parameters here).
-  Napi::Value ParameterSummary(const Napi::CallbackInfo& info) {
-    Napi::Env env = info.Env();
-    double sum = 0;
-    int64_t count = 0, weight_count = 0;
-    auto names = Napi::Array::New(env);
-    uint32_t k = 0;
-    for (const auto& item : (*net_)->named_parameters(true)) {
-      sum += item.value().detach().to(torch::kFloat64).sum().item<double>();
-      count += item.value().numel();
-      if (item.key().find("weight") != std::string::npos) weight_count += item.value().numel();
-      names.Set(k++, item.key());
-    }
-    auto o = Napi::Object::New(env);
-    o.Set("count", static_cast<double>(count));
-    o.Set("sum", sum);
-    o.Set("weightCount", static_cast<double>(weight_count));
-    o.Set("names", names);
-    return o;
-  }
-
-  // §1.3: candidates copy every parameter from the round's origin network.
-  Napi::Value CopyParametersFrom(const Napi::CallbackInfo& info) {
-    Napi::Env env = info.Env();
-    if (!info[0].IsObject() || !info[0].As<Napi::Object>().InstanceOf(info.This().As<Napi::Object>().Get("constructor").As<Napi::Function>())) {
-      throw_invalid(env, "copyParametersFrom expects a DartsNetwork");
-    }
-    auto* other = Unwrap(info[0].As<Napi::Object>());
-    if (busy_->load()) throw make_error(env, "INVALID_ARGUMENT", "cannot change parameters while a job runs on this network");
-    guarded(env, [&] {
-      torch::NoGradGuard no_grad;
-      auto dst = (*net_)->named_parameters(true);
-      auto src = (*other->net_)->named_parameters(true);
-      if (dst.size() != src.size()) fail("SHAPE_MISMATCH", "networks differ in their parameter lists");
-      for (const auto& item : src) {
-        if (!dst.contains(item.key()) || !dst[item.key()].sizes().equals(item.value().sizes())) {
-          fail("SHAPE_MISMATCH", "parameter '" + item.key() + "' differs between the networks");
-        }
-        dst[item.key()].copy_(item.value());
-      }
-    });
-    return env.Undefined();
-  }
-
-  std::shared_ptr<DartsNetwork> net_;
-  torch::ScalarType dtype_ = torch::kFloat32;
-  std::vector<torch::Tensor> weights_;
-  torch::Device device_{torch::kCPU};
-  std::shared_ptr<std::atomic<bool>> busy_ = std::make_shared<std::atomic<bool>>(false);
 };
 
 }  // namespace
