@@ -88,6 +88,10 @@ class NcpPredictorWrap : public Napi::ObjectWrap<NcpPredictorWrap> {
     auto busy = busy_;
     return [busy] { busy->store(false); };
   }
+  // Reading the predictor's state on the JS thread is safe only while no job runs (a job may replace it).
+  void require_idle(Napi::Env env) const {
+    if (busy_->load()) throw make_error(env, "INVALID_ARGUMENT", "this NcpPredictor is busy with another job; await it first");
+  }
   void require_normalization(Napi::Env env) const {
     if (!state_->norm.input_mean.defined()) {
       throw make_error(env, "INVALID_ARGUMENT", "set the predictor's normalisation first (setNormalization or load)");
@@ -119,6 +123,7 @@ class NcpPredictorWrap : public Napi::ObjectWrap<NcpPredictorWrap> {
     auto settings = read_train_settings(info[1].IsUndefined() ? Napi::Object::New(env) : read_object(info[1], "options"), env);
     require_normalization(env);
     auto cancelled = read_cancel_token(info[3]);
+    if (!info[2].IsUndefined() && !info[2].IsNull() && !info[2].IsFunction()) throw_invalid(env, "onEpoch must be a function");
     acquire(env);
     ProgressSink progress(env, info[2], "torchnas.NcpPredictor.train");
     auto state = state_;
@@ -170,6 +175,7 @@ class NcpPredictorWrap : public Napi::ObjectWrap<NcpPredictorWrap> {
     Napi::Env env = info.Env();
     auto which = read_string(info[0], "which");
     if (which != "best" && which != "last") throw_invalid(env, "which must be 'best' or 'last'");
+    require_idle(env);
     const auto& state = which == "best" ? state_->best : state_->last;
     if (state.empty()) throw make_error(env, "INVALID_ARGUMENT", "no " + which + " state: train the predictor first");
     acquire(env);
@@ -200,6 +206,7 @@ class NcpPredictorWrap : public Napi::ObjectWrap<NcpPredictorWrap> {
 
   Napi::Value Propagate(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
+    require_idle(env);
     require_normalization(env);
     const int64_t dims = state_->model->options().input_dim;
     auto flat = read_numbers(info[0], "startCodes");
@@ -242,6 +249,7 @@ class NcpPredictorWrap : public Napi::ObjectWrap<NcpPredictorWrap> {
     auto path = read_string(info[0], "path");
     auto which = info[1].IsUndefined() ? std::string("current") : read_string(info[1], "which");
     if (which != "current" && which != "best" && which != "last") throw_invalid(env, "which must be 'current', 'best' or 'last'");
+    require_idle(env);
     require_normalization(env);
     if (which != "current" && (which == "best" ? state_->best : state_->last).empty()) {
       throw make_error(env, "INVALID_ARGUMENT", "no " + which + " state: train the predictor first");
@@ -271,20 +279,26 @@ class NcpPredictorWrap : public Napi::ObjectWrap<NcpPredictorWrap> {
 
   Napi::Value Normalization(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
+    require_idle(env);
     if (!state_->norm.input_mean.defined()) return env.Undefined();
-    auto o = Napi::Object::New(env);
-    o.Set("inputMean", typed_copy<float, float>(env, state_->norm.input_mean));
-    o.Set("inputStd", typed_copy<float, float>(env, state_->norm.input_std));
-    o.Set("outputMean", typed_copy<float, float>(env, state_->norm.output_mean));
-    o.Set("outputStd", typed_copy<float, float>(env, state_->norm.output_std));
-    return o;
+    return guarded(env, [&]() -> Napi::Value {
+      auto as_float = [](const torch::Tensor& t) { return t.to(torch::kCPU, torch::kFloat32); };
+      auto o = Napi::Object::New(env);
+      o.Set("inputMean", typed_copy<float, float>(env, as_float(state_->norm.input_mean)));
+      o.Set("inputStd", typed_copy<float, float>(env, as_float(state_->norm.input_std)));
+      o.Set("outputMean", typed_copy<float, float>(env, as_float(state_->norm.output_mean)));
+      o.Set("outputStd", typed_copy<float, float>(env, as_float(state_->norm.output_std)));
+      return o;
+    });
   }
   Napi::Value ParameterCount(const Napi::CallbackInfo& info) {
+    require_idle(info.Env());
     int64_t n = 0;
     for (const auto& p : state_->model->parameters()) n += p.numel();
     return Napi::Number::New(info.Env(), static_cast<double>(n));
   }
   Napi::Value BufferCount(const Napi::CallbackInfo& info) {
+    require_idle(info.Env());
     int64_t n = 0;
     for (const auto& b : state_->model->buffers()) n += b.numel();
     return Napi::Number::New(info.Env(), static_cast<double>(n));

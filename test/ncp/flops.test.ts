@@ -27,8 +27,6 @@ describe('NAS-Bench-MR costs', () => {
     expect(report.matches).toEqual({ records: 2507, closed: 2507, hooks: 2507 });
     // Integer counts agree too (flops = ops / 1e9 exactly, §4).
     expect(report.rows[0].hooks).toEqual(report.rows[0].closed);
-    expect(report.seconds.closed).toBeLessThan(1);
-    expect(report.seconds.hooks).toBeLessThan(60);
   });
 
   test('the NCP start code in both conventions (§4 table)', async () => {

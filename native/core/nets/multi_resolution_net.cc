@@ -49,7 +49,8 @@ MultiResolutionSetting setting_from_embedding(const std::vector<int64_t>& e) {
     m.branches = stage;
     m.blocks.assign(e.begin() + static_cast<long>(pos) + 1, e.begin() + static_cast<long>(pos) + 1 + stage);
     m.channels.assign(e.begin() + static_cast<long>(pos) + 1 + stage, e.begin() + static_cast<long>(pos) + 1 + 2 * stage);
-    if (repeats < 1) fail("INVALID_CODE", "stage " + std::to_string(stage) + " needs >= 1 module, got " + std::to_string(repeats));
+    // §2.2: counts lie in 1..4; larger ones would build absurdly deep networks (and block or exhaust memory).
+    if (repeats < 1 || repeats > 4) fail("INVALID_CODE", "stage " + std::to_string(stage) + " needs 1..4 modules, got " + std::to_string(repeats));
     for (int64_t r = 0; r < repeats; ++r) s.modules.push_back(m);
     pos += static_cast<size_t>(1 + 2 * stage);
   }

@@ -59,7 +59,7 @@ export const flopsCommand: Command = {
     }
     const c = report.convention;
     const lines = [`convention: ${c.head} head, ${c.numClasses} classes, ${c.inputSize}×${c.inputSize} input, thop-2020 rules (ncp.md §4)`];
-    const shown = report.rows.length > 20 && report.matches ? report.rows.filter((r) => !same(r.closed ?? r.hooks, r.stored)).slice(0, 20) : report.rows;
+    const shown = report.rows.length > 20 && report.matches ? report.rows.filter((r) => (r.closed !== undefined && !same(r.closed, r.stored)) || (r.hooks !== undefined && !same(r.hooks, r.stored))).slice(0, 20) : report.rows;
     for (const r of shown) {
       const parts = [r.code];
       if (r.closed) parts.push(`closed ${r.closed.flops} G ${r.closed.params} M`);

@@ -15,7 +15,7 @@ const objectiveSchema = z
   .object({
     /** A predicted metric (a name from data.metrics, e.g. mIoU, flops, params). */
     metric: z.string().min(1),
-    /** up/down: SmoothL1 toward the prediction ± step each iteration; target: toward `target` (original units). */
+    /** up/down: the editing loss (L1 by default, as tools/ncp.py; editing.loss) toward the prediction ± step each iteration; target: toward `target` (original units). */
     direction: z.enum(['up', 'down', 'target']),
     /** Normalised units, as per_step_increase / per_flops_decrease. */
     step: z.number().positive().default(0.1),

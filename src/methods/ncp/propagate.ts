@@ -224,6 +224,7 @@ function trajectoryOf(run: NativePropagation, b: number, batch: number, metrics:
 function paretoOf(rows: { flopsWeight?: number }[], trajectories: Trajectory[], main: string): ParetoPoint[] {
   const points = trajectories.map((t, b) => {
     const last = t.steps[t.steps.length - 1];
+    if (!last) throw new TorchnasError('a Pareto sweep needs at least one propagation step (editing.iters >= 1)', 'CONFIG_INVALID');
     return { flopsWeight: rows[b].flopsWeight ?? 0, start: t.start, code: last.roundedCode, predictedMain: last.predictedRounded[main], flops: last.flops, params: last.params, onFront: true };
   });
   for (const p of points) {
