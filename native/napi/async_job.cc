@@ -46,15 +46,28 @@ PromiseJob::PromiseJob(Napi::Env env, const char* name, GradMode mode, Work work
 Napi::Promise PromiseJob::Start(Napi::Env env, const char* name, GradMode mode, Work work,
                                 const std::vector<Napi::Value>& keep_alive, std::function<void()> on_settle,
                                 ProgressSink progress) {
-  auto* job = new PromiseJob(env, name, mode, std::move(work));
-  for (const auto& v : keep_alive) {
-    if (v.IsObject()) job->keep_alive_.push_back(Napi::Persistent(v.As<Napi::Object>()));
+  PromiseJob* job = nullptr;
+  try {
+    job = new PromiseJob(env, name, mode, std::move(work));
+    for (const auto& v : keep_alive) {
+      if (v.IsObject()) job->keep_alive_.push_back(Napi::Persistent(v.As<Napi::Object>()));
+    }
+    job->on_settle_ = on_settle;
+    job->progress_ = progress;
+    auto promise = job->deferred_.Promise();
+    job->Queue();
+    return promise;
+  } catch (...) {
+    // Never queued: release what the caller handed over (busy flag, progress function) so nothing hangs.
+    if (job) {
+      job->on_settle_ = nullptr;
+      job->progress_ = ProgressSink();
+      delete job;
+    }
+    progress.release();
+    if (on_settle) on_settle();
+    throw;
   }
-  job->on_settle_ = std::move(on_settle);
-  job->progress_ = std::move(progress);
-  auto promise = job->deferred_.Promise();
-  job->Queue();
-  return promise;
 }
 
 void PromiseJob::Execute() {
@@ -83,12 +96,13 @@ void PromiseJob::settle() {
 
 void PromiseJob::OnOK() {
   Napi::Env env = Env();
-  settle();
-  if (failed_) {
-    deferred_.Reject(make_error(env, error_.code, error_.message).Value());
-    return;
-  }
+  // Everything that can throw stays inside the try: the promise must settle whatever happens.
   try {
+    settle();
+    if (failed_) {
+      deferred_.Reject(make_error(env, error_.code, error_.message).Value());
+      return;
+    }
     deferred_.Resolve(finish_ ? finish_(env) : env.Undefined());
   } catch (const Napi::Error& e) {
     deferred_.Reject(e.Value());

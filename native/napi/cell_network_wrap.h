@@ -45,6 +45,7 @@ class CellNetworkWrap : public Napi::ObjectWrap<Derived> {
   // Reads seed/init/device/dtype from `o` and builds the network under the construction lock.
   void construct(Napi::Env env, const Napi::Object& o, const std::function<Net()>& make) {
     auto seed = option_int(o, "seed", 0, "options");
+    if (seed < 0) throw_invalid(env, "options.seed must be >= 0");
     auto init = option_string(o, "init", "default", "options");
     if (init != "default" && init != "kaiming_normal_fanout" && init != "kaiming_normal_fanin") {
       throw_invalid(env, "options.init must be 'default', 'kaiming_normal_fanout' or 'kaiming_normal_fanin', got '" + init + "'");
@@ -71,8 +72,11 @@ class CellNetworkWrap : public Napi::ObjectWrap<Derived> {
       throw make_error(env, "INVALID_ARGUMENT", std::string("this ") + Derived::kClassName + " is busy with another job; await it first");
     }
   }
-  void require_idle(Napi::Env env, const char* what) const {
-    if (busy_->load()) throw make_error(env, "INVALID_ARGUMENT", std::string("cannot change ") + what + " while a job runs on this network");
+  // The network's state (α, parameters) is read or written on the JS thread only while no job runs.
+  void require_idle(Napi::Env env, const char* action) const {
+    if (busy_->load()) {
+      throw make_error(env, "INVALID_ARGUMENT", std::string("cannot ") + action + " while a job runs on this " + Derived::kClassName + "; await it first");
+    }
   }
   std::function<void()> releaser() {
     auto busy = busy_;
@@ -109,6 +113,7 @@ class CellNetworkWrap : public Napi::ObjectWrap<Derived> {
   // MACs at side × side and parameter counts for the ops the current α executes.
   Napi::Value Macs(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
+    require_idle(env, "count MACs");
     auto side = info[0].IsUndefined() ? 32 : read_int(info[0], "side");
     if (side < 1) throw_invalid(env, "side must be >= 1");
     return guarded(env, [&]() -> Napi::Value {
@@ -124,9 +129,10 @@ class CellNetworkWrap : public Napi::ObjectWrap<Derived> {
 
   Napi::Value Parameter(const Napi::CallbackInfo& info) {
     auto name = read_string(info[0], "name");
+    require_idle(info.Env(), "read parameters");
     auto params = (*net_)->named_parameters(true);
     if (!params.contains(name)) throw_invalid(info.Env(), "no parameter named '" + name + "'");
-    return TensorWrap::Wrap(info.Env(), params[name].detach().cpu().clone());
+    return TensorWrap::Wrap(info.Env(), guarded(info.Env(), [&] { return params[name].detach().cpu().clone(); }));
   }
 
   // Overwrites one parameter (to load weights or probe the network in tests).
@@ -134,7 +140,7 @@ class CellNetworkWrap : public Napi::ObjectWrap<Derived> {
     Napi::Env env = info.Env();
     auto name = read_string(info[0], "name");
     auto value = TensorWrap::Read(info[1], "value");
-    require_idle(env, "parameters");
+    require_idle(env, "change parameters");
     auto params = (*net_)->named_parameters(true);
     if (!params.contains(name)) throw_invalid(env, "no parameter named '" + name + "'");
     auto& p = params[name];
@@ -151,12 +157,13 @@ class CellNetworkWrap : public Napi::ObjectWrap<Derived> {
   // {count, sum, weightCount, names}: construction checks (§6(b) RNG table); α are not parameters here.
   Napi::Value ParameterSummary(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
+    require_idle(env, "read parameters");
     double sum = 0;
     int64_t count = 0, weight_count = 0;
     auto names = Napi::Array::New(env);
     uint32_t k = 0;
     for (const auto& item : (*net_)->named_parameters(true)) {
-      sum += item.value().detach().to(torch::kFloat64).sum().template item<double>();
+      sum += guarded(env, [&] { return item.value().detach().to(torch::kFloat64).sum().template item<double>(); });
       count += item.value().numel();
       if (item.key().find("weight") != std::string::npos) weight_count += item.value().numel();
       names.Set(k++, item.key());
@@ -176,7 +183,7 @@ class CellNetworkWrap : public Napi::ObjectWrap<Derived> {
       throw_invalid(env, std::string("copyParametersFrom expects a ") + Derived::kClassName);
     }
     auto* other = Napi::ObjectWrap<Derived>::Unwrap(info[0].As<Napi::Object>());
-    require_idle(env, "parameters");
+    require_idle(env, "change parameters");
     guarded(env, [&] {
       torch::NoGradGuard no_grad;
       auto dst = (*net_)->named_parameters(true);

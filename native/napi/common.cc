@@ -44,7 +44,9 @@ std::string classify_c10(const std::string& msg) {
       has("cannot be multiplied") || has("Expected") && has("dimension")) {
     return "SHAPE_MISMATCH";
   }
-  if (has("CUDA") || has("cuda")) return "DEVICE_UNAVAILABLE";
+  if (has("no CUDA GPUs") || has("CUDA driver") || has("not compiled with CUDA") || has("Torch not compiled with CUDA")) {
+    return "DEVICE_UNAVAILABLE";
+  }
   return "TORCH_ERROR";
 }
 

@@ -25,7 +25,7 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
 Napi::Value SetSeed(const Napi::CallbackInfo& info) {
   int64_t seed = read_int(info[0], "seed");
   if (seed < 0) throw_invalid(info.Env(), "seed must be >= 0");
-  set_seed(static_cast<uint64_t>(seed));
+  guarded(info.Env(), [&] { set_seed(static_cast<uint64_t>(seed)); });
   return info.Env().Undefined();
 }
 

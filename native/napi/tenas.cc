@@ -147,7 +147,7 @@ class Nb201Wrap : public CellNetworkWrap<Nb201Wrap, Nb201Network> {
   Napi::Value SetAlpha(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     auto alpha = read_alpha(info[0], "alpha");
-    require_idle(env, "alpha");
+    require_idle(env, "change alpha");
     guarded(env, [&] { (*net_)->set_alpha(alpha); });
     return env.Undefined();
   }

@@ -49,6 +49,7 @@ struct RegionCount {
 inline RegionCount count_linear_regions(const std::function<void(const torch::Tensor&, const Trace&)>& forward,
                                         const torch::Tensor& x, int64_t batch) {
   const int64_t n = x.size(0);
+  if (n < 1) fail("INVALID_ARGUMENT", "linear regions need at least one input sample");
   std::vector<torch::Tensor> per_batch;
   for (int64_t start = 0; start < n; start += batch) {
     std::vector<torch::Tensor> relus;

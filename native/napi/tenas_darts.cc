@@ -176,13 +176,14 @@ class DartsWrap : public CellNetworkWrap<DartsWrap, DartsNetwork> {
     torch::Tensor normal, reduce;
     if (!info[0].IsUndefined()) normal = read_darts_alpha(info[0], edges(), "alphaNormal");
     if (!info[1].IsUndefined()) reduce = read_darts_alpha(info[1], edges(), "alphaReduce");
-    require_idle(env, "alpha");
+    require_idle(env, "change alpha");
     guarded(env, [&] { (*net_)->set_alpha(normal, reduce); });
     return env.Undefined();
   }
 
   Napi::Value Alpha(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
+    require_idle(env, "read alpha");
     auto o = Napi::Object::New(env);
     o.Set("normal", alpha_array(env, (*net_)->alpha_normal()));
     o.Set("reduce", alpha_array(env, (*net_)->alpha_reduce()));

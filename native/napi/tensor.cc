@@ -113,7 +113,7 @@ TensorWrap::TensorWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Tensor
   auto dtype = dtype_of(ta.TypedArrayType(), env);
   auto shape = read_shape(info[1], ta.ElementLength());
   // Copy on the JS thread: the tensor never aliases a JS-owned buffer (DESIGN.md habits).
-  auto t = torch::empty(shape, torch::TensorOptions().dtype(dtype));
+  auto t = guarded(env, [&] { return torch::empty(shape, torch::TensorOptions().dtype(dtype)); });
   if (ta.ByteLength() > 0) {
     auto* src = static_cast<uint8_t*>(ta.ArrayBuffer().Data()) + ta.ByteOffset();
     std::memcpy(t.data_ptr(), src, ta.ByteLength());

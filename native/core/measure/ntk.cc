@@ -38,8 +38,11 @@ void parallel_rows(int64_t count, int workers, const std::function<void(int64_t)
     for (int64_t i = 0; i < count; ++i) fn(i);
     return;
   }
+  // With OpenMP, set_num_threads inside a worker also changes process-wide settings: restore them after.
+  const int saved_threads = at::get_num_threads();
   std::vector<std::exception_ptr> errors(static_cast<size_t>(workers));
   std::vector<std::thread> pool;
+  pool.reserve(static_cast<size_t>(workers));
   for (int w = 0; w < workers; ++w) {
     pool.emplace_back([&, w] {
       try {
@@ -52,6 +55,7 @@ void parallel_rows(int64_t count, int workers, const std::function<void(int64_t)
     });
   }
   for (auto& t : pool) t.join();
+  at::set_num_threads(saved_threads);
   for (auto& e : errors) {
     if (e) std::rethrow_exception(e);
   }

@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { TorchnasError } from '../../core/errors';
 import { defaultTenasConfig, loadTenasConfig, TenasConfig } from '../../methods/tenas/config';
 import { openInputSource, parseInputSource } from '../../methods/tenas/inputs';
-import { runTenasCorrelate, runTenasSearch, scoreOptionsFrom } from '../../methods/tenas/run';
+import { prepare, runTenasCorrelate, runTenasSearch, scoreOptionsFrom } from '../../methods/tenas/run';
 import { scoreArchitecture } from '../../methods/tenas/score';
 import { formatNb201String, parseNb201String } from '../../spaces/nb201';
 import { PACKAGE_ROOT } from '../../native';
@@ -12,12 +12,13 @@ import { Command, intFlag, parseFlags, printJson } from '../command';
 const USAGE = [
   'torchnas tenas score --space nb201 --arch STR [--mode logit_sum|per_class_trace|full] [--batch N] [--repeats N]',
   '                     [--data fashion-mnist|cifar10:DIR|random] [--seed N] [--threads N] [--json]',
-  'torchnas tenas search [--config F] [--benchmark TABLE] [--out DIR] [--seed N] [--threads N] [--json]',
+  'torchnas tenas search [--space nb201|darts] [--config F] [--benchmark TABLE] [--out DIR] [--seed N] [--threads N] [--json]',
   'torchnas tenas correlate --space nb201 --benchmark TABLE [--sample N] [--seed S] [--config F] [--out DIR] [--json]',
 ].join('\n');
 
 /** Where the embedded defaults and the shared NB201 table live (a user points --benchmark at their own copy). */
 export const DEFAULT_TENAS_CONFIG = path.join(PACKAGE_ROOT, 'configs', 'tenas', 'nb201.yaml');
+const DEFAULT_DARTS_CONFIG = path.join(PACKAGE_ROOT, 'configs', 'tenas', 'darts-cifar10.yaml');
 const SHARED_NB201_TABLE = path.resolve(PACKAGE_ROOT, '..', 'shared', 'benchmarks', 'nas-bench-201', 'ncp-trainval.pkl');
 
 function configFrom(file: string | undefined): TenasConfig {
@@ -25,10 +26,11 @@ function configFrom(file: string | undefined): TenasConfig {
   return fs.existsSync(DEFAULT_TENAS_CONFIG) ? loadTenasConfig(DEFAULT_TENAS_CONFIG) : defaultTenasConfig();
 }
 
-function requireSpace(value: unknown): void {
-  if (value !== undefined && value !== 'nb201') {
-    throw new TorchnasError(`--space ${String(value)}: only nb201 is available for this subcommand`, 'INVALID_ARGUMENT');
+function requireNb201(config: TenasConfig, flag: unknown): void {
+  if (flag !== undefined && flag !== 'nb201') {
+    throw new TorchnasError(`--space ${String(flag)}: only nb201 is available for this subcommand`, 'INVALID_ARGUMENT');
   }
+  if (config.space !== 'nb201') throw new TorchnasError(`this subcommand scores NB201 architectures, but the config's space is ${config.space}`, 'CONFIG_INVALID');
 }
 
 export const tenasCommand: Command = {
@@ -62,7 +64,8 @@ export const tenasCommand: Command = {
     }
     const threads = intFlag(values.threads as string | undefined, 'threads');
     const json = Boolean(values.json);
-    const config = configFrom(values.config as string | undefined);
+    // `--space darts` without a config starts from the DARTS CIFAR-10 settings rather than NB201's.
+    const config = configFrom((values.config as string | undefined) ?? (values.space === 'darts' && fs.existsSync(DEFAULT_DARTS_CONFIG) ? DEFAULT_DARTS_CONFIG : undefined));
     if (threads !== undefined) config.threads = threads;
     const seed = intFlag(values.seed as string | undefined, 'seed');
     if (seed !== undefined) config.seed = seed;
@@ -77,12 +80,18 @@ export const tenasCommand: Command = {
       config.ntk.mode = mode as TenasConfig['ntk']['mode'];
     }
 
+    if (values.space !== undefined) {
+      if (values.space !== 'nb201' && values.space !== 'darts') throw new TorchnasError(`--space ${String(values.space)}: expected nb201 or darts`, 'INVALID_ARGUMENT');
+      if (sub === 'search') config.space = values.space;
+    }
+
     if (sub === 'score') {
-      requireSpace(values.space);
+      requireNb201(config, values.space);
       if (!values.arch) throw new TorchnasError('tenas score needs --arch "|op~0|+|op~0|op~1|+|op~0|op~1|op~2|"', 'INVALID_ARGUMENT');
       const ops = parseNb201String(values.arch as string);
+      const device = prepare(config);
       const source = await openInputSource(config.data.source as ReturnType<typeof parseInputSource>, config.seed, { dataDir: config.data.dir });
-      const s = await scoreArchitecture(ops, source, scoreOptionsFrom(config, config.seed));
+      const s = await scoreArchitecture(ops, source, scoreOptionsFrom(config, config.seed, device));
       const result = { arch: formatNb201String(ops), data: config.data.source, batchSize: config.ntk.batchSize, mode: config.ntk.mode, ...s };
       if (json) printJson(result);
       else {
@@ -124,7 +133,7 @@ export const tenasCommand: Command = {
     }
 
     if (sub === 'correlate') {
-      requireSpace(values.space);
+      requireNb201(config, values.space);
       const benchmark = values.benchmark as string | undefined;
       if (!benchmark) throw new TorchnasError('tenas correlate needs --benchmark TABLE (ncp-trainval.pkl or .json)', 'INVALID_ARGUMENT');
       const sample = intFlag(values.sample as string | undefined, 'sample', 200)!;

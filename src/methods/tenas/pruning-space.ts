@@ -18,11 +18,8 @@ export interface ScoringSettings {
   lrBatchSize: number;
 }
 
-/** The round's pair of networks (same weights for origin and candidates; only α differs). */
-export interface ScoringNetworks {
-  kappa(batch: Tensor, alphas: Float32Array[]): Promise<number>;
-  regions(patches: Tensor, alphas: Float32Array[]): Promise<number>;
-}
+/** κ_N or R_N of an α assignment on one network (origin and candidate share its weights; only α differs). */
+export type Scorer = (inputs: Tensor, alphas: Float32Array[]) => Promise<number>;
 
 export interface PruningSpace {
   name: 'nb201' | 'darts';
@@ -33,7 +30,10 @@ export interface PruningSpace {
   edgeName(edge: number): string;
   /** DARTS: each node's incoming edges [from, to) for edge pruning to two inputs (§4.3). */
   edgeGroups?: readonly [number, number][];
-  networks(seed: number, settings: ScoringSettings): ScoringNetworks;
+  /** The round's NTK network (built once per round, §1.3). */
+  ntkScorer(seed: number, settings: ScoringSettings): Scorer;
+  /** A freshly initialised thin linear-region network (one per candidate, §4). */
+  regionScorer(seed: number, settings: ScoringSettings): Scorer;
 }
 
 export const NB201_PRUNING_SPACE: PruningSpace = {
@@ -43,13 +43,13 @@ export const NB201_PRUNING_SPACE: PruningSpace = {
   opNames: NB201_OPS,
   noneIndex: NB201_OPS.indexOf('none'),
   edgeName: (e) => `${NB201_EDGES[e].to}<-${NB201_EDGES[e].from}`,
-  networks(seed, s) {
-    const ntkNet = ntkNetwork({ seed, numClasses: s.numClasses, init: s.init, device: s.device });
+  ntkScorer(seed, s) {
+    const net = ntkNetwork({ seed, numClasses: s.numClasses, init: s.init, device: s.device });
+    return async (batch, [alpha]) => (await net.ntk(batch, { alpha, mode: s.ntkMode, singularEps: s.singularEps, workers: s.ntkWorkers })).kappa;
+  },
+  regionScorer(seed, s) {
     const thin = thinNetwork({ seed, numClasses: s.numClasses, init: s.init, device: s.device });
-    return {
-      kappa: async (batch, [alpha]) => (await ntkNet.ntk(batch, { alpha, mode: s.ntkMode, singularEps: s.singularEps, workers: s.ntkWorkers })).kappa,
-      regions: async (patches, [alpha]) => (await thin.linearRegions(patches, { alpha, batchSize: s.lrBatchSize })).regions,
-    };
+    return async (patches, [alpha]) => (await thin.linearRegions(patches, { alpha, batchSize: s.lrBatchSize })).regions;
   },
 };
 
@@ -66,14 +66,14 @@ export const DARTS_PRUNING_SPACE: PruningSpace = {
     [5, 9],
     [9, 14],
   ],
-  networks(seed, s) {
-    const ntkNet = dartsNtkNetwork({ seed, numClasses: s.numClasses, init: s.init, device: s.device });
+  ntkScorer(seed, s) {
+    const net = dartsNtkNetwork({ seed, numClasses: s.numClasses, init: s.init, device: s.device });
+    return async (batch, [alphaNormal, alphaReduce]) =>
+      (await net.ntk(batch, { alphaNormal, alphaReduce, mode: s.ntkMode, singularEps: s.singularEps, workers: s.ntkWorkers })).kappa;
+  },
+  regionScorer(seed, s) {
     const thin = dartsThinNetwork({ seed, numClasses: s.numClasses, init: s.init, device: s.device });
-    return {
-      kappa: async (batch, [alphaNormal, alphaReduce]) =>
-        (await ntkNet.ntk(batch, { alphaNormal, alphaReduce, mode: s.ntkMode, singularEps: s.singularEps, workers: s.ntkWorkers })).kappa,
-      regions: async (patches, [alphaNormal, alphaReduce]) =>
-        (await thin.linearRegions(patches, { alphaNormal, alphaReduce, batchSize: s.lrBatchSize })).regions,
-    };
+    return async (patches, [alphaNormal, alphaReduce]) =>
+      (await thin.linearRegions(patches, { alphaNormal, alphaReduce, batchSize: s.lrBatchSize })).regions;
   },
 };

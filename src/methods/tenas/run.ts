@@ -65,7 +65,8 @@ export function scoreOptionsFrom(config: TenasConfig, seed: number, device = con
   };
 }
 
-function prepare(config: TenasConfig): string {
+/** Applies the config's threads and checks its device; returns the canonical device name. */
+export function prepare(config: TenasConfig): string {
   if (config.threads !== undefined) setThreads(config.threads);
   return resolveDevice(config.device);
 }

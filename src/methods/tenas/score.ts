@@ -68,14 +68,19 @@ export async function scoreArchitecture(ops: readonly number[], source: InputSou
     const seed = (options.seed ?? 0) * 1000 + r;
     const net = ntkNetwork({ seed, numClasses: options.numClasses, init: options.init, device: options.device });
     const batch = source.ntkBatch(batchSize);
-    const k = await net.ntk(batch, { alpha, mode: options.mode ?? 'logit_sum', singularEps: options.singularEps ?? 0, workers: options.ntkWorkers ?? 1 });
-    batch.dispose();
-    kappas.push(k.kappa);
+    try {
+      const k = await net.ntk(batch, { alpha, mode: options.mode ?? 'logit_sum', singularEps: options.singularEps ?? 0, workers: options.ntkWorkers ?? 1 });
+      kappas.push(k.kappa);
+    } finally {
+      batch.dispose();
+    }
     const thin = thinNetwork({ seed, numClasses: options.numClasses, init: options.init, device: options.device });
     const patches = source.patches(lrSamples, side);
-    const lr = await thin.linearRegions(patches, { alpha, batchSize: lrBatchSize });
-    patches.dispose();
-    regions.push(lr.regions);
+    try {
+      regions.push((await thin.linearRegions(patches, { alpha, batchSize: lrBatchSize })).regions);
+    } finally {
+      patches.dispose();
+    }
   }
   const regionSummary = summarize(regions);
   return {

@@ -7,9 +7,10 @@
  * Faithful to the original: Δκ and ΔR are relative changes rounded to `precision` decimals and averaged over
  * repeats (Δκ with numpy's rounding, as the original rounds an np.float64; ΔR with Python's round); ranks are
  * dense over the `round_to` sort key; origin and candidate share weights and inputs within a repeat, every
- * NTK call draws a new batch; the edge-pruning origin keeps its α from before the group loop (the quirk of
- * §4.3, fixable with `fixEdgeOriginQuirk`). Deterministic by seed: round k's networks are seeded
- * seed·1000 + k and inputs come from one seeded stream (the original's global-RNG order is not reproduced).
+ * NTK call draws a new batch; the NTK network is built once per round and the thin linear-region network
+ * afresh for every candidate; the edge-pruning origin keeps its α from before the group loop (the quirk of
+ * §4.3, fixable with `fixEdgeOriginQuirk`). Deterministic by seed: round k's NTK network is seeded
+ * seed·1000 + k, the i-th thin network seed·10⁶ + i, and inputs come from one seeded stream (the original's global-RNG order is not reproduced).
  */
 import { TorchnasError } from '../../core/errors';
 import { denseRank, numpyRound, pythonRound } from '../../core/stats';
@@ -18,7 +19,7 @@ import { DartsGenotype, dartsEdgeOpsToCell, formatDartsGenotype } from '../../sp
 import { formatNb201String, nb201FromAlphaArgmax } from '../../spaces/nb201';
 import { InputSource } from './inputs';
 import { Init, NtkMode } from './networks';
-import { DARTS_PRUNING_SPACE, NB201_PRUNING_SPACE, PruningSpace, ScoringNetworks } from './pruning-space';
+import { DARTS_PRUNING_SPACE, NB201_PRUNING_SPACE, PruningSpace, Scorer } from './pruning-space';
 
 const PRUNED = -1000;
 
@@ -165,20 +166,30 @@ export async function searchPruning(
     lrBatchSize: settings.lrBatchSize,
   };
 
-  const evaluate = async (nets: ScoringNetworks, origin: Alphas, candidates: Candidate[], round: number) => {
+  // Seeds of the thin networks: one fresh network per candidate (the original builds a new pair per candidate).
+  let thinNetworks = 0;
+  const evaluate = async (kappa: Scorer, origin: Alphas, candidates: Candidate[], round: number) => {
     for (const c of candidates) {
       if (signal?.aborted) throw new TorchnasError('TE-NAS search was cancelled', 'CANCELLED');
+      const regions = space.regionScorer(settings.seed * 1_000_000 + thinNetworks++, scoring);
       const dk: number[] = [];
       const dr: number[] = [];
       for (let r = 0; r < settings.repeats; r++) {
+        let kOrigin: number, kCandidate: number, rOrigin: number, rCandidate: number;
         const batch: Tensor = source.ntkBatch(settings.ntkBatchSize);
-        const kOrigin = await nets.kappa(batch, origin);
-        const kCandidate = await nets.kappa(batch, c.alphas);
-        batch.dispose();
+        try {
+          kOrigin = await kappa(batch, origin);
+          kCandidate = await kappa(batch, c.alphas);
+        } finally {
+          batch.dispose();
+        }
         const patches: Tensor = source.patches(settings.lrSamples, settings.lrInputSize);
-        const rOrigin = await nets.regions(patches, origin);
-        const rCandidate = await nets.regions(patches, c.alphas);
-        patches.dispose();
+        try {
+          rOrigin = await regions(patches, origin);
+          rCandidate = await regions(patches, c.alphas);
+        } finally {
+          patches.dispose();
+        }
         counts.ntk += 2;
         counts.lr += 2;
         dk.push(numpyRound(relativeChange(kOrigin, kCandidate), settings.precision));
@@ -230,7 +241,7 @@ export async function searchPruning(
   // Op pruning rounds.
   for (; !state.singlePath(); round++) {
     const t0 = Date.now();
-    const nets = space.networks(settings.seed * 1000 + round, scoring);
+    const kappa = space.ntkScorer(settings.seed * 1000 + round, scoring);
     const pruneEff = Math.min(settings.pruneNumber, state.live(0, 0).length - 1);
     const list: Candidate[] = [];
     for (let c = 0; c < space.cellTypes.length; c++) {
@@ -241,7 +252,7 @@ export async function searchPruning(
       }
     }
     const origin = state.alphas.map((a) => a.slice());
-    const order = await evaluate(nets, origin, list, round);
+    const order = await evaluate(kappa, origin, list, round);
     const prunedPerEdge = new Map<string, number>();
     for (const c of order) {
       const key = `${c.cellIndex}:${c.edgeIndex}`;
@@ -255,7 +266,7 @@ export async function searchPruning(
 
   // DARTS edge pruning: keep two inputs per node.
   if (space.edgeGroups) {
-    const nets = space.networks(settings.seed * 1000 + round, scoring);
+    const kappa = space.ntkScorer(settings.seed * 1000 + round, scoring);
     const staleOrigin = state.alphas.map((a) => a.slice());
     for (let c = 0; c < space.cellTypes.length; c++) {
       for (const [lo, hi] of space.edgeGroups) {
@@ -268,7 +279,7 @@ export async function searchPruning(
           list.push(candidate(c, e, [live[live.length - 1]], state.without(c, e, [live[live.length - 1]])));
         }
         const origin = settings.fixEdgeOriginQuirk ? state.alphas.map((a) => a.slice()) : staleOrigin;
-        const order = await evaluate(nets, origin, list, round);
+        const order = await evaluate(kappa, origin, list, round);
         for (const x of order.slice(0, Math.max(0, order.length - 2))) {
           x.pruned = true;
           state.prune(x.cellIndex, x.edgeIndex, state.live(x.cellIndex, x.edgeIndex));

@@ -130,6 +130,13 @@ describe('NTK condition number', () => {
 
   test('bad inputs are clean errors', async () => {
     const net = thin(ops);
+    expect(() => thin(ops, { seed: -1 })).toThrow(/seed must be >= 0/);
+    await expect(net.linearRegions(tensor(new Float64Array(0), [0, 1, 3, 3]))).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    const running = net.ntk(inputs);
+    expect(() => net.macs(32)).toThrow(/cannot count MACs while a job runs on this Nb201Network/);
+    expect(() => net.setAlpha(singlePathAlpha(ops))).toThrow(/cannot change alpha while a job runs/);
+    await running;
+    expect(net.macs(32).macs).toBeGreaterThan(0);
     await expect(net.ntk(tensor(new Float64Array(9), [1, 1, 3, 3]))).rejects.toMatchObject({ code: 'SHAPE_MISMATCH' });
     await expect(net.ntk(tensor(new Float64Array(2 * 27), [2, 3, 3, 3]))).rejects.toMatchObject({ code: 'SHAPE_MISMATCH' });
     expect(() => net.ntk(inputs, { alpha: new Float32Array(29) })).toThrow(/30 numbers/);
