@@ -57,9 +57,13 @@ export function renderChart(series: Series[], options: ChartOptions): string {
   if (!all.length) [x0, x1, y0, y1] = [0, 1, 0, 1];
   if (x0 === x1) [x0, x1] = [x0 - 1, x1 + 1];
   if (y0 === y1) [y0, y1] = [y0 - 1, y1 + 1];
+  // A margin inside the frame so points on the extremes are not cut by it.
   const pad = (y1 - y0) * 0.05;
   y0 -= pad;
   y1 += pad;
+  const padX = (x1 - x0) * 0.03;
+  x0 -= padX;
+  x1 += padX;
   const pw = width - margin.left - margin.right;
   const ph = height - margin.top - margin.bottom;
   const sx = (v: number) => margin.left + ((tx(v) - x0) / (x1 - x0)) * pw;
