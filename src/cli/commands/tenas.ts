@@ -122,6 +122,8 @@ export const tenasCommand: Command = {
             lines.push(
               `benchmark: NB201 index ${r.lookup.index}, ImageNet16-120 accuracy ${r.lookup.accuracy.toFixed(2)} %, rank ${r.lookup.rank} of 15625 (better than ${r.lookup.percentile.toFixed(1)} % of the space)`,
             );
+          } else if (r.space === 'darts') {
+            lines.push('benchmark: none for the DARTS space; train the genotype (e.g. with DARTS evaluation settings) to measure it');
           } else lines.push('benchmark: no table given (--benchmark ncp-trainval.pkl|json to look the result up)');
           if (values.out) lines.push(`wrote ${path.join(values.out as string, 'result.json')} and rounds.svg`);
           process.stdout.write(lines.join('\n') + '\n');
