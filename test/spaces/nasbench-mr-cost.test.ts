@@ -9,6 +9,7 @@ import {
   TABLE_COST_OPTIONS,
 } from '../../src/spaces/nasbench-mr';
 import { sharedFile } from '../helpers/shared';
+import { NCP_COST_REFERENCE } from '../helpers/ncp-reference';
 
 interface RawRecord {
   embedding: number[];
@@ -54,18 +55,7 @@ describe('closed-form FLOPs/params reproduce the stored table (ncp.md §4)', () 
     expect(c.params).toBe(0.021322);
   });
 
-  // §4 reference table: [code, cls50 ops, cls50 params, seg19 ops, seg19 params]
-  const REFERENCE: [string, number, number, number, number][] = [
-    ['128_128-2_1_4_128-2_2_4_4_128_128-2_3_4_4_4_128_128_128-2_4_4_4_4_4_128_128_128_128-128', 13727426866, 28290994, 13796248576, 28286995],
-    ['16_16-1_1_1_16-1_2_1_1_16_16-1_3_1_1_1_16_16_16-1_4_1_1_1_1_16_16_16_16-16', 40917842, 82658, 42312192, 82131],
-    ['64_64-2_1_2_64-2_2_2_2_64_64-2_3_2_2_2_64_64_64-2_4_2_2_2_2_64_64_64_64-64', 1959638194, 4128754, 1977543680, 4126739],
-    ['8_8-1_1_1_8-1_2_1_1_8_8-1_3_1_1_1_8_8_8-1_4_1_1_1_1_8_8_8_8-8', 10842562, 21322, 11291392, 21043],
-    ['96_128-1_1_1_48-1_2_1_1_128_8-1_3_1_1_1_128_128_120-4_4_4_4_4_4_128_128_128_128-64', 8631924914, 24971570, 8666345472, 24969555],
-    // list line 1562, not in the table
-    ['16_64-4_1_2_80-4_2_3_3_128_128-3_3_1_4_2_128_112_96-4_4_3_1_4_4_112_48_64_112-128', 12454302514, 25666786, 12500416000, 25662787],
-    // the README seg example (input_channel [16, 64], last_channel 112)
-    ['16_64-1_1_3_128-3_2_3_3_32_48-2_3_2_3_2_16_32_16-1_4_2_4_1_1_96_112_48_80-112', 2014454290, 3422530, 2054806016, 3419027],
-  ];
+  const REFERENCE = NCP_COST_REFERENCE;
 
   test.each(REFERENCE)('%s: both conventions of the §4 reference table', (code, clsOps, clsParams, segOps, segParams) => {
     const setting = codeToSetting(code);
