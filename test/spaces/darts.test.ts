@@ -1,4 +1,5 @@
 import { TorchnasError } from '../../src/core/errors';
+import { expectInvalid } from '../helpers/errors';
 import {
   DARTS_EDGES,
   DARTS_OPS,
@@ -26,18 +27,6 @@ const DARTS_V2_TEXT =
   "reduce=[('max_pool_3x3', 0), ('max_pool_3x3', 1), ('skip_connect', 2), ('max_pool_3x3', 1), ('max_pool_3x3', 0), " +
   "('skip_connect', 2), ('skip_connect', 2), ('max_pool_3x3', 1)], reduce_concat=range(2, 6))";
 
-function expectInvalid(fn: () => unknown, message: string | RegExp): void {
-  let error: unknown;
-  try {
-    fn();
-  } catch (e) {
-    error = e;
-  }
-  expect(error).toBeInstanceOf(TorchnasError);
-  expect((error as TorchnasError).code).toBe('INVALID_CODE');
-  if (typeof message === 'string') expect((error as Error).message).toBe(message);
-  else expect((error as Error).message).toMatch(message);
-}
 
 function withCell(cell: 'normal' | 'reduce', p: number, pair: readonly [string, number]): DartsGenotype {
   const pairs = TENAS_IMAGENET_GENOTYPE[cell].map((x, k) => (k === p ? pair : x));

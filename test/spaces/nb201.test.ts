@@ -22,6 +22,7 @@ import {
   sampleNb201,
 } from '../../src/spaces/nb201';
 import { sharedFile } from '../helpers/shared';
+import { expectInvalid } from '../helpers/errors';
 
 interface TableRecord {
   embedding: number[];
@@ -41,17 +42,6 @@ beforeAll(() => {
   map = Nb201IndexMap.fromTableEmbeddings(records.map((r) => r.embedding));
 });
 
-function expectInvalid(fn: () => unknown, message: string): void {
-  let error: unknown;
-  try {
-    fn();
-  } catch (e) {
-    error = e;
-  }
-  expect(error).toBeInstanceOf(TorchnasError);
-  expect((error as TorchnasError).code).toBe('INVALID_CODE');
-  expect((error as Error).message).toBe(message);
-}
 
 describe('vocabulary (tenas.md §1.1, §1.5)', () => {
   test('op and edge orders', () => {
