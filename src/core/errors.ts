@@ -12,6 +12,8 @@ export type TorchnasErrorCode =
   | 'FILE_CORRUPT'
   | 'CONFIG_INVALID'
   | 'TENSOR_DISPOSED'
+  | 'DISPOSED'
+  | 'BUSY'
   | 'CANCELLED'
   | 'ADDON_LOAD_FAILED'
   | 'TORCH_ERROR'
