@@ -6,6 +6,8 @@
         "native/addon.cc",
         "native/core/runtime.cc",
         "native/core/serialize.cc",
+        "native/core/checksum.cc",
+        "native/core/verified_archive.cc",
         "native/core/nets/small_cnn.cc",
         "native/core/train/classifier_trainer.cc",
         "native/napi/common.cc",

@@ -1,5 +1,6 @@
 /**
- * Loads the native addon with node-gyp-build (build/Release, then prebuilds/<platform>-<arch>) and types the
+ * Loads the native addon with node-gyp-build (build/Release, then prebuilds/<platform>-<arch>), or the file
+ * named by $TORCHNAS_ADDON when set, and types the
  * raw binding in one place. A failed load becomes a TorchnasError that says what was tried and what to do.
  */
 import * as path from 'node:path';
@@ -106,7 +107,8 @@ const disposeSymbol: symbol = (Symbol as { dispose?: symbol }).dispose ?? Symbol
 export function explainLoadFailure(cause: unknown): TorchnasError {
   const detail = cause instanceof Error ? cause.message.split('\n')[0] : String(cause);
   // node-gyp-build's order: a local build wins over a shipped prebuild.
-  const tried = [
+  const explicit = process.env.TORCHNAS_ADDON;
+  const tried = explicit ? [path.resolve(explicit)] : [
     path.join(PACKAGE_ROOT, 'build', 'Release'),
     path.join(PACKAGE_ROOT, 'build', 'Debug'),
     path.join(PACKAGE_ROOT, 'prebuilds', `${process.platform}-${process.arch}`),
@@ -127,9 +129,16 @@ export function native(): NativeBinding {
   if (cached) return cached;
   let binding: NativeBinding;
   try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const load = require('node-gyp-build') as (dir: string) => NativeBinding;
-    binding = load(PACKAGE_ROOT);
+    // TORCHNAS_ADDON: an explicit torchnas.node (the sanitizer build of scripts/sanitize.sh, a test build).
+    const explicit = process.env.TORCHNAS_ADDON;
+    if (explicit) {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      binding = require(path.resolve(explicit)) as NativeBinding;
+    } else {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const load = require('node-gyp-build') as (dir: string) => NativeBinding;
+      binding = load(PACKAGE_ROOT);
+    }
   } catch (e) {
     throw explainLoadFailure(e);
   }

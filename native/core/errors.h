@@ -6,6 +6,14 @@
 
 namespace torchnas {
 
+// Every code the native side may emit; src/core/errors.ts's TorchnasErrorCode holds the same names
+// (test/core/native-errors.test.ts keeps the two equal). make_error turns any other code into INTERNAL.
+inline constexpr const char* kErrorCodes[] = {
+    "INVALID_ARGUMENT", "INVALID_CODE", "SHAPE_MISMATCH", "DTYPE_UNSUPPORTED", "DEVICE_UNAVAILABLE",
+    "FILE_NOT_FOUND",   "FILE_CORRUPT", "CONFIG_INVALID", "TENSOR_DISPOSED",   "DISPOSED",
+    "BUSY",             "CANCELLED",    "TORCH_ERROR",    "OUT_OF_MEMORY",     "INTERNAL",
+};
+
 class Error : public std::runtime_error {
  public:
   Error(std::string code, const std::string& message)

@@ -1,27 +1,22 @@
 #include "serialize.h"
 
-#include <torch/serialize.h>
-#include <torch/serialize/input-archive.h>
-#include <torch/serialize/output-archive.h>
-
-#include <atomic>
-#include <filesystem>
-#include <system_error>
+#include <fcntl.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <system_error>
+
 #include "errors.h"
+#include "verified_archive.h"
 
 namespace fs = std::filesystem;
 
 namespace torchnas {
 
 namespace {
-
-void require_readable(const std::string& path) {
-  std::error_code ec;
-  if (!fs::exists(path, ec)) fail("FILE_NOT_FOUND", "file not found: " + path);
-  if (fs::is_directory(path, ec)) fail("INVALID_ARGUMENT", "expected a file but found a directory: " + path);
-}
 
 [[noreturn]] void rethrow_as_corrupt(const std::string& path, const std::string& what, const std::string& detail) {
   // c10 messages can run to many lines; the first one names the problem.
@@ -30,18 +25,34 @@ void require_readable(const std::string& path) {
                        "archive (" + first + ")");
 }
 
-torch::serialize::InputArchive open_archive(const std::string& path, const torch::Device& device,
-                                            const std::string& what) {
-  require_readable(path);
-  torch::serialize::InputArchive archive;
-  try {
-    archive.load_from(path, device);
-  } catch (const c10::Error& e) {
-    rethrow_as_corrupt(path, what, e.what_without_backtrace());
-  } catch (const std::exception& e) {
-    rethrow_as_corrupt(path, what, e.what());
+// fsync of a file or folder; `flags` O_RDONLY (| O_DIRECTORY).
+void sync_path(const std::string& path, int flags, const std::string& what) {
+  const int fd = ::open(path.c_str(), flags | O_CLOEXEC);
+  if (fd < 0) fail("INTERNAL", "cannot open " + what + " " + path + " to sync it: " + std::strerror(errno));
+  const int rc = ::fsync(fd);
+  const int err = errno;
+  ::close(fd);
+  // Some filesystems cannot fsync a folder (EINVAL); the rename itself is still atomic there.
+  if (rc != 0 && !(err == EINVAL && (flags & O_DIRECTORY))) {
+    fail("INTERNAL", "cannot sync " + what + " " + path + ": " + std::strerror(err));
   }
-  return archive;
+}
+
+void write_bytes(const std::string& path, const std::string& bytes) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) fail("INVALID_ARGUMENT", "cannot create " + path + ": " + std::strerror(errno));
+  size_t done = 0;
+  while (done < bytes.size()) {
+    const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      const int err = errno;
+      ::close(fd);
+      fail("INTERNAL", "cannot write " + path + ": " + std::strerror(err));
+    }
+    done += static_cast<size_t>(n);
+  }
+  if (::close(fd) != 0) fail("INTERNAL", "cannot write " + path + ": " + std::strerror(errno));
 }
 
 }  // namespace
@@ -55,11 +66,41 @@ void write_atomically(const std::string& path, const std::function<void(const st
   std::string tmp = path + ".tmp-" + std::to_string(::getpid()) + "-" + std::to_string(counter++);
   try {
     write(tmp);
+    sync_path(tmp, O_RDONLY, "file");  // the data reaches the disk before the rename makes it visible
     fs::rename(tmp, target);
   } catch (...) {
     fs::remove(tmp, ec);
     throw;
   }
+  sync_path(dir.string(), O_RDONLY | O_DIRECTORY, "folder");  // and the rename itself survives a crash
+}
+
+void save_archive(const std::string& path, torch::serialize::OutputArchive& archive) {
+  std::string zip;
+  archive.save_to([&zip](const void* data, size_t size) -> size_t {
+    zip.append(static_cast<const char*>(data), size);
+    return size;
+  });
+  const std::string sealed = seal_archive(std::move(zip));
+  write_atomically(path, [&](const std::string& tmp) { write_bytes(tmp, sealed); });
+}
+
+torch::serialize::InputArchive read_verified_archive(const std::string& path, const torch::Device& device,
+                                                     const std::string& what) {
+  // Parse the very bytes that were verified (no second read that could see another file).
+  const std::string bytes = read_regular_file(path, what);
+  verify_archive(bytes, path);
+  torch::serialize::InputArchive archive;
+  try {
+    archive.load_from(bytes.data(), bytes.size(), device);
+  } catch (const c10::Error& e) {
+    rethrow_as_corrupt(path, what, e.what_without_backtrace());
+  } catch (const std::bad_alloc&) {
+    throw;
+  } catch (const std::exception& e) {
+    rethrow_as_corrupt(path, what, e.what());
+  }
+  return archive;
 }
 
 void save_tensors(const std::string& path, const NamedTensors& tensors) {
@@ -69,11 +110,11 @@ void save_tensors(const std::string& path, const NamedTensors& tensors) {
     if (!tensor.defined()) fail("TENSOR_DISPOSED", "tensor '" + name + "' was disposed and cannot be saved");
     archive.write(name, tensor.detach().cpu());
   }
-  write_atomically(path, [&](const std::string& tmp) { archive.save_to(tmp); });
+  save_archive(path, archive);
 }
 
 NamedTensors load_tensors(const std::string& path, const torch::Device& device) {
-  auto archive = open_archive(path, device, "tensors");
+  auto archive = read_verified_archive(path, device, "tensors");
   NamedTensors out;
   try {
     for (const auto& key : archive.keys()) {
@@ -90,11 +131,11 @@ NamedTensors load_tensors(const std::string& path, const torch::Device& device) 
 void save_module(const std::string& path, const torch::nn::Module& module) {
   torch::serialize::OutputArchive archive;
   module.save(archive);
-  write_atomically(path, [&](const std::string& tmp) { archive.save_to(tmp); });
+  save_archive(path, archive);
 }
 
 void load_module(const std::string& path, torch::nn::Module& module, const torch::Device& device) {
-  auto archive = open_archive(path, device, "module state");
+  auto archive = read_verified_archive(path, device, "module state");
   try {
     module.load(archive);
   } catch (const c10::Error& e) {

@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <new>
+#include <stdexcept>
 
 #include "../core/errors.h"
 
@@ -37,11 +38,13 @@ std::string clean_c10_message(const std::string& msg) {
   return out.empty() ? msg : out;
 }
 
+// Fallback for a plain c10::Error (TORCH_CHECK): its message is all there is.
 std::string classify_c10(const std::string& msg) {
   auto has = [&](const char* s) { return msg.find(s) != std::string::npos; };
-  if (has("out of memory")) return "OUT_OF_MEMORY";
+  // DefaultCPUAllocator: "can't allocate memory" (1.13) / "not enough memory" (2.x); CUDA: "out of memory".
+  if (has("out of memory") || has("can't allocate memory") || has("not enough memory")) return "OUT_OF_MEMORY";
   if (has("shape") || has("size mismatch") || has("must match the size") || has("Sizes of tensors") ||
-      has("cannot be multiplied") || has("Expected") && has("dimension")) {
+      has("cannot be multiplied") || (has("Expected") && has("dimension"))) {
     return "SHAPE_MISMATCH";
   }
   if (has("no CUDA GPUs") || has("CUDA driver") || has("not compiled with CUDA") || has("Torch not compiled with CUDA")) {
@@ -50,18 +53,47 @@ std::string classify_c10(const std::string& msg) {
   return "TORCH_ERROR";
 }
 
+CapturedError from_c10(const char* code, const c10::Error& e, const std::string& note = "") {
+  return {code, "LibTorch: " + clean_c10_message(e.what_without_backtrace()) + note};
+}
+
+bool known_code(const std::string& code) {
+  for (const char* c : torchnas::kErrorCodes) {
+    if (code == c) return true;
+  }
+  return false;
+}
+
 }  // namespace
 
+// LibTorch's typed exceptions first (all present in c10/util/Exception.h of 1.13 and 2.x), the message
+// text only for a plain c10::Error.
 CapturedError capture_current_exception() {
   try {
     throw;
   } catch (const torchnas::Error& e) {
     return {e.code(), e.what()};
+  } catch (const c10::OutOfMemoryError& e) {
+    return from_c10("OUT_OF_MEMORY", e);
+  } catch (const c10::IndexError& e) {
+    // maybe_wrap_dim's "Dimension out of range": an input with the wrong number of dimensions.
+    const std::string msg = e.what_without_backtrace();
+    return from_c10(msg.find("Dimension out of range") != std::string::npos ? "SHAPE_MISMATCH" : "INVALID_ARGUMENT", e);
+  } catch (const c10::ValueError& e) {
+    return from_c10("INVALID_ARGUMENT", e);
+  } catch (const c10::TypeError& e) {
+    return from_c10("DTYPE_UNSUPPORTED", e);
+  } catch (const c10::NotImplementedError& e) {
+    return from_c10("TORCH_ERROR", e, " (LibTorch has no implementation of this operation for these inputs' dtype or device)");
+  } catch (const c10::LinAlgError& e) {
+    return from_c10("TORCH_ERROR", e, " (a linear-algebra failure, e.g. a singular matrix)");
   } catch (const c10::Error& e) {
     std::string msg = clean_c10_message(e.what_without_backtrace());
     return {classify_c10(msg), "LibTorch: " + msg};
   } catch (const std::bad_alloc&) {
     return {"OUT_OF_MEMORY", "out of memory in native code"};
+  } catch (const std::length_error& e) {
+    return {"OUT_OF_MEMORY", std::string("a native buffer larger than memory allows (") + e.what() + ")"};
   } catch (const std::exception& e) {
     return {"INTERNAL", std::string("native error: ") + e.what()};
   } catch (...) {
@@ -69,7 +101,10 @@ CapturedError capture_current_exception() {
   }
 }
 
-Napi::Error make_error(Napi::Env env, const std::string& code, const std::string& message) {
+Napi::Error make_error(Napi::Env env, const std::string& code_in, const std::string& message_in) {
+  const bool known = known_code(code_in);
+  const std::string code = known ? code_in : "INTERNAL";
+  const std::string message = known ? message_in : message_in + " [unlisted code " + code_in + "]";
   auto& data = addon_data(env);
   if (!data.error_class.IsEmpty()) {
     Napi::Value err = data.error_class.New({Napi::String::New(env, message), Napi::String::New(env, code)});
@@ -100,6 +135,15 @@ int64_t read_int(const Napi::Value& v, const std::string& what) {
   return static_cast<int64_t>(d);
 }
 
+int64_t read_int_in(const Napi::Value& v, const std::string& what, int64_t lo, int64_t hi) {
+  const int64_t n = read_int(v, what);
+  if (n < lo || n > hi) {
+    throw_invalid(v.Env(), what + " must be between " + std::to_string(lo) + " and " + std::to_string(hi) + ", got " +
+                               std::to_string(n));
+  }
+  return n;
+}
+
 bool read_bool(const Napi::Value& v, const std::string& what) {
   if (!v.IsBoolean()) throw_invalid(v.Env(), what + " must be a boolean");
   return v.As<Napi::Boolean>().Value();
@@ -118,6 +162,12 @@ double option_number(const Napi::Object& o, const char* key, double fallback, co
 int64_t option_int(const Napi::Object& o, const char* key, int64_t fallback, const std::string& owner) {
   Napi::Value v = o.Get(key);
   return v.IsUndefined() ? fallback : read_int(v, owner + "." + key);
+}
+
+int64_t option_int_in(const Napi::Object& o, const char* key, int64_t fallback, const std::string& owner, int64_t lo,
+                      int64_t hi) {
+  Napi::Value v = o.Get(key);
+  return v.IsUndefined() ? fallback : read_int_in(v, owner + "." + key, lo, hi);
 }
 
 std::string option_string(const Napi::Object& o, const char* key, const std::string& fallback, const std::string& owner) {

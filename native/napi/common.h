@@ -43,11 +43,16 @@ auto guarded(Napi::Env env, F&& f) -> decltype(f()) {
 std::string read_string(const Napi::Value& v, const std::string& what);
 double read_number(const Napi::Value& v, const std::string& what);
 int64_t read_int(const Napi::Value& v, const std::string& what);
+// An integer within [lo, hi]; every count or size that comes from users is bounded before it is used
+// to allocate (INVALID_ARGUMENT naming `what` and the range).
+int64_t read_int_in(const Napi::Value& v, const std::string& what, int64_t lo, int64_t hi);
 bool read_bool(const Napi::Value& v, const std::string& what);
 Napi::Object read_object(const Napi::Value& v, const std::string& what);
 // Optional member of an options object: the default when absent/undefined.
 double option_number(const Napi::Object& o, const char* key, double fallback, const std::string& owner);
 int64_t option_int(const Napi::Object& o, const char* key, int64_t fallback, const std::string& owner);
+int64_t option_int_in(const Napi::Object& o, const char* key, int64_t fallback, const std::string& owner, int64_t lo,
+                      int64_t hi);
 std::string option_string(const Napi::Object& o, const char* key, const std::string& fallback, const std::string& owner);
 
 [[noreturn]] void throw_invalid(Napi::Env env, const std::string& message);

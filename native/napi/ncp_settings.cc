@@ -12,6 +12,9 @@ namespace torchnas::napi {
 
 namespace {
 
+constexpr int64_t kMaxScheduleSteps = 10'000'000;
+constexpr int64_t kMaxCount = 1'000'000'000;  // epochs × batches and iterations stay far from int64 overflow
+
 template <typename T>
 T pick(const std::string& value, const std::string& what, std::initializer_list<std::pair<const char*, T>> options, Napi::Env env) {
   std::string names;
@@ -26,7 +29,8 @@ T pick(const std::string& value, const std::string& what, std::initializer_list<
 //   → {lr: Float64Array, momentum: Float64Array}: the lr/β1 each optimiser step uses (spec §5.3 check values).
 Napi::Value OneCycleSchedule(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  const int64_t total = read_int(info[0], "totalSteps");
+  // Bounded before two Float64Arrays of this length are allocated (1e12 aborted V8 with out of memory).
+  const int64_t total = read_int_in(info[0], "totalSteps", 1, kMaxScheduleSteps);
   auto o = info[1].IsUndefined() ? Napi::Object::New(env) : read_object(info[1], "options");
   ScheduleSettings s;
   s.pct_start = option_number(o, "pctStart", s.pct_start, "options");
@@ -60,8 +64,8 @@ torch::Tensor float_vector(const Napi::Value& v, const std::string& what) {
 PredictorTrainSettings read_train_settings(const Napi::Object& o, Napi::Env env) {
   PredictorTrainSettings s;
   const std::string w = "options";
-  s.epochs = option_int(o, "epochs", s.epochs, w);
-  s.batch_size = option_int(o, "batchSize", s.batch_size, w);
+  s.epochs = option_int_in(o, "epochs", s.epochs, w, 1, 1'000'000);
+  s.batch_size = option_int_in(o, "batchSize", s.batch_size, w, 1, kMaxCount);
   s.optimizer = pick<OptimizerKind>(option_string(o, "optimizer", "adam", w), "options.optimizer",
                                     {{"adam", OptimizerKind::kAdam}, {"adamw", OptimizerKind::kAdamW}, {"sgd", OptimizerKind::kSgd}}, env);
   s.lr = option_number(o, "lr", s.lr, w);
@@ -92,7 +96,7 @@ PredictorTrainSettings read_train_settings(const Napi::Object& o, Napi::Env env)
 
 NcpSettings read_ncp_settings(const Napi::Object& o, Napi::Env env) {
   NcpSettings s;
-  s.iterations = option_int(o, "iterations", s.iterations, "options");
+  s.iterations = option_int_in(o, "iterations", s.iterations, "options", 0, kMaxCount);
   s.lr = option_number(o, "lr", s.lr, "options");
   s.loss = pick<NcpSettings::Loss>(option_string(o, "loss", "l1", "options"), "options.loss",
                                    {{"l1", NcpSettings::Loss::kL1}, {"smoothl1", NcpSettings::Loss::kSmoothL1}}, env);
@@ -105,7 +109,7 @@ NcpSettings read_ncp_settings(const Napi::Object& o, Napi::Env env) {
     const std::string w = "options.objectives[" + std::to_string(i) + "]";
     auto ob = read_object(objectives.Get(i), w);
     NcpObjective obj;
-    obj.output = read_int(ob.Get("output"), w + ".output");
+    obj.output = read_int_in(ob.Get("output"), w + ".output", 0, kMaxCount);
     obj.mode = pick<NcpObjective::Mode>(read_string(ob.Get("mode"), w + ".mode"), w + ".mode",
                                         {{"increase", NcpObjective::Mode::kIncrease},
                                          {"decrease", NcpObjective::Mode::kDecrease},

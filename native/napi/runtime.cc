@@ -23,14 +23,14 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value SetSeed(const Napi::CallbackInfo& info) {
-  int64_t seed = read_int(info[0], "seed");
-  if (seed < 0) throw_invalid(info.Env(), "seed must be >= 0");
+  int64_t seed = read_int_in(info[0], "seed", 0, 9007199254740991);
   guarded(info.Env(), [&] { set_seed(static_cast<uint64_t>(seed)); });
   return info.Env().Undefined();
 }
 
 Napi::Value SetThreads(const Napi::CallbackInfo& info) {
-  int64_t n = read_int(info[0], "threads");
+  // Bounded: at::set_num_threads(1e6) would try to start a million OpenMP threads.
+  int64_t n = read_int_in(info[0], "threads", 1, 1024);
   guarded(info.Env(), [&] { set_num_threads(static_cast<int>(n)); });
   return info.Env().Undefined();
 }

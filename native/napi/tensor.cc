@@ -31,26 +31,45 @@ torch::ScalarType dtype_of(napi_typedarray_type t, Napi::Env env) {
                        ": use Float32Array, Float64Array, Int32Array, BigInt64Array or Uint8Array");
 }
 
-std::vector<int64_t> read_shape(const Napi::Value& v, size_t length) {
+constexpr uint32_t kMaxDims = 64;
+
+// Reads every dimension (this runs user code: array getters, proxies) before the data buffer is looked at.
+std::vector<int64_t> read_shape(const Napi::Value& v) {
   Napi::Env env = v.Env();
   if (!v.IsArray()) throw_invalid(env, "shape must be an array of non-negative integers");
   auto arr = v.As<Napi::Array>();
+  const uint32_t dims = arr.Length();
+  if (dims > kMaxDims) throw_invalid(env, "shape has " + std::to_string(dims) + " dimensions; at most 64 are supported");
   std::vector<int64_t> shape;
-  int64_t product = 1;
-  for (uint32_t i = 0; i < arr.Length(); ++i) {
-    int64_t d = read_int(arr.Get(i), "shape[" + std::to_string(i) + "]");
-    if (d < 0) throw_invalid(env, "shape[" + std::to_string(i) + "] must be >= 0, got " + std::to_string(d));
+  for (uint32_t i = 0; i < dims; ++i) {
+    const std::string what = "shape[" + std::to_string(i) + "]";
+    int64_t d = read_int(arr.Get(i), what);
+    if (d < 0) throw_invalid(env, what + " must be >= 0, got " + std::to_string(d));
     shape.push_back(d);
-    product *= d;
-  }
-  if (static_cast<size_t>(product) != length) {
-    std::string s = "[";
-    for (size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
-    s += "]";
-    throw make_error(env, "SHAPE_MISMATCH",
-                     "shape " + s + " holds " + std::to_string(product) + " elements but the data has " + std::to_string(length));
   }
   return shape;
+}
+
+std::string shape_string(const std::vector<int64_t>& shape) {
+  std::string s = "[";
+  for (size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
+  return s + "]";
+}
+
+// The element count of `shape`, checked against the data's; no int64 overflow on the way.
+void check_numel(Napi::Env env, const std::vector<int64_t>& shape, size_t length) {
+  uint64_t product = 1;
+  bool overflow = false;
+  for (int64_t d : shape) {
+    if (d != 0 && product > UINT64_MAX / static_cast<uint64_t>(d)) overflow = true;
+    product = overflow ? product : product * static_cast<uint64_t>(d);
+  }
+  for (int64_t d : shape) if (d == 0) product = 0, overflow = false;
+  if (overflow || product != length) {
+    throw make_error(env, "SHAPE_MISMATCH", "shape " + shape_string(shape) + " holds " +
+                                                (overflow ? std::string("more than 2^64") : std::to_string(product)) +
+                                                " elements but the data has " + std::to_string(length));
+  }
 }
 
 template <typename T, typename A>
@@ -109,15 +128,20 @@ TensorWrap::TensorWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Tensor
   if (info.Length() < 2 || !info[0].IsTypedArray()) {
     throw_invalid(env, "new Tensor(data, shape): data must be a TypedArray and shape an array of integers");
   }
+  // Shape first: its getters may run user code (even detach the data's buffer); from here on no user code
+  // runs until the copy, so what is checked is what is copied.
+  auto shape = read_shape(info[1]);
   auto ta = info[0].As<Napi::TypedArray>();
   auto dtype = dtype_of(ta.TypedArrayType(), env);
-  auto shape = read_shape(info[1], ta.ElementLength());
+  auto buffer = ta.ArrayBuffer();
+  const size_t length = ta.ElementLength(), offset = ta.ByteOffset(), bytes = ta.ByteLength();
+  check_numel(env, shape, length);
+  if (bytes > 0 && (buffer.Data() == nullptr || offset > buffer.ByteLength() || buffer.ByteLength() - offset < bytes)) {
+    throw_invalid(env, "new Tensor(data, shape): the data's ArrayBuffer was detached or resized");
+  }
   // Copy on the JS thread: the tensor never aliases a JS-owned buffer (DESIGN.md habits).
   auto t = guarded(env, [&] { return torch::empty(shape, torch::TensorOptions().dtype(dtype)); });
-  if (ta.ByteLength() > 0) {
-    auto* src = static_cast<uint8_t*>(ta.ArrayBuffer().Data()) + ta.ByteOffset();
-    std::memcpy(t.data_ptr(), src, ta.ByteLength());
-  }
+  if (bytes > 0) std::memcpy(t.data_ptr(), static_cast<uint8_t*>(buffer.Data()) + offset, bytes);
   set(env, std::move(t));
 }
 
