@@ -49,7 +49,7 @@
       "cflags!": ["-fno-exceptions", "-fno-rtti"],
       "cflags_cc!": ["-fno-exceptions", "-fno-rtti", "-std=gnu++17", "-std=gnu++14"],
       "cflags_cc": ["-std=c++17", "-fexceptions", "-frtti", "-O2", "<!@(node scripts/torch-paths.js cflags)"],
-      "libraries": ["<!@(node scripts/torch-paths.js libs)"]
+      "libraries": ["<!@(node scripts/torch-paths.js libs)", "-lz"]
     }
   ]
 }

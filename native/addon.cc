@@ -9,7 +9,10 @@ namespace {
 
 // src/native.ts hands over TorchnasError so native failures arrive as that class.
 Napi::Value SetErrorClass(const Napi::CallbackInfo& info) {
-  if (!info[0].IsFunction()) torchnas::napi::throw_invalid(info.Env(), "setErrorClass expects a constructor");
+  // A constructor: a function with a prototype object (arrow functions and methods have none).
+  if (!info[0].IsFunction() || !info[0].As<Napi::Function>().Get("prototype").IsObject()) {
+    torchnas::napi::throw_invalid(info.Env(), "setErrorClass expects a constructor");
+  }
   torchnas::napi::addon_data(info.Env()).error_class = Napi::Persistent(info[0].As<Napi::Function>());
   return info.Env().Undefined();
 }

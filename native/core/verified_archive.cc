@@ -1,6 +1,7 @@
 #include "verified_archive.h"
 
 #include <fcntl.h>
+#include <zlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -19,6 +20,8 @@ namespace {
 constexpr uint32_t kEocdSig = 0x06054b50, kZip64LocatorSig = 0x07064b50, kZip64EocdSig = 0x06064b50;
 constexpr uint32_t kCentralSig = 0x02014b50, kLocalSig = 0x04034b50;
 constexpr size_t kEocdSize = 22, kCentralSize = 46, kLocalSize = 30;
+// LibTorch deflates small text records (TorchScript code); bigger deflated entries are not its own.
+constexpr uint64_t kMaxDeflatedEntryBytes = 256ull << 20;
 
 uint64_t le(const std::string& b, uint64_t at, int bytes) {
   uint64_t v = 0;
@@ -39,6 +42,32 @@ const char* kind_of(mode_t m) {
   if (S_ISCHR(m) || S_ISBLK(m)) return "a device";
   if (S_ISSOCK(m)) return "a socket";
   return "not a regular file";
+}
+
+// Inflates a raw-deflate entry in 64 KiB steps (never more than `size` bytes, never all at once) and
+// checks its length and CRC-32.
+bool deflated_entry_ok(const std::string& b, uint64_t data, uint64_t comp, uint64_t size, uint32_t crc) {
+  if (comp > UINT32_MAX || size > kMaxDeflatedEntryBytes) return false;
+  z_stream zs{};
+  if (inflateInit2(&zs, -MAX_WBITS) != Z_OK) fail("OUT_OF_MEMORY", "cannot start zlib to check an archive");
+  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(b.data() + data));
+  zs.avail_in = static_cast<uInt>(comp);
+  unsigned char out[1 << 16];
+  uint64_t total = 0;
+  uint32_t got = 0;
+  int rc = Z_OK;
+  while (rc == Z_OK) {
+    zs.next_out = out;
+    zs.avail_out = sizeof out;
+    rc = inflate(&zs, Z_NO_FLUSH);
+    const size_t n = sizeof out - zs.avail_out;
+    total += n;
+    if (total > size) break;
+    got = crc32(out, n, got);
+    if (rc == Z_OK && n == 0 && zs.avail_in == 0) break;  // input ended before the stream did
+  }
+  inflateEnd(&zs);
+  return rc == Z_STREAM_END && total == size && got == crc;
 }
 
 // Walks the central directory and every local entry; returns the entry count.
@@ -93,7 +122,8 @@ uint64_t check_zip(const std::string& b, const Corrupt& corrupt) {
       }
       x += 4 + len;
     }
-    if (method != 0 || comp != uncomp) corrupt(entry + ": a compressed entry (LibTorch stores entries uncompressed)");
+    if (method != 0 && method != 8) corrupt(entry + ": compression method " + std::to_string(method) + " (LibTorch writes 0 or 8)");
+    if (method == 0 && comp != uncomp) corrupt(entry + ": a stored entry whose two sizes differ");
     if (local > cd_offset || cd_offset - local < kLocalSize || le(b, local, 4) != kLocalSig) {
       corrupt(entry + ": a local header outside the file");
     }
@@ -101,7 +131,8 @@ uint64_t check_zip(const std::string& b, const Corrupt& corrupt) {
     if (data > cd_offset || cd_offset - data < comp) {
       corrupt(entry + ": " + std::to_string(comp) + " bytes of data that do not fit in the file");
     }
-    if (crc32(b.data() + data, comp) != crc) corrupt(entry + " (" + b.substr(q + kCentralSize, name_len) + "): a CRC-32 mismatch");
+    const bool ok = method == 0 ? crc32(b.data() + data, comp) == crc : deflated_entry_ok(b, data, comp, uncomp, static_cast<uint32_t>(crc));
+    if (!ok) corrupt(entry + " (" + b.substr(q + kCentralSize, name_len) + "): a CRC-32 mismatch or damaged data");
     q += kCentralSize + name_len + extra_len + comment_len;
   }
   return entries;

@@ -37,8 +37,9 @@ struct ArchiveCheck {
 
 // Checks `bytes` (the whole file) before LibTorch sees them; FILE_CORRUPT naming `path` and what failed.
 // A sealed file must match its trailer. A file without the trailer (torchnas < 0.2, torch::save) is
-// accepted only as a well-formed zip: every bound inside the file, entries stored uncompressed (as
-// LibTorch writes them) and every entry's CRC-32 correct — LibTorch itself skips the CRC check.
+// accepted (our choice, so older checkpoints keep loading) only as a well-formed zip: every bound inside
+// the file, entries stored or deflated (as LibTorch writes them) and every entry's CRC-32 correct —
+// LibTorch itself skips the CRC check, which is how one flipped byte reached its TorchScript parser.
 ArchiveCheck verify_archive(const std::string& bytes, const std::string& path);
 
 }  // namespace torchnas

@@ -107,8 +107,12 @@ Napi::Error make_error(Napi::Env env, const std::string& code_in, const std::str
   const std::string message = known ? message_in : message_in + " [unlisted code " + code_in + "]";
   auto& data = addon_data(env);
   if (!data.error_class.IsEmpty()) {
-    Napi::Value err = data.error_class.New({Napi::String::New(env, message), Napi::String::New(env, code)});
-    return Napi::Error(env, err);
+    try {
+      Napi::Value err = data.error_class.New({Napi::String::New(env, message), Napi::String::New(env, code)});
+      if (err.IsObject()) return Napi::Error(env, err);
+    } catch (const Napi::Error&) {
+      // A class whose constructor throws: fall through to a plain Error that still carries the code.
+    }
   }
   auto err = Napi::Error::New(env, message);
   err.Set("code", Napi::String::New(env, code));

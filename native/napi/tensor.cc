@@ -94,15 +94,30 @@ std::string dtype_name(torch::ScalarType t) {
   }
 }
 
+template <Napi::Value (TensorWrap::*Getter)(const Napi::CallbackInfo&)>
+Napi::Value TensorWrap::CheckedGetter(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Value self = info.This();
+  if (!self.IsObject() || !self.As<Napi::Object>().InstanceOf(addon_data(env).tensor_class.Value())) {
+    throw_invalid(env, "a Tensor getter was called on something that is not a Tensor");
+  }
+  return (Unwrap(self.As<Napi::Object>())->*Getter)(info);
+}
+
 void TensorWrap::Register(Napi::Env env, Napi::Object exports) {
   Napi::Function ctor = DefineClass(
       env, "Tensor",
-      {InstanceAccessor("shape", &TensorWrap::Shape, nullptr), InstanceAccessor("dtype", &TensorWrap::Dtype, nullptr),
-       InstanceAccessor("device", &TensorWrap::Device, nullptr), InstanceAccessor("numel", &TensorWrap::Numel, nullptr),
-       InstanceAccessor("nbytes", &TensorWrap::Nbytes, nullptr),
-       InstanceAccessor("disposed", &TensorWrap::Disposed, nullptr), InstanceMethod("toArray", &TensorWrap::ToArray),
-       InstanceMethod("to", &TensorWrap::To), InstanceMethod("dispose", &TensorWrap::Dispose)});
+      {InstanceMethod("toArray", &TensorWrap::ToArray), InstanceMethod("to", &TensorWrap::To),
+       InstanceMethod("dispose", &TensorWrap::Dispose)});
   addon_data(env).tensor_class = Napi::Persistent(ctor);
+  ctor.Get("prototype").As<Napi::Object>().DefineProperties({
+      Napi::PropertyDescriptor::Accessor<CheckedGetter<&TensorWrap::Shape>>("shape"),
+      Napi::PropertyDescriptor::Accessor<CheckedGetter<&TensorWrap::Dtype>>("dtype"),
+      Napi::PropertyDescriptor::Accessor<CheckedGetter<&TensorWrap::Device>>("device"),
+      Napi::PropertyDescriptor::Accessor<CheckedGetter<&TensorWrap::Numel>>("numel"),
+      Napi::PropertyDescriptor::Accessor<CheckedGetter<&TensorWrap::Nbytes>>("nbytes"),
+      Napi::PropertyDescriptor::Accessor<CheckedGetter<&TensorWrap::Disposed>>("disposed"),
+  });
   exports.Set("Tensor", ctor);
 }
 

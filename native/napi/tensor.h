@@ -20,6 +20,10 @@ class TensorWrap : public Napi::ObjectWrap<TensorWrap> {
   void set(Napi::Env env, torch::Tensor t);
   void release(Napi::Env env);
   const torch::Tensor& alive(Napi::Env env) const;
+  // A getter installed on the prototype that checks `this` itself: node-addon-api's InstanceAccessor
+  // answers a foreign `this` with a plain Error, not a TorchnasError.
+  template <Napi::Value (TensorWrap::*Getter)(const Napi::CallbackInfo&)>
+  static Napi::Value CheckedGetter(const Napi::CallbackInfo& info);
 
   Napi::Value Shape(const Napi::CallbackInfo& info);
   Napi::Value Dtype(const Napi::CallbackInfo& info);

@@ -12,13 +12,32 @@ import { fuzzCount, fuzzSeed, runFuzzChild } from './run-child';
  * (module wrappers, async_job): target name → what happens. Empty this list as they are fixed; a target
  * listed here that no longer fails is reported below so it can be removed.
  */
-export const KNOWN_NATIVE_ARG_FAILURES: Record<string, string> = {};
+const FOREIGN_THIS_GETTER =
+  'a getter called with a foreign `this` throws node-addon-api\'s plain "Error: Invalid argument" (InstanceAccessor unwraps before ' +
+  'any check), not a TorchnasError; fix: install the getter on the prototype with a `this` check, as TensorWrap::CheckedGetter does';
+
+export const KNOWN_NATIVE_ARG_FAILURES: Record<string, string> = {
+  'CancelToken#cancelled': FOREIGN_THIS_GETTER, // async_job.cc
+  'MultiResolutionNet#device': FOREIGN_THIS_GETTER, // multi_resolution_net.cc
+  'MultiResolutionNet#head': FOREIGN_THIS_GETTER, // multi_resolution_net.cc
+  'MultiResolutionNet#numClasses': FOREIGN_THIS_GETTER, // multi_resolution_net.cc
+  'MultiResolutionNet#parameterCount': FOREIGN_THIS_GETTER, // multi_resolution_net.cc
+  'NcpPredictor#bufferCount': FOREIGN_THIS_GETTER, // ncp.cc
+  'NcpPredictor#device': FOREIGN_THIS_GETTER, // ncp.cc
+  'NcpPredictor#normalization': FOREIGN_THIS_GETTER, // ncp.cc
+  'NcpPredictor#outputDim': FOREIGN_THIS_GETTER, // ncp.cc
+  'NcpPredictor#parameterCount': FOREIGN_THIS_GETTER, // ncp.cc
+  'SmallCnn#device': FOREIGN_THIS_GETTER, // small_cnn.cc
+  'SmallCnn#parameterCount': FOREIGN_THIS_GETTER, // small_cnn.cc
+};
 
 const CHILD = path.join(__dirname, 'child', 'native-args.js');
 
+const COUNT = fuzzCount(800);
+
 test('wrong-typed arguments never crash the process and fail as TorchnasError', () => {
   const seed = fuzzSeed(20261202);
-  const count = fuzzCount(1500);
+  const count = COUNT;
   const known = (target: string) => target in KNOWN_NATIVE_ARG_FAILURES;
   const report = runFuzzChild(CHILD, seed, count, 5000, known);
 
@@ -38,7 +57,7 @@ test('wrong-typed arguments never crash the process and fail as TorchnasError', 
   for (const t of ['new Tensor', 'saveTensors', 'loadTensors', 'oneCycleSchedule', 'setThreads', 'Tensor#toArray()', 'Tensor#shape']) {
     expect(report.targets).toContain(t);
   }
-  if (count >= 500) {
+  if (count >= 400) {
     expect(report.outcomes['TorchnasError INVALID_ARGUMENT']).toBeGreaterThan(count / 10);
   }
-});
+}, 60_000 + COUNT * 20);

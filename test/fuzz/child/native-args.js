@@ -175,6 +175,14 @@ async function main() {
         else result = proto[t.member].apply(self, args);
       }
       await settle(result);
+      // An error class that setErrorClass accepted must still let the next native failure through.
+      if (t.name === 'setErrorClass') {
+        try {
+          b.checkDevice(1);
+        } catch (e) {
+          if (e === undefined || e === null) throw new Error('a native failure threw nothing');
+        }
+      }
       outcome = 'ok';
     } catch (e) {
       if (e instanceof TorchnasError) outcome = `TorchnasError ${e.code}`;
