@@ -63,11 +63,13 @@ void write_atomically(const std::string& path, const std::function<void(const st
   fs::path dir = target.has_parent_path() ? target.parent_path() : fs::path(".");
   std::error_code ec;
   if (!fs::is_directory(dir, ec)) fail("FILE_NOT_FOUND", "cannot write " + path + ": folder " + dir.string() + " does not exist");
+  if (fs::is_directory(target, ec)) fail("INVALID_ARGUMENT", "cannot write " + path + ": it is a directory");
   std::string tmp = path + ".tmp-" + std::to_string(::getpid()) + "-" + std::to_string(counter++);
   try {
     write(tmp);
     sync_path(tmp, O_RDONLY, "file");  // the data reaches the disk before the rename makes it visible
-    fs::rename(tmp, target);
+    fs::rename(tmp, target, ec);
+    if (ec) fail("INVALID_ARGUMENT", "cannot write " + path + ": " + ec.message());
   } catch (...) {
     fs::remove(tmp, ec);
     throw;

@@ -144,3 +144,12 @@ test('module state files are sealed too, load back, and are checked', async () =
   expect(e.code).toBe('FILE_CORRUPT');
   expect(e.message).toMatch(/SHA-256 mismatch/);
 });
+
+test('saving onto a directory is INVALID_ARGUMENT naming it, and leaves no temp file behind', async () => {
+  const target = path.join(tmp, 'a-folder');
+  fs.mkdirSync(target);
+  const e = await rejection(b.saveTensors(target, { x: new b.Tensor(values, [24]) }));
+  expect(e.code).toBe('INVALID_ARGUMENT');
+  expect(e.message).toBe(`cannot write ${target}: it is a directory`);
+  expect(fs.readdirSync(tmp).filter((f) => f.includes('.tmp-'))).toEqual([]);
+});

@@ -152,6 +152,7 @@ async function main() {
   const all = targets();
   const outcomes = {};
   const violations = [];
+  const examples = {};
   for (let i = start; i < end; ++i) {
     const r = rng((seed * 1000003 + i) >>> 0);
     const t = all[i % all.length];
@@ -199,8 +200,9 @@ async function main() {
       b.setThreads(1);
     }
     outcomes[outcome] = (outcomes[outcome] || 0) + 1;
+    examples[outcome] ??= call;
   }
-  fs.writeFileSync(resultPath, JSON.stringify({ outcomes, violations, targets: all.map((t) => t.name) }));
+  fs.writeFileSync(resultPath, JSON.stringify({ outcomes, examples, violations, targets: all.map((t) => t.name) }));
 }
 
 main().then(
