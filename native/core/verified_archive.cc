@@ -32,7 +32,7 @@ uint64_t le(const std::string& b, uint64_t at, int bytes) {
 struct Corrupt {
   const std::string& path;
   [[noreturn]] void operator()(const std::string& what) const {
-    fail("FILE_CORRUPT", "cannot read " + path + ": " + what + " (the file is damaged or was not written by torchnas/LibTorch)");
+    fail("FILE_CORRUPT", "cannot read " + path + ": " + what + " (the file is damaged, truncated or not a torchnas/LibTorch archive)");
   }
 };
 
