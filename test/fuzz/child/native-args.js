@@ -22,6 +22,8 @@ const throwing = () => {
 
 const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'torchnas-fuzz-args-'));
 process.on('exit', () => fs.rmSync(scratch, { recursive: true, force: true }));
+// Strings such as 'cpu' reach save() as relative paths: let them land in the scratch folder.
+process.chdir(scratch);
 
 function detached(Ctor) {
   const a = new Ctor(8);
