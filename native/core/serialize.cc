@@ -63,7 +63,13 @@ void write_atomically(const std::string& path, const std::function<void(const st
   fs::path dir = target.has_parent_path() ? target.parent_path() : fs::path(".");
   std::error_code ec;
   if (!fs::is_directory(dir, ec)) fail("FILE_NOT_FOUND", "cannot write " + path + ": folder " + dir.string() + " does not exist");
-  if (fs::is_directory(target, ec)) fail("INVALID_ARGUMENT", "cannot write " + path + ": it is a directory");
+  // Only a regular file (or a symlink, which the rename replaces) may be replaced: renaming onto a device
+  // such as /dev/null as root would swap the device for a file.
+  const fs::file_status existing = fs::symlink_status(target, ec);
+  if (fs::is_directory(existing)) fail("INVALID_ARGUMENT", "cannot write " + path + ": it is a directory");
+  if (fs::exists(existing) && !fs::is_regular_file(existing) && !fs::is_symlink(existing)) {
+    fail("INVALID_ARGUMENT", "cannot write " + path + ": it exists and is not a regular file (a device, FIFO or socket)");
+  }
   std::string tmp = path + ".tmp-" + std::to_string(::getpid()) + "-" + std::to_string(counter++);
   try {
     write(tmp);

@@ -153,3 +153,12 @@ test('saving onto a directory is INVALID_ARGUMENT naming it, and leaves no temp 
   expect(e.message).toBe(`cannot write ${target}: it is a directory`);
   expect(fs.readdirSync(tmp).filter((f) => f.includes('.tmp-'))).toEqual([]);
 });
+
+test('saving onto a FIFO (or a device) refuses to replace it', async () => {
+  const fifo = path.join(tmp, 'save-fifo');
+  expect(spawnSync('mkfifo', [fifo]).status).toBe(0);
+  const e = await rejection(b.saveTensors(fifo, { x: new b.Tensor(values, [24]) }));
+  expect(e.code).toBe('INVALID_ARGUMENT');
+  expect(e.message).toBe(`cannot write ${fifo}: it exists and is not a regular file (a device, FIFO or socket)`);
+  expect(fs.lstatSync(fifo).isFIFO()).toBe(true);
+});

@@ -24,6 +24,8 @@ const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'torchnas-fuzz-args-'));
 process.on('exit', () => fs.rmSync(scratch, { recursive: true, force: true }));
 // Strings such as 'cpu' reach save() as relative paths: let them land in the scratch folder.
 process.chdir(scratch);
+const fifo = path.join(scratch, 'fifo');
+require('node:child_process').spawnSync('mkfifo', [fifo]);
 
 function detached(Ctor) {
   const a = new Ctor(8);
@@ -92,7 +94,8 @@ const VALUES = [
   ["'cuda:7'", () => 'cuda:7'],
   ["'x'.repeat(1e5)", () => 'x'.repeat(1e5)],
   ['a directory path', () => scratch],
-  ['/dev/null', () => '/dev/null'],
+  // Never a path under /dev: a save() that regressed would replace the device for every process.
+  ['a FIFO path', () => fifo],
   ['a missing path', () => path.join(scratch, 'missing', 'file.pt')],
   ['a new file path', () => path.join(scratch, `f${Math.floor(Math.random() * 1e9)}.pt`)],
   ['{}', () => ({})],
