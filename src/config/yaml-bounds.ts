@@ -8,8 +8,11 @@ import { CST, Lexer } from 'yaml';
 import { TorchnasError } from '../core/errors';
 
 export const YAML_LIMITS = {
-  /** UTF-8 bytes; the largest shipped config is ~2.5 KB. */
-  maxBytes: 256 * 1024,
+  /**
+   * UTF-8 bytes; the largest shipped config is ~2.5 KB. A flat YAML of this size still takes the
+   * parser ~0.1 s, so the bound is kept well below the 1 MiB one might expect.
+   */
+  maxBytes: 64 * 1024,
   /** Block levels + compact indicators on a line + flow brackets. */
   maxDepth: 64,
   /** `*alias` nodes in the text (each also expands at most `maxAliasCount` nodes in `toJS`). */
