@@ -37,7 +37,7 @@ export function parseYaml(text: string, source: string): unknown {
   let doc: Document.Parsed;
   try {
     // uniqueKeys is checked below in linear time; the library's own check is quadratic.
-    doc = parseDocument(text, { prettyErrors: true, uniqueKeys: false, lineCounter });
+    doc = parseDocument(text, { prettyErrors: true, uniqueKeys: false, lineCounter, logLevel: 'error' });
   } catch (e) {
     throw new TorchnasError(`${source}: malformed YAML: ${(e as Error).message}`, 'CONFIG_INVALID', { cause: e });
   }

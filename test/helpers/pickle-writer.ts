@@ -15,6 +15,7 @@ const NUMPY_DTYPES: [new (n: number) => ArrayBufferView, string][] = [
   [Float32Array, 'f4'],
   [Float64Array, 'f8'],
   [Int32Array, 'i4'],
+  [BigInt64Array, 'i8'],
 ];
 
 export function writePickle(value: unknown): Uint8Array {

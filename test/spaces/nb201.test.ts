@@ -260,6 +260,18 @@ describe('malformed values are INVALID_CODE, not TypeErrors (issue 7)', () => {
     expectInvalid(() => parseNb201String(Symbol('s') as unknown as string), 'invalid NB201 arch string: expected a string, got Symbol(s)');
   });
 
+  test('objects without toString and symbols inside one-hots and α are INVALID_CODE (found by the fuzzer)', () => {
+    const table = nb201ToTableEmbedding([0, 1, 2, 3, 4, 0]) as unknown[];
+    table[13] = Object.create(null);
+    expectInvalid(() => nb201FromTableEmbedding(table as number[]), 'invalid NB201 table embedding: block 2 (edge 2<-1) has value {} at slot 3; only 0 and 1 are allowed');
+    const alpha = nb201ToAlphaOneHot([0, 1, 2, 3, 4, 0]) as unknown[][];
+    alpha[1][2] = Symbol('a');
+    expectInvalid(() => nb201FromAlphaOneHot(alpha as number[][]), /row 1 \(edge 2<-0\) has value Symbol\(a\) at slot 2/);
+    expectInvalid(() => nb201FromAlphaArgmax(alpha as number[][]), 'invalid NB201 α: row 1 (edge 2<-0) has Symbol(a) at column 2, not a number');
+    alpha[1][2] = Object.create(null);
+    expectInvalid(() => nb201FromAlphaArgmax(alpha as number[][]), 'invalid NB201 α: row 1 (edge 2<-0) has {} at column 2, not a number');
+  });
+
   test('a huge string is refused by its length, with a short quote of it', () => {
     const text = BEST + '+'.repeat(1_000_000);
     expectInvalid(() => parseNb201String(text), `invalid NB201 arch string ${JSON.stringify(BEST.slice(0, 40))}: ${text.length} characters, far longer than an arch string (at most 256)`);

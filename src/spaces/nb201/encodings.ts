@@ -29,7 +29,7 @@ function oneHotPosition(block: ArrayLike<number>, start: number, width: number):
       if (position >= 0) return `has more than one 1 (slots ${position} and ${k})`;
       position = k;
     } else if (v !== 0) {
-      return `has value ${v} at slot ${k}; only 0 and 1 are allowed`;
+      return `has value ${showValue(v)} at slot ${k}; only 0 and 1 are allowed`;
     }
   }
   return position >= 0 ? position : 'has no 1';
@@ -76,7 +76,11 @@ export function nb201FromAlphaArgmax(alpha: ArrayLike<ArrayLike<number>>): numbe
   return Array.from({ length: NB201_NUM_EDGES }, (_, e) => {
     let best = 0;
     for (let k = 0; k < NB201_NUM_OPS; k++) {
-      if (Number.isNaN(alpha[e][k])) throw new TorchnasError(`invalid NB201 α: row ${e} (edge ${NB201_EDGES[e].key}) contains NaN`, 'INVALID_CODE');
+      const v: unknown = alpha[e][k];
+      if (typeof v !== 'number') {
+        throw new TorchnasError(`invalid NB201 α: row ${e} (edge ${NB201_EDGES[e].key}) has ${showValue(v)} at column ${k}, not a number`, 'INVALID_CODE');
+      }
+      if (Number.isNaN(v)) throw new TorchnasError(`invalid NB201 α: row ${e} (edge ${NB201_EDGES[e].key}) contains NaN`, 'INVALID_CODE');
       if (alpha[e][k] > alpha[e][best]) best = k;
     }
     return best;
