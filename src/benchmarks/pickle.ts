@@ -247,6 +247,9 @@ export interface PickleTaskResult {
   tuples: number[];
 }
 
+/** Nesting that a structured clone passes between threads safely (and more than any real pickle has). */
+const MAX_TRANSFER_DEPTH = 1000;
+
 /** The worker half of {@link readPickleFile}; not part of the public API. */
 export async function readPickleFileTask(path: string): Promise<PickleTaskResult> {
   const buf = await readBenchmarkBytes(path);
@@ -258,9 +261,14 @@ export async function readPickleFileTask(path: string): Promise<PickleTaskResult
     throw e;
   }
   const tuples: number[] = [];
-  visitArrays(value, (array, n) => {
+  const depth = visitArrays(value, (array, n) => {
     if (Object.isFrozen(array)) tuples.push(n);
   });
+  // Structured cloning recurses once per level, on the caller's (smaller) stack too. Python's pickler
+  // cannot write anything this deep (its recursion limit stops it first), so deeper input is corrupt.
+  if (depth > MAX_TRANSFER_DEPTH) {
+    throw new TorchnasError(`${path}: corrupt pickle: values nest ${depth} levels deep; at most ${MAX_TRANSFER_DEPTH} are read`, 'FILE_CORRUPT');
+  }
   return { value, tuples };
 }
 
@@ -292,19 +300,22 @@ function restoreClone(value: unknown, tuples: readonly number[]): unknown {
  * Calls `visit` for every array reachable through arrays and plain objects, each once, numbered in
  * depth-first pre-order; a structured clone has the same graph, so it gets the same numbers. `before`
  * sees every container first (it may replace children that are not containers). Iterative: pickles may
- * nest deeper than the call stack.
+ * nest deeper than the call stack. Returns the deepest nesting of containers seen (1 for a flat list).
  */
-function visitArrays(root: unknown, visit: (array: unknown[], n: number) => void, before?: (container: object) => void): void {
+function visitArrays(root: unknown, visit: (array: unknown[], n: number) => void, before?: (container: object) => void): number {
   const seen = new Set<object>();
-  const stack: unknown[] = [root];
+  const stack: [unknown, number][] = [[root, 1]];
   let n = 0;
+  let maxDepth = 0;
   while (stack.length > 0) {
-    const x = stack.pop();
+    const [x, depth] = stack.pop() as [unknown, number];
     if (typeof x !== 'object' || x === null || ArrayBuffer.isView(x) || seen.has(x)) continue;
     seen.add(x);
+    if (depth > maxDepth) maxDepth = depth;
     before?.(x);
     const children = Array.isArray(x) ? x : Object.values(x);
     if (Array.isArray(x)) visit(x, n++);
-    for (let i = children.length - 1; i >= 0; i--) stack.push(children[i]);
+    for (let i = children.length - 1; i >= 0; i--) stack.push([children[i], depth + 1]);
   }
+  return maxDepth;
 }

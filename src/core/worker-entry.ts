@@ -27,5 +27,11 @@ parentPort?.on('message', async (request: WorkerRequest) => {
     const error = e instanceof Error ? e : new Error(String(e));
     reply = { id: request.id, ok: false, error: { name: error.name, message: error.message, code: (error as { code?: string }).code, stack: error.stack } };
   }
-  parentPort?.postMessage(reply, transfer);
+  try {
+    parentPort?.postMessage(reply, transfer);
+  } catch (e) {
+    // The result could not be cloned (too deep, or a type structured cloning refuses): say so for this task.
+    const message = `the result of ${request.exportName} cannot be passed back from the worker thread: ${(e as Error).message}`;
+    parentPort?.postMessage({ id: request.id, ok: false, error: { name: 'TorchnasError', message, code: 'INTERNAL' } } satisfies WorkerReply);
+  }
 });

@@ -81,6 +81,12 @@ function startWorker(): PoolWorker {
     }
     entry.pending.clear();
   };
+  // A reply that cannot be deserialised here (e.g. nested past this thread's stack) names no task;
+  // end the worker and fail what it holds rather than leave those promises pending forever.
+  worker.on('messageerror', (error) => {
+    fail(new Error(`a result could not be received: ${error.message}`));
+    void worker.terminate();
+  });
   worker.on('error', fail);
   worker.on('exit', (code) => fail(new Error(`exited with code ${code}`)));
   workers.push(entry);

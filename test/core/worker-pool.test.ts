@@ -52,3 +52,14 @@ test('from a compiled layout (.js beside .js, as in dist/) it starts worker-entr
   const stdout = execFileSync(process.execPath, ['-e', script], { cwd: tmp, env: { PATH: process.env.PATH ?? '' }, encoding: 'utf8' });
   expect(JSON.parse(stdout)).toEqual({ a: [1, 'two'], tuple: true, b: [0.5, -1], f32: true });
 });
+
+test('a result too deep to pass between threads rejects (it left the promise pending) and the pool goes on', async () => {
+  const depth = 20000;
+  const deep = Uint8Array.from([0x80, 4, ...new Array(depth).fill(0x5d), ...new Array(depth - 1).fill(0x61), 0x2e]);
+  const pickle = path.join(SRC, 'benchmarks', 'pickle.ts');
+  const error = await runInWorker(pickle, 'parsePickle', [deep]).catch((e: unknown) => e);
+  expect(error).toBeInstanceOf(TorchnasError);
+  expect(error).toMatchObject({ code: 'INTERNAL' });
+  expect((error as Error).message).toMatch(/cannot be passed back from the worker thread|could not be received/);
+  expect(await runInWorker<number[]>(ENCODINGS, 'nb201FromOrdinal', [7])).toEqual([0, 0, 0, 0, 1, 2]);
+});
