@@ -136,7 +136,14 @@ export function runInWorker<T>(modulePath: string, exportName: string, args: unk
   return new Promise<T>((resolve, reject) => {
     entry.pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
     const request: WorkerRequest = { id, module: modulePath, exportName, args };
-    entry.worker.postMessage(request);
+    try {
+      entry.worker.postMessage(request);
+    } catch (e) {
+      // Arguments structured cloning refuses (functions, symbols): nothing was sent, so nothing is pending.
+      entry.pending.delete(id);
+      settled(entry);
+      reject(new TorchnasError(`${exportName}: arguments cannot be passed to a worker thread: ${(e as Error).message}`, 'INVALID_ARGUMENT', { cause: e }));
+    }
   });
 }
 

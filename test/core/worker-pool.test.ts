@@ -63,3 +63,11 @@ test('a result too deep to pass between threads rejects (it left the promise pen
   expect((error as Error).message).toMatch(/cannot be passed back from the worker thread|could not be received/);
   expect(await runInWorker<number[]>(ENCODINGS, 'nb201FromOrdinal', [7])).toEqual([0, 0, 0, 0, 1, 2]);
 });
+
+test('arguments that cannot be cloned reject with INVALID_ARGUMENT and leave nothing pending', async () => {
+  await expect(runInWorker(ENCODINGS, 'nb201FromOrdinal', [() => 1])).rejects.toMatchObject({
+    code: 'INVALID_ARGUMENT',
+    message: expect.stringMatching(/^nb201FromOrdinal: arguments cannot be passed to a worker thread/),
+  });
+  expect(await runInWorker<number[]>(ENCODINGS, 'nb201FromOrdinal', [0])).toEqual([0, 0, 0, 0, 0, 0]);
+});
