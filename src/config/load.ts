@@ -5,7 +5,7 @@
 import * as fs from 'node:fs';
 import { Document, LineCounter, Scalar, isScalar, parseDocument, visit } from 'yaml';
 import { z } from 'zod';
-import { TorchnasError } from '../core/errors';
+import { TorchnasError, showValue } from '../core/errors';
 import { YAML_LIMITS, checkYamlBounds } from './yaml-bounds';
 
 /** Formats zod issues as `path: message` lines. */
@@ -32,6 +32,7 @@ export function validateConfig<S extends z.ZodTypeAny>(schema: S, value: unknown
  * aliases are bounded first (see yaml-bounds.ts), so every failure is a `CONFIG_INVALID`.
  */
 export function parseYaml(text: string, source: string): unknown {
+  if (typeof text !== 'string') throw new TorchnasError(`${source}: YAML text must be a string, got ${showValue(text)}`, 'CONFIG_INVALID');
   checkYamlBounds(text, source);
   const lineCounter = new LineCounter();
   let doc: Document.Parsed;

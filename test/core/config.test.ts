@@ -81,6 +81,10 @@ describe('YAML bounds (issue 7)', () => {
     return text + `${'  '.repeat(levels)}leaf: 1\n`;
   };
 
+  test('text that is not a string is CONFIG_INVALID (was a TypeError)', () => {
+    expect(caught(() => parseYaml(Buffer.from('a: 1') as unknown as string, 'buf.yaml')).message).toBe('buf.yaml: YAML text must be a string, got {"type":"Buffer","data":[97,58,32,49]}');
+  });
+
   test('an unresolved alias is CONFIG_INVALID naming the file', () => {
     const e = caught(() => loadYamlConfig(write('alias.yaml', 'a: *nowhere\n'), loose));
     expect(e.code).toBe('CONFIG_INVALID');
