@@ -7,7 +7,7 @@ export { tensor, isTensor, saveTensors, loadTensors } from './core/tensor';
 export type { Tensor, TensorData, Dtype } from './core/tensor';
 export { Random } from './core/random';
 export { Progress } from './core/progress';
-export { writeFileAtomic, writeJsonAtomic } from './core/atomic-file';
+export { writeFileAtomic, writeJsonAtomic, cleanStaleTemps } from './core/atomic-file';
 export { loadYamlConfig, parseYaml, validateConfig } from './config/load';
 export { loadFashionMnist, FASHION_MNIST_CLASSES } from './data/fashion-mnist';
 export { readIdxFile, parseIdx } from './data/idx';

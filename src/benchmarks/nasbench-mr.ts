@@ -4,7 +4,8 @@
  * whose code, embedding and setting agree.
  */
 import * as path from 'node:path';
-import { TorchnasError } from '../core/errors';
+import { TorchnasError, showValue } from '../core/errors';
+import { runInWorker } from '../core/worker-pool';
 import { codeToEmbedding, embeddingProblems, embeddingToCode, embeddingToSetting, NetworkSetting } from '../spaces/nasbench-mr';
 import { readBenchmarkBytes } from './read-bytes';
 import { readTableFile } from './table-file';
@@ -64,15 +65,24 @@ export interface LoadNasBenchMrOptions {
 }
 
 /**
- * Loads a NAS-Bench-MR table from a `.pkl` or `.json` file.
+ * Loads a NAS-Bench-MR table from a `.pkl` or `.json` file. Reading, decoding and checking run on a
+ * worker thread (core/worker-pool.ts), so the caller's event loop keeps running.
  * @throws TorchnasError FILE_NOT_FOUND; FILE_CORRUPT naming the record and field that is wrong.
  */
 export async function loadNasBenchMrTable(file: string, options: LoadNasBenchMrOptions = {}): Promise<NasBenchMrTable> {
-  const raw = await readTableFile(file);
+  return runInWorker<NasBenchMrTable>(__filename, 'loadNasBenchMrTableInThread', [file, tableTask(file, options)]);
+}
+
+/** The task a table is checked against: options.task, else the file's base name when it is a known task. */
+export function tableTask(file: string, options: LoadNasBenchMrOptions = {}): string | undefined {
   const inferred = path.basename(file).replace(/\.(pkl|json)$/i, '');
   const byName = Object.hasOwn(NASBENCH_MR_TASK_METRICS, inferred) ? inferred : undefined;
-  const task = options.task === undefined ? byName : (options.task ?? undefined);
-  return parseNasBenchMrTable(raw, file, task);
+  return options.task === undefined ? byName : (options.task ?? undefined);
+}
+
+/** The worker half of {@link loadNasBenchMrTable} (also usable inside other worker tasks). */
+export async function loadNasBenchMrTableInThread(file: string, task: string | undefined): Promise<NasBenchMrTable> {
+  return parseNasBenchMrTable(await readTableFile(file), file, task);
 }
 
 /**
@@ -114,8 +124,8 @@ export function parseNasBenchMrTable(raw: unknown, source: string, task?: string
     const decoded = [setting.inputChannel, setting.networkSetting, setting.lastChannel];
     ['input_channel', 'inverted_residual_setting', 'last_channel'].forEach((key, k) => {
       // Exact comparison of nested integer lists; the pkl's always equal the decoded embedding (§1.1).
-      if (JSON.stringify(stored[k]) !== JSON.stringify(decoded[k])) {
-        where(`${key} ${JSON.stringify(stored[k])} disagrees with the embedding, which decodes to ${JSON.stringify(decoded[k])}`);
+      if (!sameJson(stored[k], decoded[k])) {
+        where(`${key} ${showValue(stored[k])} disagrees with the embedding, which decodes to ${JSON.stringify(decoded[k])}`);
       }
     });
     return {
@@ -131,8 +141,17 @@ export function parseNasBenchMrTable(raw: unknown, source: string, task?: string
   return { source, task, metricKeys: metricKeys ?? [], records };
 }
 
+/** JSON equality that is false, not a TypeError, for values JSON cannot write (BigInts, cycles). */
+function sameJson(a: unknown, b: unknown): boolean {
+  try {
+    return JSON.stringify(a) === JSON.stringify(b);
+  } catch {
+    return false;
+  }
+}
+
 function finite(v: unknown, key: string, where: (what: string) => never): number {
-  if (typeof v !== 'number' || !Number.isFinite(v)) return where(`${key} is ${JSON.stringify(v)}, not a finite number`);
+  if (typeof v !== 'number' || !Number.isFinite(v)) return where(`${key} is ${showValue(v)}, not a finite number`);
   return v;
 }
 

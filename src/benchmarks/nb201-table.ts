@@ -3,7 +3,8 @@
  * with one accuracy and two cost numbers. Only the table is read here; what the embedding's op
  * order means is the NB201 space's business (src/spaces/nb201).
  */
-import { TorchnasError } from '../core/errors';
+import { TorchnasError, showValue } from '../core/errors';
+import { ownRealm, runInWorker, Transferred, transferred } from '../core/worker-pool';
 import { readTableFile } from './table-file';
 
 /** Numbers in one embedding: 6 edges × 5 ops (§6). */
@@ -30,7 +31,53 @@ const KEYS = ['embedding', 'Acc', 'Flops', 'Params'];
  * @throws TorchnasError FILE_NOT_FOUND; FILE_CORRUPT naming the record and field that is wrong.
  */
 export async function loadNb201Table(file: string): Promise<Nb201TableRecord[]> {
-  return parseNb201Table(await readTableFile(file), file);
+  // Decoding and checking run on a worker thread; the 15625 records come back as four columns in moved
+  // buffers, and each record's embedding is a view into the one embeddings buffer.
+  const received = await runInWorker<Nb201Columns>(__filename, 'loadNb201Columns', [file]);
+  const columns: Nb201Columns = {
+    embeddings: ownRealm(received.embeddings),
+    acc: ownRealm(received.acc),
+    flops: ownRealm(received.flops),
+    params: ownRealm(received.params),
+  };
+  const records = new Array<Nb201TableRecord>(columns.acc.length);
+  for (let i = 0; i < records.length; i++) {
+    records[i] = {
+      index: i,
+      embedding: columns.embeddings.subarray(i * NB201_EMBEDDING_LENGTH, (i + 1) * NB201_EMBEDDING_LENGTH),
+      acc: columns.acc[i],
+      flops: columns.flops[i],
+      params: columns.params[i],
+    };
+  }
+  return records;
+}
+
+/** A checked table as columns: embeddings [count × 30] and one value per record. */
+export interface Nb201Columns {
+  embeddings: Float32Array;
+  acc: Float64Array;
+  flops: Float64Array;
+  params: Float64Array;
+}
+
+/** The worker half of {@link loadNb201Table}; not part of the public API. */
+export async function loadNb201Columns(file: string): Promise<Transferred<Nb201Columns>> {
+  const records = parseNb201Table(await readTableFile(file), file);
+  const n = records.length;
+  const columns: Nb201Columns = {
+    embeddings: new Float32Array(n * NB201_EMBEDDING_LENGTH),
+    acc: new Float64Array(n),
+    flops: new Float64Array(n),
+    params: new Float64Array(n),
+  };
+  records.forEach((r, i) => {
+    columns.embeddings.set(r.embedding, i * NB201_EMBEDDING_LENGTH);
+    columns.acc[i] = r.acc;
+    columns.flops[i] = r.flops;
+    columns.params[i] = r.params;
+  });
+  return transferred(columns, [columns.embeddings.buffer, columns.acc.buffer, columns.flops.buffer, columns.params.buffer] as ArrayBuffer[]);
 }
 
 /**
@@ -60,7 +107,7 @@ export function parseNb201Table(raw: unknown, source: string): Nb201TableRecord[
 }
 
 function finite(v: unknown, key: string, where: (what: string) => never): number {
-  if (typeof v !== 'number' || !Number.isFinite(v)) return where(`${key} is ${JSON.stringify(v)}, not a finite number`);
+  if (typeof v !== 'number' || !Number.isFinite(v)) return where(`${key} is ${showValue(v)}, not a finite number`);
   return v;
 }
 
@@ -72,7 +119,7 @@ function embeddingOf(v: unknown, where: (what: string) => never): Float32Array {
   const out = new Float32Array(NB201_EMBEDDING_LENGTH);
   for (let i = 0; i < values.length; i++) {
     const x = values[i];
-    if (typeof x !== 'number' || !Number.isFinite(x)) return where(`embedding[${i}] is ${JSON.stringify(x)}, not a finite number`);
+    if (typeof x !== 'number' || !Number.isFinite(x)) return where(`embedding[${i}] is ${showValue(x)}, not a finite number`);
     out[i] = x;
   }
   return out;

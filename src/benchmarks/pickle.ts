@@ -12,6 +12,7 @@
  */
 import { TorchnasError } from '../core/errors';
 import { buildNumpy, lookupGlobal, NumpyDType, NumpyGlobal, PendingArray, reduceNumpy } from './pickle-numpy';
+import { ownRealm, runInWorker } from '../core/worker-pool';
 import { readBenchmarkBytes } from './read-bytes';
 
 export type { NdArray, NumericArray } from './pickle-numpy';
@@ -230,16 +231,91 @@ export function parsePickle(buf: Uint8Array): unknown {
 }
 
 /**
- * Reads and parses a pickle file.
- * @throws TorchnasError FILE_NOT_FOUND when the file is missing; FILE_CORRUPT as {@link parsePickle},
- *   with the file name in the message.
+ * Reads and parses a pickle file. The parse runs on a worker thread (see core/worker-pool.ts), so the
+ * caller's event loop keeps running; the result is the same as {@link parsePickle}'s, tuples frozen.
+ * @throws TorchnasError FILE_NOT_FOUND when the file is missing, INVALID_ARGUMENT when it is not a
+ *   regular file; FILE_CORRUPT as {@link parsePickle}, with the file name in the message.
  */
 export async function readPickleFile(path: string): Promise<unknown> {
+  const { value, tuples } = await runInWorker<PickleTaskResult>(__filename, 'readPickleFileTask', [path]);
+  return restoreClone(value, tuples);
+}
+
+/** A parsed pickle and the visiting-order numbers of its tuples (structured cloning unfreezes arrays). */
+export interface PickleTaskResult {
+  value: unknown;
+  tuples: number[];
+}
+
+/** Nesting that a structured clone passes between threads safely (and more than any real pickle has). */
+const MAX_TRANSFER_DEPTH = 1000;
+
+/** The worker half of {@link readPickleFile}; not part of the public API. */
+export async function readPickleFileTask(path: string): Promise<PickleTaskResult> {
   const buf = await readBenchmarkBytes(path);
+  let value: unknown;
   try {
-    return parsePickle(buf);
+    value = parsePickle(buf);
   } catch (e) {
     if (e instanceof TorchnasError) throw new TorchnasError(`${path}: ${e.message}`, e.code, { cause: e });
     throw e;
   }
+  const tuples: number[] = [];
+  const depth = visitArrays(value, (array, n) => {
+    if (Object.isFrozen(array)) tuples.push(n);
+  });
+  // Structured cloning recurses once per level, on the caller's (smaller) stack too. Python's pickler
+  // cannot write anything this deep (its recursion limit stops it first), so deeper input is corrupt.
+  if (depth > MAX_TRANSFER_DEPTH) {
+    throw new TorchnasError(`${path}: corrupt pickle: values nest ${depth} levels deep; at most ${MAX_TRANSFER_DEPTH} are read`, 'FILE_CORRUPT');
+  }
+  return { value, tuples };
+}
+
+/**
+ * Undoes what structured cloning changed: freezes the arrays numbered `tuples` (ascending, in
+ * {@link visitArrays} order) and gives typed arrays this realm's constructors (see ownRealm).
+ */
+function restoreClone(value: unknown, tuples: readonly number[]): unknown {
+  if (ArrayBuffer.isView(value)) return ownRealm(value);
+  // The walk costs about as much as the clone; skip it when there is nothing to restore (no tuples, and
+  // the message was deserialised in this realm, which is always so outside test runners' vm realms).
+  if (tuples.length === 0 && (typeof value !== 'object' || value === null || value instanceof Object)) return value;
+  let next = 0;
+  visitArrays(value, (array, n) => {
+    if (n === tuples[next]) {
+      Object.freeze(array);
+      next++;
+    }
+  }, (container) => {
+    for (const key of Object.keys(container)) {
+      const child = (container as Record<string, unknown>)[key];
+      if (ArrayBuffer.isView(child) && !(child instanceof Object)) (container as Record<string, unknown>)[key] = ownRealm(child);
+    }
+  });
+  return value;
+}
+
+/**
+ * Calls `visit` for every array reachable through arrays and plain objects, each once, numbered in
+ * depth-first pre-order; a structured clone has the same graph, so it gets the same numbers. `before`
+ * sees every container first (it may replace children that are not containers). Iterative: pickles may
+ * nest deeper than the call stack. Returns the deepest nesting of containers seen (1 for a flat list).
+ */
+function visitArrays(root: unknown, visit: (array: unknown[], n: number) => void, before?: (container: object) => void): number {
+  const seen = new Set<object>();
+  const stack: [unknown, number][] = [[root, 1]];
+  let n = 0;
+  let maxDepth = 0;
+  while (stack.length > 0) {
+    const [x, depth] = stack.pop() as [unknown, number];
+    if (typeof x !== 'object' || x === null || ArrayBuffer.isView(x) || seen.has(x)) continue;
+    seen.add(x);
+    if (depth > maxDepth) maxDepth = depth;
+    before?.(x);
+    const children = Array.isArray(x) ? x : Object.values(x);
+    if (Array.isArray(x)) visit(x, n++);
+    for (let i = children.length - 1; i >= 0; i--) stack.push([children[i], depth + 1]);
+  }
+  return maxDepth;
 }

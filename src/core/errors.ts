@@ -32,3 +32,23 @@ export class TorchnasError extends Error {
 export function isTorchnasError(e: unknown, code?: TorchnasErrorCode): e is TorchnasError {
   return e instanceof TorchnasError && (code === undefined || e.code === code);
 }
+
+/**
+ * A short, never-throwing description of any value for error messages: BigInts as `5n`, symbols,
+ * cyclic or huge structures and objects without `toString` all print, cut to `max` characters.
+ * (JSON.stringify and template strings throw on some of these, which let TypeErrors escape.)
+ */
+export function showValue(value: unknown, max = 80): string {
+  let text: string;
+  try {
+    if (typeof value === 'bigint') text = `${value}n`;
+    else if (typeof value === 'symbol') text = value.toString();
+    else if (typeof value === 'function') text = '[function]';
+    else if (typeof value === 'string') return value.length > max ? `${JSON.stringify(value.slice(0, max))}…` : JSON.stringify(value);
+    else if (value === undefined || typeof value === 'number' || typeof value === 'boolean' || value === null) text = String(value);
+    else text = JSON.stringify(value, (_, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v)) ?? Object.prototype.toString.call(value);
+  } catch {
+    text = Object.prototype.toString.call(value);
+  }
+  return text.length > max ? `${text.slice(0, max)}…` : text;
+}

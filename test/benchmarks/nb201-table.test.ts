@@ -57,7 +57,7 @@ describe('NCP copy of NAS-Bench-201 (ncp.md §1.2, §6)', () => {
     ['a missing key', [{ embedding: new Array(30).fill(0), Acc: 1, Flops: 1 }], /record 0: keys \[embedding, Acc, Flops\], expected \[embedding, Acc, Flops, Params\]/],
     ['a short embedding', [{ embedding: [1, 0], Acc: 1, Flops: 1, Params: 1 }], /record 0: embedding has 2 numbers, expected 30/],
     ['a string in the embedding', [{ embedding: ['1', ...new Array(29).fill(0)], Acc: 1, Flops: 1, Params: 1 }], /record 0: embedding\[0\] is "1"/],
-    ['a NaN accuracy', [{ embedding: new Float32Array(30), Acc: NaN, Flops: 1, Params: 1 }], /record 0: Acc is null, not a finite number/],
+    ['a NaN accuracy', [{ embedding: new Float32Array(30), Acc: NaN, Flops: 1, Params: 1 }], /record 0: Acc is NaN, not a finite number/],
     ['no records', [], /no records/],
   ])('%s is FILE_CORRUPT', (_, raw, message) => {
     let error: unknown;

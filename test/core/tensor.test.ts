@@ -167,3 +167,66 @@ describe('tensor files', () => {
     await expectReject(saveTensors(path.join(tmp, 'no', 'such', 'dir.pt'), { x: tensor(new Float32Array(1)) }), 'FILE_NOT_FOUND');
   });
 });
+
+describe('issue 7: tensor() checks its arguments in TypeScript first', () => {
+  test('a shape that is not an array, or has too many dimensions, is INVALID_ARGUMENT (was a TypeError)', () => {
+    expectCode(() => tensor(new Float32Array(2), 2 as unknown as number[]), 'INVALID_ARGUMENT', /^tensor\(data, shape\): shape must be an array of non-negative integers, got 2$/);
+    expectCode(() => tensor(new Float32Array(2), { length: 1, 0: 2 } as unknown as number[]), 'INVALID_ARGUMENT', /shape must be an array/);
+    expectCode(() => tensor(new Float32Array(1), new Array(65).fill(1)), 'INVALID_ARGUMENT', /shape has 65 dimensions; at most 64 are supported/);
+  });
+
+  test('NaN, BigInt, huge and fractional dimensions name the entry', () => {
+    expectCode(() => tensor(new Float32Array(2), [NaN]), 'INVALID_ARGUMENT', /^tensor\(data, shape\): shape\[0\] must be finite, got NaN$/);
+    expectCode(() => tensor(new Float32Array(2), [1, 2n] as unknown as number[]), 'INVALID_ARGUMENT', /shape\[1\] must be a number, got 2n/);
+    expectCode(() => tensor(new Float32Array(2), [2 ** 60]), 'INVALID_ARGUMENT', /shape\[0\] is 1152921504606847000, beyond any tensor's size/);
+    expectCode(() => tensor(new Float32Array(0), [0, 2 ** 40, 2 ** 40]), 'INVALID_ARGUMENT', /shape \[0, 1099511627776, 1099511627776\] is too large for any tensor/);
+    expectCode(() => tensor(new Float32Array(0), [2 ** 20, 2 ** 20]), 'SHAPE_MISMATCH', /holds 1099511627776 elements but the data has 0/);
+  });
+
+  test('data that is not a typed array, or of another kind, is refused by name', () => {
+    expectCode(() => tensor([1, 2] as unknown as Float32Array), 'INVALID_ARGUMENT', /^tensor\(data, shape\): data must be a typed array, got \[1,2\]$/);
+    expectCode(() => tensor(new DataView(new ArrayBuffer(8)) as unknown as Float32Array, [2]), 'INVALID_ARGUMENT', /got a DataView/);
+    expectCode(() => tensor(new Uint8ClampedArray(2) as unknown as Uint8Array), 'DTYPE_UNSUPPORTED', /unsupported data type Uint8ClampedArray/);
+  });
+
+  test('a SharedArrayBuffer view is copied and works (was a bare "Error: Invalid argument")', () => {
+    const data = new Float32Array(new SharedArrayBuffer(12));
+    data.set([1, 2, 3]);
+    const t = tensor(data, [3, 1]);
+    expect(t.shape).toEqual([3, 1]);
+    expect(Array.from(t.toArray() as Float32Array)).toEqual([1, 2, 3]);
+  });
+
+  test('an own `length` property on the data cannot lie about its size', () => {
+    const data = Float32Array.from([1, 2, 3, 4, 5, 6]);
+    Object.defineProperty(data, 'length', { value: 3 });
+    expect(tensor(data).shape).toEqual([6]);
+  });
+
+  test('shape getters run before the data is read: a getter that detaches the buffer is seen', () => {
+    const data = new Float32Array(4);
+    const shape = [4];
+    Object.defineProperty(shape, 0, {
+      get() {
+        structuredClone(data.buffer, { transfer: [data.buffer] });
+        return 4;
+      },
+    });
+    expectCode(() => tensor(data, shape), 'SHAPE_MISMATCH', /shape \[4\] holds 4 elements but the data has 0/);
+  });
+});
+
+describe('issue 7: tensor files refuse paths that are not regular files', () => {
+  (process.platform === 'win32' ? test.skip : test)('a FIFO is refused before any native thread opens it (it blocked forever)', async () => {
+    const fifo = path.join(tmp, 'pipe.pt');
+    require('node:child_process').execFileSync('mkfifo', [fifo]);
+    await expectReject(loadTensors(fifo), 'INVALID_ARGUMENT', /^loadTensors: .*pipe\.pt is not a regular file$/);
+    await expectReject(saveTensors(fifo, { x: tensor(new Float32Array(1)) }), 'INVALID_ARGUMENT', /^saveTensors: .*pipe\.pt exists and is not a regular file$/);
+    expect(fs.statSync(fifo).isFIFO()).toBe(true);
+  });
+
+  test('a folder and a non-string path are INVALID_ARGUMENT', async () => {
+    await expectReject(loadTensors(tmp), 'INVALID_ARGUMENT', /is not a regular file/);
+    await expectReject(loadTensors(42 as unknown as string), 'INVALID_ARGUMENT', /path must be a non-empty string, got 42/);
+  });
+});

@@ -132,3 +132,45 @@ describe('per-edge op choice', () => {
     expectInvalid(() => dartsEdgeOpsToCell(ops.map((op, k) => (k === 0 ? 'conv' : op))), 'invalid DARTS genotype: edge 0<-0 has unknown op "conv"; expected one of none, skip_connect, sep_conv_3x3, sep_conv_5x5, dil_conv_3x3, dil_conv_5x5, avg_pool_3x3, max_pool_3x3');
   });
 });
+
+describe('bounded parsing and malformed values (issue 7)', () => {
+  test('a huge range is refused before any array is allocated, naming the field', () => {
+    expectInvalid(
+      () => parseDartsGenotype(DARTS_V2_TEXT.replace('normal_concat=range(2, 6)', 'normal_concat=range(2, 100000000)')),
+      /^invalid DARTS genotype text at character \d+ \(near .*\): normal_concat=range\(2, 100000000\) holds 99999998 states; a DARTS cell has at most 4 to concatenate \(states 2\.\.5\)$/,
+    );
+    expectInvalid(
+      () => parseDartsGenotype(DARTS_V2_TEXT.replace('reduce_concat=range(2, 6)', 'reduce_concat=range(-9007199254740991, 9007199254740991)')),
+      /reduce_concat=range\(-9007199254740991, 9007199254740991\) holds 18014398509481982 states/,
+    );
+  });
+
+  test('integers past exact range and over-long lists stop the parser', () => {
+    expectInvalid(() => parseDartsGenotype(TENAS_TEXT.replace("('skip_connect', 2)", `('skip_connect', ${'9'.repeat(400)})`)), /: integer 99999999999999999999… is too large$/);
+    const many = `[${Array(100).fill("('none', 0)").join(', ')}]`;
+    expectInvalid(
+      () => parseDartsGenotype(TENAS_TEXT.replace(/normal=\[[^\]]*\]/, `normal=${many}`)),
+      /: normal has more than 32 items; a DARTS cell has 8 pairs and at most 4 concatenated states$/,
+    );
+    expectInvalid(() => parseDartsGenotype(TENAS_TEXT.replace('normal_concat=[2, 3, 4, 5]', `normal_concat=[${Array(1000).fill(2).join(', ')}]`)), /: normal_concat has more than 32 items/);
+  });
+
+  test('a text far longer than a genotype is refused by its length', () => {
+    expectInvalid(() => parseDartsGenotype(TENAS_TEXT + ' '.repeat(20000)), `invalid DARTS genotype text: ${TENAS_TEXT.length + 20000} characters, far longer than a genotype (at most 16384)`);
+  });
+
+  test('BigInts, symbols and holes in genotype objects are INVALID_CODE, not TypeErrors', () => {
+    expectInvalid(() => checkDartsGenotype(withCell('normal', 2, ['sep_conv_3x3', 1n as unknown as number])), 'invalid DARTS genotype: normal[2] (node 3) takes input 1n; node 3 can only take states 0..2');
+    expectInvalid(() => checkDartsGenotype(withCell('reduce', 1, [5n as unknown as string, 1])), /^invalid DARTS genotype: reduce\[1\] has unknown op 5n; expected one of none/);
+    expectInvalid(() => checkDartsGenotype(withCell('normal', 3, ['none', Symbol('s') as unknown as number])), /normal\[3\] \(node 3\) takes input Symbol\(s\)/);
+    const holes = [...TENAS_IMAGENET_GENOTYPE.normal];
+    delete (holes as unknown[])[4];
+    expectInvalid(() => checkDartsGenotype({ ...TENAS_IMAGENET_GENOTYPE, normal: holes }), 'invalid DARTS genotype: normal[4] must be an (op, input) pair, got undefined');
+    expectInvalid(() => checkDartsGenotype({ ...TENAS_IMAGENET_GENOTYPE, reduceConcat: [2, Symbol('t') as unknown as number] }), 'invalid DARTS genotype: reduce_concat contains Symbol(t); only intermediate states 2..5 can be concatenated');
+    expectInvalid(() => checkDartsGenotype({ ...TENAS_IMAGENET_GENOTYPE, normalConcat: [2, 5n as unknown as number] }), /normal_concat contains 5n/);
+    expectInvalid(() => dartsCellToEdgeOps(TENAS_IMAGENET_GENOTYPE, 'other' as 'normal'), `no DARTS cell "other": expected 'normal' or 'reduce'`, 'INVALID_ARGUMENT');
+    expectInvalid(() => dartsEdgeIndex(Symbol('n') as unknown as number, 0), /^no DARTS edge Symbol\(n\)<-0/, 'INVALID_ARGUMENT');
+    const ops = dartsCellToEdgeOps(TENAS_IMAGENET_GENOTYPE, 'normal');
+    expectInvalid(() => dartsEdgeOpsToCell(ops.map((op, k) => (k === 0 ? (1n as unknown as string) : op))), /^invalid DARTS genotype: edge 0<-0 has unknown op 1n;/);
+  });
+});

@@ -199,3 +199,43 @@ describe('settings that cannot be encoded are INVALID_CODE (§2.3)', () => {
     expect(e.message).toMatch(message);
   });
 });
+
+describe('malformed inputs are TorchnasErrors naming the field, never TypeErrors (issue 7)', () => {
+  const base = (): NetworkSetting => codeToSetting('64_64-2_1_2_64-2_2_2_2_64_64-2_3_2_2_2_64_64_64-2_4_2_2_2_2_64_64_64_64-64');
+  test.each<[string, (s: NetworkSetting) => unknown, string]>([
+    ['a BigInt stem channel', (s) => ({ ...s, inputChannel: [64n, 64] }), 'invalid NAS-Bench-MR code: inputChannel must be 2 integer channels, got ["64n",64]'],
+    ['a BigInt last channel', (s) => ({ ...s, lastChannel: 64n }), 'invalid NAS-Bench-MR code: lastChannel must be a number, got 64n'],
+    ['a BigInt block count', (s) => ((s.networkSetting[0][1] as unknown[]) = [2n], s), 'invalid NAS-Bench-MR code: networkSetting[0] has 1 branches but blocks ["2n"]'],
+    ['a BigInt branch count', (s) => ((s.networkSetting[1][0] as unknown) = 2n, s), 'invalid NAS-Bench-MR code: networkSetting[1] branch count 2n is not one of 1..4'],
+    ['a missing lastChannel', ({ lastChannel: _, ...rest }) => rest, 'invalid NAS-Bench-MR code: lastChannel must be a number, got undefined'],
+    ['a missing networkSetting', ({ networkSetting: _, ...rest }) => rest, 'invalid NAS-Bench-MR code: networkSetting must be a list of modules, got undefined'],
+    ['a missing module entry', (s) => (delete (s.networkSetting as unknown[])[2], s), 'invalid NAS-Bench-MR code: networkSetting[2] must be [branches, blocks[], channels[]], got undefined'],
+    ['no setting at all', () => undefined, 'invalid NAS-Bench-MR code: a network setting must be an object, got undefined'],
+    ['null', () => null, 'invalid NAS-Bench-MR code: a network setting must be an object, got null'],
+  ])('%s', (_, change, message) => {
+    const e = thrown(() => settingToEmbedding(change(base()) as NetworkSetting));
+    expect(e.code).toBe('INVALID_CODE');
+    expect(e.message).toBe(message);
+  });
+
+  test('embeddings and integer lists that are not arrays, or hold BigInts/symbols', () => {
+    const e = codeToEmbedding(SMALLEST) as unknown[];
+    e[0] = 8n;
+    e[5] = Symbol('x');
+    expect(embeddingProblems(e)).toEqual(['stem channel c0 8n: not a number', 'stage 2 modules Symbol(x): not a number']);
+    expect(embeddingProblems(null as unknown as number[])).toEqual(['expected an array of 27 integers, got null']);
+    expect(thrown(() => embeddingToIntegers(undefined as unknown as number[])).message).toBe('invalid NAS-Bench-MR code: embedding must be an array, got undefined');
+    expect(thrown(() => integersToEmbedding({ length: 31 } as unknown as number[])).message).toBe('invalid NAS-Bench-MR code: integers must be an array, got {"length":31}');
+    const ints = parseCodeIntegers(SMALLEST) as unknown[];
+    ints[3] = 1n;
+    expect(thrown(() => integersToEmbedding(ints as number[])).message).toBe('invalid NAS-Bench-MR code: literal branch field at position 3 is 1n, expected 1');
+    ints[2] = Symbol('s');
+    expect(thrown(() => embeddingToCode(ints.slice(0, 27) as number[])).code).toBe('INVALID_CODE');
+  });
+
+  test('a huge string is refused by its length before it is split', () => {
+    const e = thrown(() => parseCodeIntegers('8_'.repeat(5_000_000)));
+    expect(e.code).toBe('INVALID_CODE');
+    expect(e.message).toBe(`invalid NAS-Bench-MR code: 10000000 characters is far longer than a code (at most 1024): "${'8_'.repeat(20)}"…`);
+  });
+});

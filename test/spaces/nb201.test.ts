@@ -249,3 +249,31 @@ describe('params and FLOPs of TinyNetwork(C=16, N=5) (tenas.md §1.2, ncp.md §6
     expect(Object.fromEntries(deltas)).toEqual({ '1x1:-1,3x3:0': 60, '1x1:0,3x3:-1': 62, '1x1:1,3x3:0': 13, '1x1:0,3x3:1': 15 });
   });
 });
+
+describe('malformed values are INVALID_CODE, not TypeErrors (issue 7)', () => {
+  test('symbols, BigInts and objects without toString', () => {
+    expectInvalid(() => checkNb201Arch([0, 1, 2, 3, 4, Symbol('x')] as unknown as number[]), 'invalid NB201 architecture: op index on edge 3<-2 must be an integer in 0..4, got Symbol(x)');
+    expectInvalid(() => checkNb201Arch(Object.create(null)), 'invalid NB201 architecture: expected 6 op indices, got {}');
+    expectInvalid(() => checkNb201Arch({ length: 6 } as unknown as number[]), 'invalid NB201 architecture: expected 6 op indices, got {"length":6}');
+    expectInvalid(() => nb201FromOrdinal(Symbol('o') as unknown as number), 'invalid NB201 ordinal Symbol(o): expected an integer in 0..15624');
+    expectInvalid(() => nb201FromOrdinal(3n as unknown as number), 'invalid NB201 ordinal 3n: expected an integer in 0..15624');
+    expectInvalid(() => parseNb201String(Symbol('s') as unknown as string), 'invalid NB201 arch string: expected a string, got Symbol(s)');
+  });
+
+  test('objects without toString and symbols inside one-hots and α are INVALID_CODE (found by the fuzzer)', () => {
+    const table = nb201ToTableEmbedding([0, 1, 2, 3, 4, 0]) as unknown[];
+    table[13] = Object.create(null);
+    expectInvalid(() => nb201FromTableEmbedding(table as number[]), 'invalid NB201 table embedding: block 2 (edge 2<-1) has value {} at slot 3; only 0 and 1 are allowed');
+    const alpha = nb201ToAlphaOneHot([0, 1, 2, 3, 4, 0]) as unknown[][];
+    alpha[1][2] = Symbol('a');
+    expectInvalid(() => nb201FromAlphaOneHot(alpha as number[][]), /row 1 \(edge 2<-0\) has value Symbol\(a\) at slot 2/);
+    expectInvalid(() => nb201FromAlphaArgmax(alpha as number[][]), 'invalid NB201 α: row 1 (edge 2<-0) has Symbol(a) at column 2, not a number');
+    alpha[1][2] = Object.create(null);
+    expectInvalid(() => nb201FromAlphaArgmax(alpha as number[][]), 'invalid NB201 α: row 1 (edge 2<-0) has {} at column 2, not a number');
+  });
+
+  test('a huge string is refused by its length, with a short quote of it', () => {
+    const text = BEST + '+'.repeat(1_000_000);
+    expectInvalid(() => parseNb201String(text), `invalid NB201 arch string ${JSON.stringify(BEST.slice(0, 40))}: ${text.length} characters, far longer than an arch string (at most 256)`);
+  });
+});

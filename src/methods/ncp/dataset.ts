@@ -5,7 +5,8 @@
  */
 import { TorchnasError } from '../../core/errors';
 import { trainTestSplit } from '../../core/numpy-random';
-import type { NasBenchMrTable } from '../../benchmarks/nasbench-mr';
+import { loadNasBenchMrTableInThread, NasBenchMrTable, tableTask } from '../../benchmarks/nasbench-mr';
+import { ownRealm, runInWorker, Transferred, transferred } from '../../core/worker-pool';
 
 export interface PredictorDataset {
   /** Metric columns in config order, flattened over groups (seg: mIoU, mAcc, aAcc, flops, params). */
@@ -122,4 +123,32 @@ export function takeRows(values: Float32Array, cols: number, indices: ArrayLike<
   const out = new Float32Array(indices.length * cols);
   for (let i = 0; i < indices.length; i++) out.set(values.subarray(indices[i] * cols, (indices[i] + 1) * cols), i * cols);
   return out;
+}
+
+/** A table's task (as loadNasBenchMrTable infers it) and the predictor data built from it. */
+export interface LoadedPredictorDataset {
+  task: string | undefined;
+  data: PredictorDataset;
+}
+
+/**
+ * Loads a NAS-Bench-MR table and builds the predictor data from it on a worker thread, so the event
+ * loop keeps running; the typed arrays come back moved, not copied.
+ * @throws TorchnasError as loadNasBenchMrTable and buildPredictorDataset.
+ */
+export async function loadPredictorDataset(tableFile: string, metricGroups: string[][], seed: number): Promise<LoadedPredictorDataset> {
+  const loaded = await runInWorker<LoadedPredictorDataset>(__filename, 'loadPredictorDatasetInThread', [tableFile, metricGroups, seed]);
+  const data = loaded.data as unknown as Record<string, unknown>;
+  for (const [key, v] of Object.entries(data)) if (ArrayBuffer.isView(v)) data[key] = ownRealm(v);
+  return loaded;
+}
+
+/** The worker half of {@link loadPredictorDataset}; not part of the public API. */
+export async function loadPredictorDatasetInThread(tableFile: string, metricGroups: string[][], seed: number): Promise<Transferred<LoadedPredictorDataset>> {
+  const table = await loadNasBenchMrTableInThread(tableFile, tableTask(tableFile));
+  const data = buildPredictorDataset(table, metricGroups, seed);
+  const buffers = Object.values(data)
+    .filter((v): v is Float32Array | Float64Array | Int32Array => ArrayBuffer.isView(v))
+    .map((v) => v.buffer as ArrayBuffer);
+  return transferred({ task: table.task, data }, buffers);
 }

@@ -2,7 +2,7 @@
  * DARTS (NASNet-like) cell space as TE-NAS uses it (tenas.md §1.4): the 8 ops, the 14 edges `'{i}<-{j}'`, the
  * genotype (two (op, input) pairs per intermediate node) and its per-edge form.
  */
-import { TorchnasError } from '../../core/errors';
+import { TorchnasError, showValue } from '../../core/errors';
 
 /** The 8 ops of `DARTS_SPACE`, in α column order (tenas.md §1.4). */
 export const DARTS_OPS = [
@@ -107,38 +107,46 @@ function invalid(problem: string): never {
   throw new TorchnasError(`invalid DARTS genotype: ${problem}`, 'INVALID_CODE');
 }
 
-/** Checks one cell's pairs; `where` is 'normal' or 'reduce'. */
+/** Checks one cell's pairs; `where` is 'normal' or 'reduce'. Index loops: forEach would skip holes. */
 function checkCell(pairs: readonly DartsPair[], where: DartsCellType): void {
-  if (!Array.isArray(pairs)) invalid(`${where} must be a list of (op, input) pairs`);
+  if (!Array.isArray(pairs)) invalid(`${where} must be a list of (op, input) pairs, got ${showValue(pairs)}`);
   const expected = DARTS_STEPS * DARTS_INPUTS_PER_NODE;
   if (pairs.length !== expected) {
     invalid(`${where} has ${pairs.length} (op, input) pairs, expected ${expected} (two inputs for each of ${DARTS_STEPS} nodes)`);
   }
-  pairs.forEach((pair, p) => {
+  for (let p = 0; p < pairs.length; p++) {
+    const pair: unknown = pairs[p];
     const node = Math.floor(p / DARTS_INPUTS_PER_NODE);
     const state = node + 2;
-    if (!Array.isArray(pair) || pair.length !== 2) invalid(`${where}[${p}] must be an (op, input) pair`);
-    const [op, input] = pair;
+    if (!Array.isArray(pair) || pair.length !== 2) invalid(`${where}[${p}] must be an (op, input) pair, got ${showValue(pair)}`);
+    const [op, input] = pair as unknown[];
     if (typeof op !== 'string' || !isDartsOp(op)) {
-      invalid(`${where}[${p}] has unknown op ${JSON.stringify(op)}; expected one of ${DARTS_OPS.join(', ')}`);
+      invalid(`${where}[${p}] has unknown op ${showValue(op)}; expected one of ${DARTS_OPS.join(', ')}`);
     }
-    if (!Number.isInteger(input) || input < 0 || input >= state) {
-      invalid(`${where}[${p}] (node ${state}) takes input ${input}; node ${state} can only take states 0..${state - 1}`);
+    if (typeof input !== 'number' || !Number.isInteger(input) || input < 0 || input >= state) {
+      invalid(`${where}[${p}] (node ${state}) takes input ${showValue(input)}; node ${state} can only take states 0..${state - 1}`);
     }
     if (p % 2 === 1 && pairs[p - 1][1] === input) {
       invalid(`${where} node ${state} takes input ${input} twice; its two inputs must differ`);
     }
-  });
+  }
+}
+
+/** `[a, b, …]` as Python prints a list, cut after 16 items. */
+function showList(items: readonly unknown[]): string {
+  const shown = items.slice(0, 16).map((v) => showValue(v));
+  return `[${shown.join(', ')}${items.length > 16 ? ', …' : ''}]`;
 }
 
 function checkConcat(concat: readonly number[], where: string): void {
-  if (!Array.isArray(concat) || concat.length === 0) invalid(`${where} must be a non-empty list of states`);
-  concat.forEach((s, k) => {
-    if (!Number.isInteger(s) || s < 2 || s >= DARTS_STEPS + 2) {
-      invalid(`${where} contains ${s}; only intermediate states 2..${DARTS_STEPS + 1} can be concatenated`);
+  if (!Array.isArray(concat) || concat.length === 0) invalid(`${where} must be a non-empty list of states, got ${showValue(concat)}`);
+  for (let k = 0; k < concat.length; k++) {
+    const s: unknown = concat[k];
+    if (typeof s !== 'number' || !Number.isInteger(s) || s < 2 || s >= DARTS_STEPS + 2) {
+      invalid(`${where} contains ${showValue(s)}; only intermediate states 2..${DARTS_STEPS + 1} can be concatenated`);
     }
-    if (k > 0 && s <= concat[k - 1]) invalid(`${where} must list distinct states in increasing order, got [${concat.join(', ')}]`);
-  });
+    if (k > 0 && s <= concat[k - 1]) invalid(`${where} must list distinct states in increasing order, got ${showList(concat)}`);
+  }
 }
 
 /**
@@ -148,7 +156,7 @@ function checkConcat(concat: readonly number[], where: string): void {
  * @throws TorchnasError INVALID_CODE naming the cell, pair and problem.
  */
 export function checkDartsGenotype(genotype: DartsGenotype): void {
-  if (genotype == null || typeof genotype !== 'object') invalid(`expected an object, got ${String(genotype)}`);
+  if (genotype == null || typeof genotype !== 'object') invalid(`expected an object, got ${showValue(genotype)}`);
   checkCell(genotype.normal, 'normal');
   checkConcat(genotype.normalConcat, 'normal_concat');
   checkCell(genotype.reduce, 'reduce');
@@ -162,6 +170,9 @@ export function checkDartsGenotype(genotype: DartsGenotype): void {
  */
 export function dartsCellToEdgeOps(genotype: DartsGenotype, cell: DartsCellType): (DartsOp | null)[] {
   checkDartsGenotype(genotype);
+  if (cell !== 'normal' && cell !== 'reduce') {
+    throw new TorchnasError(`no DARTS cell ${showValue(cell)}: expected 'normal' or 'reduce'`, 'INVALID_ARGUMENT');
+  }
   const ops = new Array<DartsOp | null>(DARTS_NUM_EDGES).fill(null);
   genotype[cell].forEach(([op, input], p) => {
     const node = Math.floor(p / DARTS_INPUTS_PER_NODE);
@@ -173,7 +184,7 @@ export function dartsCellToEdgeOps(genotype: DartsGenotype, cell: DartsCellType)
 /** Position of edge `node<-from` in DARTS_EDGES. */
 export function dartsEdgeIndex(node: number, from: number): number {
   if (!Number.isInteger(node) || node < 0 || node >= DARTS_STEPS || !Number.isInteger(from) || from < 0 || from > node + 1) {
-    throw new TorchnasError(`no DARTS edge ${node}<-${from}: node must be 0..${DARTS_STEPS - 1} and source 0..node+1`, 'INVALID_ARGUMENT');
+    throw new TorchnasError(`no DARTS edge ${showValue(node)}<-${showValue(from)}: node must be 0..${DARTS_STEPS - 1} and source 0..node+1`, 'INVALID_ARGUMENT');
   }
   return (node * (node + 3)) / 2 + from;
 }
@@ -186,15 +197,15 @@ export function dartsEdgeIndex(node: number, from: number): number {
  */
 export function dartsEdgeOpsToCell(edgeOps: readonly (string | null)[]): DartsPair[] {
   if (!Array.isArray(edgeOps) || edgeOps.length !== DARTS_NUM_EDGES) {
-    invalid(`a per-edge op choice needs ${DARTS_NUM_EDGES} entries (edges ${DARTS_EDGES.map((e) => e.key).join(', ')}), got ${edgeOps?.length}`);
+    invalid(`a per-edge op choice needs ${DARTS_NUM_EDGES} entries (edges ${DARTS_EDGES.map((e) => e.key).join(', ')}), got ${Array.isArray(edgeOps) ? edgeOps.length : showValue(edgeOps)}`);
   }
   const pairs: DartsPair[] = [];
   for (let node = 0; node < DARTS_STEPS; node++) {
     const kept: DartsPair[] = [];
     for (let from = 0; from <= node + 1; from++) {
-      const op = edgeOps[dartsEdgeIndex(node, from)];
+      const op: unknown = edgeOps[dartsEdgeIndex(node, from)];
       if (op === null) continue;
-      if (!isDartsOp(op)) invalid(`edge ${node}<-${from} has unknown op ${JSON.stringify(op)}; expected one of ${DARTS_OPS.join(', ')}`);
+      if (typeof op !== 'string' || !isDartsOp(op)) invalid(`edge ${node}<-${from} has unknown op ${showValue(op)}; expected one of ${DARTS_OPS.join(', ')}`);
       kept.push([op, from]);
     }
     if (kept.length !== DARTS_INPUTS_PER_NODE) {

@@ -3,7 +3,15 @@
  * `Genotype(normal=[('sep_conv_3x3', 0), ...], normal_concat=range(2, 6), reduce=[...], reduce_concat=[2, 3, 4, 5])`.
  */
 import { TorchnasError } from '../../core/errors';
-import { DartsGenotype, DartsPair, checkDartsGenotype } from './genotype';
+import { DARTS_INPUTS_PER_NODE, DARTS_STEPS, DartsGenotype, DartsPair, checkDartsGenotype } from './genotype';
+
+/** A genotype's text is ~400 characters; this leaves room for any formatting. */
+const MAX_TEXT_CHARS = 16 * 1024;
+/**
+ * Items a list or range in the text may hold before parsing stops: a cell has 8 pairs and at most 4
+ * concatenated states, so anything past this is refused as it is read, not allocated and checked after.
+ */
+const MAX_LIST_ITEMS = 4 * DARTS_STEPS * DARTS_INPUTS_PER_NODE;
 
 type Token = { kind: 'name' | 'string' | 'int' | 'punct'; text: string; at: number };
 
@@ -66,11 +74,12 @@ class Parser {
     return false;
   }
 
-  /** `[item, item, ...]` with an optional trailing comma. */
-  private list<T>(item: () => T): T[] {
+  /** `[item, item, ...]` with an optional trailing comma; `field` names the list in errors. */
+  private list<T>(item: () => T, field: string): T[] {
     this.expect('punct', '[');
     const out: T[] = [];
     while (!this.accept(']')) {
+      if (out.length === MAX_LIST_ITEMS) this.fail(`${field} has more than ${MAX_LIST_ITEMS} items; a DARTS cell has ${DARTS_STEPS * DARTS_INPUTS_PER_NODE} pairs and at most ${DARTS_STEPS} concatenated states`);
       out.push(item());
       if (!this.accept(',')) {
         this.expect('punct', ']');
@@ -81,7 +90,11 @@ class Parser {
   }
 
   private int(): number {
-    return Number(this.expect('int').text);
+    const t = this.expect('int');
+    const value = Number(t.text);
+    // Out-of-range states are reported by checkDartsGenotype; only numbers past exact integers stop here.
+    if (!Number.isSafeInteger(value)) syntaxError(this.text, t.at, `integer ${t.text.slice(0, 20)}${t.text.length > 20 ? '…' : ''} is too large`);
+    return value;
   }
 
   private pair(): DartsPair {
@@ -94,7 +107,7 @@ class Parser {
     return [op, input] as unknown as DartsPair; // op names are checked by checkDartsGenotype
   }
 
-  private concat(): number[] {
+  private concat(field: string): number[] {
     const t = this.peek();
     if (t?.kind === 'name' && t.text === 'range') {
       this.pos++;
@@ -103,9 +116,12 @@ class Parser {
       this.expect('punct', ',');
       const stop = this.int();
       this.expect('punct', ')');
+      if (stop - start > MAX_LIST_ITEMS) {
+        syntaxError(this.text, t.at, `${field}=range(${start}, ${stop}) holds ${stop - start} states; a DARTS cell has at most ${DARTS_STEPS} to concatenate (states 2..${DARTS_STEPS + 1})`);
+      }
       return Array.from({ length: Math.max(0, stop - start) }, (_, k) => start + k);
     }
-    if (t?.kind === 'punct' && t.text === '[') return this.list(() => this.int());
+    if (t?.kind === 'punct' && t.text === '[') return this.list(() => this.int(), field);
     this.fail(`expected range(start, stop) or a list of states, found ${this.describe(t)}`);
   }
 
@@ -119,7 +135,7 @@ class Parser {
       if (!names.includes(name.text)) this.fail(`unknown field ${JSON.stringify(name.text)}; Genotype has ${names.join(', ')}`);
       if (name.text in fields) this.fail(`field ${name.text} is given twice`);
       this.expect('punct', '=');
-      fields[name.text] = name.text.endsWith('_concat') ? this.concat() : this.list(() => this.pair());
+      fields[name.text] = name.text.endsWith('_concat') ? this.concat(name.text) : this.list(() => this.pair(), name.text);
       if (!this.accept(',')) {
         this.expect('punct', ')');
         break;
@@ -145,6 +161,9 @@ class Parser {
  */
 export function parseDartsGenotype(text: string): DartsGenotype {
   if (typeof text !== 'string') throw new TorchnasError(`invalid DARTS genotype text: expected a string, got ${typeof text}`, 'INVALID_CODE');
+  if (text.length > MAX_TEXT_CHARS) {
+    throw new TorchnasError(`invalid DARTS genotype text: ${text.length} characters, far longer than a genotype (at most ${MAX_TEXT_CHARS})`, 'INVALID_CODE');
+  }
   const genotype = new Parser(text, tokenize(text)).genotype();
   checkDartsGenotype(genotype);
   return genotype;

@@ -2,7 +2,7 @@
  * NAS-Bench-MR codecs (ncp.md §2): the 31-integer string code ⇄ integer list ⇄ 27-integer
  * embedding ⇄ network setting. Every decode validates; errors (INVALID_CODE) name the field.
  */
-import { TorchnasError } from '../../core/errors';
+import { TorchnasError, showValue } from '../../core/errors';
 import { CODE_GROUP_SIZES, CODE_LENGTH, EMBEDDING_LENGTH, LITERAL_BRANCH_POSITIONS, modulesIndex, STAGE_COUNT } from './layout';
 import { NasBenchMrSpace, NCP_SPACE, validateEmbedding } from './space';
 
@@ -19,6 +19,9 @@ export interface NetworkSetting {
   lastChannel: number;
 }
 
+/** 31 integers of at most 3 digits and 30 separators, with generous room for leading zeros and spaces. */
+const MAX_CODE_CHARS = 1024;
+
 function invalid(message: string): TorchnasError {
   return new TorchnasError(`invalid NAS-Bench-MR code: ${message}`, 'INVALID_CODE');
 }
@@ -30,6 +33,8 @@ function invalid(message: string): TorchnasError {
  */
 export function parseCodeIntegers(code: string): number[] {
   if (typeof code !== 'string') throw invalid(`expected a string, got ${typeof code}`);
+  // A code is ~100 characters; the length check comes first so a huge string is never split.
+  if (code.length > MAX_CODE_CHARS) throw invalid(`${code.length} characters is far longer than a code (at most ${MAX_CODE_CHARS}): ${showValue(code, 40)}`);
   const groups = code.trim().split('-').map((g) => g.split('_'));
   const tokens = groups.flat();
   tokens.forEach((t, i) => {
@@ -49,13 +54,22 @@ export function parseCodeIntegers(code: string): number[] {
 
 function checkLiteralBranches(ints: readonly number[]): void {
   LITERAL_BRANCH_POSITIONS.forEach((p, s) => {
-    if (ints[p] !== s + 1) throw invalid(`literal branch field at position ${p} is ${ints[p]}, expected ${s + 1}`);
+    if (ints[p] !== s + 1) throw invalid(`literal branch field at position ${p} is ${showValue(ints[p])}, expected ${s + 1}`);
   });
 }
 
-/** Joins 31 integers into the string form of §2.1 (no validation beyond the length). */
+/** Arrays and typed arrays only: `length` and indexing of anything else may throw or lie. */
+function checkList(value: unknown, what: string): void {
+  if (!Array.isArray(value) && !ArrayBuffer.isView(value)) throw invalid(`${what} must be an array, got ${showValue(value)}`);
+}
+
+/** Joins 31 integers into the string form of §2.1 (no validation beyond the length and integer-ness). */
 export function formatCodeIntegers(ints: readonly number[]): string {
+  checkList(ints, 'integers');
   if (ints.length !== CODE_LENGTH) throw invalid(`wrong length: ${ints.length} integers, expected ${CODE_LENGTH}`);
+  ints.forEach((v, i) => {
+    if (!Number.isSafeInteger(v) || v < 0) throw invalid(`integer ${i} is ${showValue(v)}, not a non-negative integer`);
+  });
   const groups: string[] = [];
   let at = 0;
   for (const size of CODE_GROUP_SIZES) {
@@ -70,6 +84,7 @@ export function formatCodeIntegers(ints: readonly number[]): string {
  * @throws TorchnasError INVALID_CODE for a wrong length or a literal field that is not 1/2/3/4 in order.
  */
 export function integersToEmbedding(ints: readonly number[]): number[] {
+  checkList(ints, 'integers');
   if (ints.length !== CODE_LENGTH) throw invalid(`wrong length: ${ints.length} integers, expected ${CODE_LENGTH}`);
   checkLiteralBranches(ints);
   return ints.filter((_, i) => !LITERAL_BRANCH_POSITIONS.includes(i));
@@ -77,6 +92,7 @@ export function integersToEmbedding(ints: readonly number[]): number[] {
 
 /** Inserts the literal branch counts back: 27 → 31 integers. */
 export function embeddingToIntegers(embedding: ArrayLike<number>): number[] {
+  checkList(embedding, 'embedding');
   if (embedding.length !== EMBEDDING_LENGTH) throw invalid(`wrong length: ${embedding.length} integers, expected ${EMBEDDING_LENGTH}`);
   const ints = Array.from(embedding);
   // Ascending positions, so each splice lands where §2.2 says once the earlier ones are in.
@@ -120,6 +136,9 @@ export function embeddingToSetting(embedding: ArrayLike<number>, space: NasBench
   return { inputChannel: [e[0], e[1]], networkSetting, lastChannel: e[EMBEDDING_LENGTH - 1] };
 }
 
+/** Modules of a whole network: 4 stages, each far below this many modules in any space. */
+const MAX_MODULES = 256;
+
 const isIntArray = (x: unknown, length: number): x is number[] =>
   Array.isArray(x) && x.length === length && x.every((v) => typeof v === 'number' && Number.isInteger(v));
 
@@ -129,11 +148,15 @@ const isIntArray = (x: unknown, length: number): x is number[] =>
  * @throws TorchnasError INVALID_CODE naming the entry and what is wrong with it.
  */
 export function settingToEmbedding(setting: NetworkSetting, space: NasBenchMrSpace = NCP_SPACE): number[] {
+  if (setting === null || typeof setting !== 'object') throw invalid(`a network setting must be an object, got ${showValue(setting)}`);
   const { inputChannel, networkSetting, lastChannel } = setting;
-  if (!isIntArray(inputChannel, 2)) throw invalid(`inputChannel must be 2 integer channels, got ${JSON.stringify(inputChannel)}`);
-  if (!Array.isArray(networkSetting)) throw invalid('networkSetting must be a list of modules');
-  if (typeof lastChannel !== 'number') throw invalid(`lastChannel must be a number, got ${JSON.stringify(lastChannel)}`);
-  networkSetting.forEach((entry, i) => checkModuleShape(entry, i));
+  if (!isIntArray(inputChannel, 2)) throw invalid(`inputChannel must be 2 integer channels, got ${showValue(inputChannel)}`);
+  if (!Array.isArray(networkSetting)) throw invalid(`networkSetting must be a list of modules, got ${showValue(networkSetting)}`);
+  if (typeof lastChannel !== 'number') throw invalid(`lastChannel must be a number, got ${showValue(lastChannel)}`);
+  // 4 stages of at most a few modules each; the bound keeps the checks below from running over huge lists.
+  if (networkSetting.length > MAX_MODULES) throw invalid(`networkSetting has ${networkSetting.length} modules; a network has at most ${MAX_MODULES}`);
+  // An index loop, not forEach: forEach skips the holes of a sparse list.
+  for (let i = 0; i < networkSetting.length; i++) checkModuleShape(networkSetting[i], i);
   const branchCounts = networkSetting.map((m) => m[0]);
   const stageOrder = branchCounts.filter((b, i) => i === 0 || b !== branchCounts[i - 1]);
   if (stageOrder.join() !== '1,2,3,4') {
@@ -161,13 +184,13 @@ export function settingToEmbedding(setting: NetworkSetting, space: NasBenchMrSpa
 }
 
 function checkModuleShape(entry: unknown, i: number): asserts entry is ModuleSetting {
-  if (!Array.isArray(entry) || entry.length !== 3) throw invalid(`networkSetting[${i}] must be [branches, blocks[], channels[]]`);
+  if (!Array.isArray(entry) || entry.length !== 3) throw invalid(`networkSetting[${i}] must be [branches, blocks[], channels[]], got ${showValue(entry)}`);
   const [branches, blocks, channels] = entry as unknown[];
   if (typeof branches !== 'number' || !Number.isInteger(branches) || branches < 1 || branches > STAGE_COUNT) {
-    throw invalid(`networkSetting[${i}] branch count ${JSON.stringify(branches)} is not one of 1..${STAGE_COUNT}`);
+    throw invalid(`networkSetting[${i}] branch count ${showValue(branches)} is not one of 1..${STAGE_COUNT}`);
   }
-  if (!isIntArray(blocks, branches)) throw invalid(`networkSetting[${i}] has ${branches} branches but blocks ${JSON.stringify(blocks)}`);
-  if (!isIntArray(channels, branches)) throw invalid(`networkSetting[${i}] has ${branches} branches but channels ${JSON.stringify(channels)}`);
+  if (!isIntArray(blocks, branches)) throw invalid(`networkSetting[${i}] has ${branches} branches but blocks ${showValue(blocks)}`);
+  if (!isIntArray(channels, branches)) throw invalid(`networkSetting[${i}] has ${branches} branches but channels ${showValue(channels)}`);
 }
 
 /** String code → network setting (validated against `space`). */

@@ -2,7 +2,7 @@
  * The NAS-Bench-MR search spaces and their validity rules (ncp.md §1.3, §2.2): which channel and
  * count values a network code may hold. Errors name the field, its value and the rule it breaks.
  */
-import { TorchnasError } from '../../core/errors';
+import { TorchnasError, showValue } from '../../core/errors';
 import { EMBEDDING_FIELDS, EMBEDDING_LENGTH } from './layout';
 
 /** Channel values allowed: the multiples of `step` in [min, max]. */
@@ -90,11 +90,12 @@ function channelProblem(v: number, c: ChannelChoices): string | undefined {
  * Empty when the embedding is valid.
  */
 export function embeddingProblems(embedding: ArrayLike<unknown>, space: NasBenchMrSpace = NCP_SPACE): string[] {
+  if (!Array.isArray(embedding) && !ArrayBuffer.isView(embedding)) return [`expected an array of ${EMBEDDING_LENGTH} integers, got ${showValue(embedding)}`];
   if (embedding.length !== EMBEDDING_LENGTH) return [`wrong length: ${embedding.length} integers, expected ${EMBEDDING_LENGTH}`];
   const problems: string[] = [];
   for (const field of EMBEDDING_FIELDS) {
     const v = embedding[field.index];
-    const shown = `${field.name} ${typeof v === 'number' ? v : JSON.stringify(v)}`;
+    const shown = `${field.name} ${showValue(v)}`;
     if (typeof v !== 'number' || !Number.isFinite(v)) {
       problems.push(`${shown}: not a number`);
     } else if (!Number.isInteger(v)) {

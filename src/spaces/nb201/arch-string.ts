@@ -2,8 +2,11 @@
  * The NB201 arch string `|op~0|+|op~0|op~1|+|op~0|op~1|op~2|` (tenas.md §1.1): '+'-separated groups for nodes
  * 1, 2, 3; inside a group the incoming edges ordered by source node, written `op~source`.
  */
-import { TorchnasError } from '../../core/errors';
+import { TorchnasError, showValue } from '../../core/errors';
 import { NB201_EDGES, NB201_NUM_NODES, NB201_OPS, Nb201Arch, checkNb201Arch, nb201OpIndex } from './ops';
+
+/** The longest arch string (all `nor_conv_3x3`) has 93 characters. */
+const MAX_STRING_CHARS = 256;
 
 function fail(text: string, problem: string): never {
   throw new TorchnasError(`invalid NB201 arch string ${JSON.stringify(text)}: ${problem}`, 'INVALID_CODE');
@@ -21,7 +24,10 @@ function edgePosition(to: number, from: number): number {
  */
 export function parseNb201String(text: string): number[] {
   if (typeof text !== 'string') {
-    throw new TorchnasError(`invalid NB201 arch string: expected a string, got ${typeof text}`, 'INVALID_CODE');
+    throw new TorchnasError(`invalid NB201 arch string: expected a string, got ${showValue(text)}`, 'INVALID_CODE');
+  }
+  if (text.length > MAX_STRING_CHARS) {
+    fail(text.slice(0, 40), `${text.length} characters, far longer than an arch string (at most ${MAX_STRING_CHARS})`);
   }
   const groups = text.split('+');
   if (groups.length !== NB201_NUM_NODES) {

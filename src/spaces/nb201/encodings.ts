@@ -3,7 +3,7 @@
  * the NCP table's 30-number embedding (op order of tenas.md §1.5 / ncp.md §6) and the lexicographic ordinal
  * used for enumeration and sampling (NOT the NB201 index: see index-map.ts).
  */
-import { TorchnasError } from '../../core/errors';
+import { TorchnasError, showValue } from '../../core/errors';
 import {
   NB201_EDGES,
   NB201_NUM_ARCHS,
@@ -29,7 +29,7 @@ function oneHotPosition(block: ArrayLike<number>, start: number, width: number):
       if (position >= 0) return `has more than one 1 (slots ${position} and ${k})`;
       position = k;
     } else if (v !== 0) {
-      return `has value ${v} at slot ${k}; only 0 and 1 are allowed`;
+      return `has value ${showValue(v)} at slot ${k}; only 0 and 1 are allowed`;
     }
   }
   return position >= 0 ? position : 'has no 1';
@@ -42,11 +42,11 @@ export function nb201ToAlphaOneHot(ops: Nb201Arch): number[][] {
 
 function checkAlphaShape(alpha: ArrayLike<ArrayLike<number>>, what: string): void {
   if (alpha == null || alpha.length !== NB201_NUM_EDGES) {
-    throw new TorchnasError(`${what}: expected ${NB201_NUM_EDGES} rows (one per edge), got ${alpha == null ? alpha : alpha.length}`, 'INVALID_CODE');
+    throw new TorchnasError(`${what}: expected ${NB201_NUM_EDGES} rows (one per edge), got ${alpha == null ? alpha : showValue(alpha.length)}`, 'INVALID_CODE');
   }
   for (let e = 0; e < NB201_NUM_EDGES; e++) {
     if (alpha[e] == null || alpha[e].length !== NB201_NUM_OPS) {
-      throw new TorchnasError(`${what}: row ${e} (edge ${NB201_EDGES[e].key}) must have ${NB201_NUM_OPS} columns, got ${alpha[e]?.length}`, 'INVALID_CODE');
+      throw new TorchnasError(`${what}: row ${e} (edge ${NB201_EDGES[e].key}) must have ${NB201_NUM_OPS} columns, got ${showValue(alpha[e]?.length)}`, 'INVALID_CODE');
     }
   }
 }
@@ -76,7 +76,11 @@ export function nb201FromAlphaArgmax(alpha: ArrayLike<ArrayLike<number>>): numbe
   return Array.from({ length: NB201_NUM_EDGES }, (_, e) => {
     let best = 0;
     for (let k = 0; k < NB201_NUM_OPS; k++) {
-      if (Number.isNaN(alpha[e][k])) throw new TorchnasError(`invalid NB201 α: row ${e} (edge ${NB201_EDGES[e].key}) contains NaN`, 'INVALID_CODE');
+      const v: unknown = alpha[e][k];
+      if (typeof v !== 'number') {
+        throw new TorchnasError(`invalid NB201 α: row ${e} (edge ${NB201_EDGES[e].key}) has ${showValue(v)} at column ${k}, not a number`, 'INVALID_CODE');
+      }
+      if (Number.isNaN(v)) throw new TorchnasError(`invalid NB201 α: row ${e} (edge ${NB201_EDGES[e].key}) contains NaN`, 'INVALID_CODE');
       if (alpha[e][k] > alpha[e][best]) best = k;
     }
     return best;
@@ -99,7 +103,7 @@ export function nb201ToTableEmbedding(ops: Nb201Arch): number[] {
 export function nb201FromTableEmbedding(embedding: ArrayLike<number>): number[] {
   const size = NB201_NUM_EDGES * NB201_NUM_OPS;
   if (embedding == null || embedding.length !== size) {
-    throw new TorchnasError(`invalid NB201 table embedding: expected ${size} numbers, got ${embedding == null ? embedding : embedding.length}`, 'INVALID_CODE');
+    throw new TorchnasError(`invalid NB201 table embedding: expected ${size} numbers, got ${embedding == null ? embedding : showValue(embedding.length)}`, 'INVALID_CODE');
   }
   return Array.from({ length: NB201_NUM_EDGES }, (_, e) => {
     const position = oneHotPosition(embedding, e * NB201_NUM_OPS, NB201_NUM_OPS);
@@ -121,7 +125,7 @@ export function nb201Ordinal(ops: Nb201Arch): number {
 /** Inverse of {@link nb201Ordinal}. @throws TorchnasError INVALID_CODE outside 0..15624. */
 export function nb201FromOrdinal(ordinal: number): number[] {
   if (!Number.isInteger(ordinal) || ordinal < 0 || ordinal >= NB201_NUM_ARCHS) {
-    throw new TorchnasError(`invalid NB201 ordinal ${ordinal}: expected an integer in 0..${NB201_NUM_ARCHS - 1}`, 'INVALID_CODE');
+    throw new TorchnasError(`invalid NB201 ordinal ${showValue(ordinal)}: expected an integer in 0..${NB201_NUM_ARCHS - 1}`, 'INVALID_CODE');
   }
   const ops = new Array<number>(NB201_NUM_EDGES);
   let rest = ordinal;

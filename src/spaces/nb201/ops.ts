@@ -2,7 +2,7 @@
  * NAS-Bench-201 cell vocabulary: op names, edges and the op-index representation of an architecture
  * (tenas.md §1.1).
  */
-import { TorchnasError } from '../../core/errors';
+import { TorchnasError, showValue } from '../../core/errors';
 
 /** The five NB201 ops in the original order (the column order of α; tenas.md §1.1). */
 export const NB201_OPS = ['none', 'skip_connect', 'nor_conv_1x1', 'nor_conv_3x3', 'avg_pool_3x3'] as const;
@@ -65,17 +65,17 @@ export function nb201OpIndex(name: string): number {
  * @throws TorchnasError INVALID_CODE naming the first problem.
  */
 export function checkNb201Arch(ops: ArrayLike<number>): number[] {
-  if (ops == null || typeof ops.length !== 'number') {
-    throw new TorchnasError(`invalid NB201 architecture: expected ${NB201_NUM_EDGES} op indices, got ${String(ops)}`, 'INVALID_CODE');
+  if (!Array.isArray(ops) && !ArrayBuffer.isView(ops)) {
+    throw new TorchnasError(`invalid NB201 architecture: expected ${NB201_NUM_EDGES} op indices, got ${showValue(ops)}`, 'INVALID_CODE');
   }
   if (ops.length !== NB201_NUM_EDGES) {
     throw new TorchnasError(`invalid NB201 architecture: expected ${NB201_NUM_EDGES} op indices (one per edge), got ${ops.length}`, 'INVALID_CODE');
   }
-  const out = Array.from(ops);
+  const out = Array.from(ops as ArrayLike<unknown>) as number[];
   out.forEach((v, e) => {
     if (!Number.isInteger(v) || v < 0 || v >= NB201_NUM_OPS) {
       throw new TorchnasError(
-        `invalid NB201 architecture: op index on edge ${NB201_EDGES[e].key} must be an integer in 0..${NB201_NUM_OPS - 1}, got ${v}`,
+        `invalid NB201 architecture: op index on edge ${NB201_EDGES[e].key} must be an integer in 0..${NB201_NUM_OPS - 1}, got ${showValue(v)}`,
         'INVALID_CODE',
       );
     }
