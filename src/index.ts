@@ -27,10 +27,10 @@ export { searchNb201, searchDarts, searchPruning } from './methods/tenas/search'
 export type { SearchSettings, SearchResult, RoundReport, CandidateScore } from './methods/tenas/search';
 export { scoreArchitecture } from './methods/tenas/score';
 export type { ScoreOptions, ArchitectureScore } from './methods/tenas/score';
-export { openInputSource, parseInputSource } from './methods/tenas/inputs';
+export { openInputSource, parseInputSource } from './data/input-source';
 export { loadTenasConfig, defaultTenasConfig, tenasConfigSchema } from './methods/tenas/config';
 export type { TenasConfig } from './methods/tenas/config';
-export { openNb201Table, lookupNb201 } from './methods/tenas/lookup';
+export { openNb201Table, lookupNb201 } from './benchmarks/nb201-lookup';
 export * as nb201 from './spaces/nb201';
 export * as darts from './spaces/darts';
 export * as nasbenchMr from './spaces/nasbench-mr';

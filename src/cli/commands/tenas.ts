@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { TorchnasError } from '../../core/errors';
 import { defaultTenasConfig, loadTenasConfig, TenasConfig } from '../../methods/tenas/config';
-import { openInputSource, parseInputSource } from '../../methods/tenas/inputs';
+import { openInputSource, parseInputSource } from '../../data/input-source';
 import { prepare, runTenasCorrelate, runTenasSearch, scoreOptionsFrom } from '../../methods/tenas/run';
 import { scoreArchitecture } from '../../methods/tenas/score';
 import { formatNb201String, parseNb201String } from '../../spaces/nb201';

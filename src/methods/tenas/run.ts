@@ -13,8 +13,8 @@ import { kendallTau, spearman } from '../../core/stats';
 import { renderChart, stackCharts } from '../../report/svg';
 import { formatNb201String, isNb201Connected, sampleNb201 } from '../../spaces/nb201';
 import { TenasConfig } from './config';
-import { openInputSource, parseInputSource } from './inputs';
-import { lookupNb201, openNb201Table, TableLookup } from './lookup';
+import { openInputSource, parseInputSource } from '../../data/input-source';
+import { lookupNb201, openNb201Table, TableLookup } from '../../benchmarks/nb201-lookup';
 import { ArchitectureScore, scoreArchitecture, ScoreOptions } from './score';
 import { searchDarts, searchNb201, SearchResult } from './search';
 

@@ -4,7 +4,7 @@
  */
 import { TorchnasError } from '../../core/errors';
 import { checkNb201Arch, isNb201Connected } from '../../spaces/nb201';
-import { InputSource } from './inputs';
+import { InputSource } from '../../data/input-source';
 import { Init, ntkNetwork, NtkMode, singlePathAlpha, thinNetwork } from './networks';
 
 export interface ScoreOptions {

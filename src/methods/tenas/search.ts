@@ -17,7 +17,7 @@ import { denseRank, numpyRound, pythonRound } from '../../core/stats';
 import { Tensor } from '../../core/tensor';
 import { DartsGenotype, dartsEdgeOpsToCell, formatDartsGenotype } from '../../spaces/darts';
 import { formatNb201String, nb201FromAlphaArgmax } from '../../spaces/nb201';
-import { InputSource } from './inputs';
+import { InputSource } from '../../data/input-source';
 import { Init, NtkMode } from './networks';
 import { DARTS_PRUNING_SPACE, NB201_PRUNING_SPACE, PruningSpace, Scorer } from './pruning-space';
 

@@ -1,4 +1,4 @@
-import { openInputSource } from '../../../src/methods/tenas/inputs';
+import { openInputSource } from '../../../src/data/input-source';
 import { searchDarts, SearchSettings } from '../../../src/methods/tenas/search';
 import { checkDartsGenotype, parseDartsGenotype } from '../../../src/spaces/darts';
 

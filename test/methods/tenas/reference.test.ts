@@ -5,7 +5,7 @@
 import { native } from '../../../src/native';
 import { Tensor } from '../../../src/core/tensor';
 import { ntkNetwork, singlePathAlpha, thinNetwork } from '../../../src/methods/tenas/networks';
-import { referenceInputs, referenceLrInputs } from '../../../src/methods/tenas/reference';
+import { referenceInputs, referenceLrInputs } from '../../helpers/tenas-reference';
 import { parseNb201String } from '../../../src/spaces/nb201';
 
 const ARCH_42 = '|none~0|+|nor_conv_3x3~0|nor_conv_1x1~1|+|skip_connect~0|none~1|nor_conv_3x3~2|';

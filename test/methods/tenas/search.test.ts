@@ -1,7 +1,7 @@
-import { openInputSource } from '../../../src/methods/tenas/inputs';
+import { openInputSource } from '../../../src/data/input-source';
 import { searchNb201, SearchSettings } from '../../../src/methods/tenas/search';
 import { benchmarkNetwork } from '../../../src/methods/tenas/networks';
-import { openNb201Table, lookupNb201 } from '../../../src/methods/tenas/lookup';
+import { openNb201Table, lookupNb201 } from '../../../src/benchmarks/nb201-lookup';
 import { loadTenasConfig } from '../../../src/methods/tenas/config';
 import { nb201Cost, parseNb201String, formatNb201String, isNb201Connected } from '../../../src/spaces/nb201';
 import { sharedFile } from '../../helpers/shared';

@@ -4,9 +4,9 @@
  * checked against the numbers measured with the original code (Appendix A), and `tenas correlate
  * --protocol reference` repeats the published correlation study.
  */
-import { tensor, Tensor } from '../../core/tensor';
-import { FASHION_MNIST_MEAN, FASHION_MNIST_STD, ImageSplit, loadFashionMnist } from '../../data/fashion-mnist';
-import { native } from '../../native';
+import { tensor, Tensor } from '../../src/core/tensor';
+import { FASHION_MNIST_MEAN, FASHION_MNIST_STD, ImageSplit, loadFashionMnist } from '../../src/data/fashion-mnist';
+import { native } from '../../src/native';
 
 const GENERATOR_SEED = 12345;
 const LR_BATCH = 1000;
