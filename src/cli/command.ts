@@ -56,11 +56,13 @@ export function defineCommand<F extends Flags>(spec: LeafSpec<F>, path = spec.na
     summary: spec.summary,
     help,
     async run(argv) {
-      const options = Object.fromEntries(Object.entries(spec.flags).map(([k, f]) => [k, { type: f.type, multiple: f.multiple }]));
+      const options = Object.fromEntries(Object.entries(spec.flags).map(([k, f]) => [k, { type: f.type, multiple: Boolean(f.multiple) }]));
       let parsed: { values: Record<string, unknown>; positionals: string[] };
       try {
         parsed = parseArgs({ args: argv, options: { ...options, help: { type: 'boolean', short: 'h' } }, strict: true, allowPositionals: false });
       } catch (e) {
+        // parseArgs's own errors (unknown flag, missing value) are the user's; anything else is ours
+        if (!String((e as { code?: string }).code).startsWith('ERR_PARSE_ARGS')) throw e;
         throw new TorchnasError(`${(e as Error).message}\nusage: torchnas ${path} ${spec.usage}`, 'INVALID_ARGUMENT');
       }
       if (parsed.values.help) {
