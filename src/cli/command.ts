@@ -5,6 +5,7 @@
 import { parseArgs } from 'node:util';
 import { TorchnasError } from '../core/errors';
 import { progressBar, ProgressCallback } from '../core/progress';
+import { ResultEnvelope } from '../report/envelope';
 
 export interface Command {
   name: string;
@@ -136,19 +137,29 @@ export function printJson(value: unknown): void {
   process.stdout.write(JSON.stringify(value, null, 2) + '\n');
 }
 
+/** What the CLI hands a library call: Ctrl-C's signal, the progress bar, and where the envelope goes. */
+export interface MethodContext {
+  signal: AbortSignal;
+  onProgress: ProgressCallback;
+  onEnvelope: (envelope: ResultEnvelope) => void;
+}
+
 /**
- * Runs `work` with an AbortSignal that SIGINT (Ctrl-C) aborts, and a progress bar on stderr unless `quiet`.
- * A second SIGINT while the run winds down is left to Node's default (exit).
+ * Runs a library call with an AbortSignal that SIGINT (Ctrl-C) aborts and a progress bar on stderr (none with
+ * `--json` or `progress: false`); with `--json`, prints the call's result.json envelope on stdout however the
+ * call ends. A second SIGINT while the run winds down is left to Node's default (exit).
  */
-export async function withInterruptAndProgress<T>(label: string, quiet: boolean, work: (signal: AbortSignal, onProgress: ProgressCallback) => Promise<T>): Promise<T> {
+export async function runMethod<T>(label: string, json: boolean, work: (context: MethodContext) => Promise<T>, options: { progress?: boolean } = {}): Promise<T> {
   const controller = new AbortController();
   const onSigint = () => controller.abort();
   process.once('SIGINT', onSigint);
-  const bar = progressBar(label, { quiet });
+  const bar = progressBar(label, { quiet: json || options.progress === false });
+  let envelope: ResultEnvelope | undefined;
   try {
-    return await work(controller.signal, bar.onProgress);
+    return await work({ signal: controller.signal, onProgress: bar.onProgress, onEnvelope: (e) => (envelope = e) });
   } finally {
     bar.finish();
     process.removeListener('SIGINT', onSigint);
+    if (json && envelope) printJson(envelope);
   }
 }

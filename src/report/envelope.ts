@@ -58,7 +58,7 @@ function torchnasVersion(): string {
 }
 
 /** A run's clock: started now, `envelope()` closes it with a status and a result. */
-export class RunRecord {
+class RunRecord {
   private readonly started = new Date();
   constructor(private readonly description: RunDescription) {}
 
@@ -103,24 +103,31 @@ export async function writeResultFile(dir: string, envelope: ResultEnvelope): Pr
   return file;
 }
 
+/** Where a run's envelope goes: DIR/result.json and/or a callback (the CLI's `--json`). */
+export interface EnvelopeTargets {
+  /** Folder for result.json. */
+  out?: string;
+  /** Receives the envelope when the run ends, however it ends (also without `out`). */
+  onEnvelope?: (envelope: ResultEnvelope) => void;
+}
+
 /**
  * Runs `work`, then writes DIR/result.json (when `out` is given) as completed, or — when `work` throws — as
  * interrupted/failed with `partial()` as the result, and rethrows.
  */
-export async function recordRun<R, P>(
-  description: RunDescription,
-  out: string | undefined,
-  work: () => Promise<R>,
-  partial: () => P,
-): Promise<R> {
+export async function recordRun<R, P>(description: RunDescription, targets: EnvelopeTargets, work: () => Promise<R>, partial: () => P): Promise<R> {
   const record = new RunRecord(description);
+  const deliver = async (envelope: ResultEnvelope) => {
+    if (targets.out) await writeResultFile(targets.out, envelope);
+    targets.onEnvelope?.(envelope);
+  };
   let result: R;
   try {
     result = await work();
   } catch (e) {
-    if (out) await writeResultFile(out, record.envelope(statusOf(e), partial(), e));
+    await deliver(record.envelope(statusOf(e), partial(), e));
     throw e;
   }
-  if (out) await writeResultFile(out, record.envelope('completed', result));
+  await deliver(record.envelope('completed', result));
   return result;
 }

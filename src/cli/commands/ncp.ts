@@ -1,10 +1,8 @@
-import { resolveDevice } from '../../core/device';
 import { TorchnasError } from '../../core/errors';
 import { loadNcpConfig } from '../../methods/ncp/config';
 import { propagateNcp, PropagateResult } from '../../methods/ncp/propagate';
 import { trainNcpPredictor, TrainPredictorResult } from '../../methods/ncp/train';
-import { RunRecord } from '../../report/envelope';
-import { choiceFlag, defineCommand, defineGroup, intFlag, printJson, withInterruptAndProgress } from '../command';
+import { choiceFlag, defineCommand, defineGroup, intFlag, runMethod } from '../command';
 
 const config = { type: 'string', value: 'F', help: 'NCP config (configs/ncp/*.yaml), required' } as const;
 const json = { type: 'boolean', help: 'print the result envelope as JSON (no progress bar)' } as const;
@@ -31,8 +29,7 @@ const trainCommand = (group: string) =>
         if (!flags.config) throw new TorchnasError('--config is required', 'INVALID_ARGUMENT');
         const cfg = loadNcpConfig(flags.config);
         const seed = intFlag(flags.seed, 'seed');
-        const record = new RunRecord({ method: 'ncp train', device: resolveDevice(flags.device ?? cfg.device ?? 'cpu'), seed: seed ?? cfg.SEED, config: cfg });
-        const r = await withInterruptAndProgress('ncp train', flags.json, (signal, onProgress) =>
+        const r = await runMethod('ncp train', flags.json, (context) =>
           trainNcpPredictor(cfg, {
             data: flags.data,
             out: flags.out,
@@ -41,12 +38,10 @@ const trainCommand = (group: string) =>
             threads: intFlag(flags.threads, 'threads'),
             exactLinear: flags.exact,
             resume: flags.resume,
-            onProgress,
-            signal,
+            ...context,
           }),
         );
-        if (flags.json) printJson(record.envelope('completed', r));
-        else process.stdout.write(describeTraining(r, flags.out));
+        if (!flags.json) process.stdout.write(describeTraining(r, flags.out));
         return 0;
       },
     },
@@ -73,22 +68,27 @@ const editCommand = (group: string) =>
       async run(flags) {
         if (!flags.config) throw new TorchnasError('--config is required', 'INVALID_ARGUMENT');
         const cfg = loadNcpConfig(flags.config);
-        if (!flags.predictor) throw new TorchnasError("--predictor DIR (from 'ncp train --out DIR') is required", 'INVALID_ARGUMENT');
-        const record = new RunRecord({ method: 'ncp edit', device: resolveDevice(flags.device ?? cfg.device ?? 'cpu'), seed: null, config: cfg });
-        const r = await withInterruptAndProgress('ncp edit', true, (signal) =>
-          propagateNcp(cfg, {
-            predictor: flags.predictor!,
-            checkpoint: choiceFlag(flags.checkpoint, 'checkpoint', ['best', 'last'] as const) ?? 'best',
-            start: flags.start,
-            pareto: parseWeights(flags.pareto),
-            iterations: intFlag(flags.iters, 'iters'),
-            out: flags.out,
-            device: flags.device,
-            signal,
-          }),
+        const predictor = flags.predictor;
+        if (!predictor) throw new TorchnasError("--predictor DIR (from 'ncp train --out DIR') is required", 'INVALID_ARGUMENT');
+        const checkpoint = choiceFlag(flags.checkpoint, 'checkpoint', ['best', 'last'] as const) ?? 'best';
+        const r = await runMethod(
+          'ncp edit',
+          flags.json,
+          ({ signal, onEnvelope }) =>
+            propagateNcp(cfg, {
+              predictor,
+              checkpoint,
+              start: flags.start,
+              pareto: parseWeights(flags.pareto),
+              iterations: intFlag(flags.iters, 'iters'),
+              out: flags.out,
+              device: flags.device,
+              signal,
+              onEnvelope,
+            }),
+          { progress: false },
         );
-        if (flags.json) printJson(record.envelope('completed', r));
-        else process.stdout.write(describeEdit(r, flags.out));
+        if (!flags.json) process.stdout.write(describeEdit(r, flags.out));
         return 0;
       },
     },

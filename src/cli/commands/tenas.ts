@@ -1,13 +1,11 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { TorchnasError } from '../../core/errors';
-import { resolveDevice } from '../../core/device';
 import { loadTenasConfig, TenasConfig, TenasConfigOverrides } from '../../methods/tenas/config';
 import { runTenasCorrelate, runTenasScore, runTenasSearch } from '../../methods/tenas/run';
-import { RunRecord } from '../../report/envelope';
 import { parseNb201String } from '../../spaces/nb201';
 import { PACKAGE_ROOT } from '../../native';
-import { choiceFlag, defineCommand, defineGroup, FlagValues, intFlag, printJson, withInterruptAndProgress } from '../command';
+import { choiceFlag, defineCommand, defineGroup, FlagValues, intFlag, runMethod } from '../command';
 
 /** Where the embedded defaults and the shared NB201 table live (a user points --benchmark at their own copy). */
 export const DEFAULT_TENAS_CONFIG = path.join(PACKAGE_ROOT, 'configs', 'tenas', 'nb201.yaml');
@@ -68,10 +66,8 @@ const scoreCommand = (group: string) =>
         if (!flags.arch) throw new TorchnasError('tenas score needs --arch "|op~0|+|op~0|op~1|+|op~0|op~1|op~2|"', 'INVALID_ARGUMENT');
         const ops = parseNb201String(flags.arch);
         const config = configFrom(flags);
-        const record = new RunRecord({ method: 'tenas score', device: resolveDevice(config.device), seed: config.seed, config });
-        const s = await withInterruptAndProgress('tenas score', true, (signal) => runTenasScore(config, ops, { out: flags.out, signal }));
-        if (flags.json) printJson(record.envelope('completed', s));
-        else {
+        const s = await runMethod('tenas score', flags.json, ({ signal, onEnvelope }) => runTenasScore(config, ops, { out: flags.out, signal, onEnvelope }), { progress: false });
+        if (!flags.json) {
           process.stdout.write(
             `${s.arch}\n  κ_N  ${s.kappa.mean.toPrecision(6)} ± ${s.kappa.std.toPrecision(3)}  (${s.kappa.values.map((v) => v.toPrecision(6)).join(', ')})\n` +
               `  R_N  ${s.regions.mean.toFixed(1)} ± ${s.regions.std.toFixed(1)}  (${s.regions.values.join(', ')})${s.saturated ? '  [saturated: R reached the sample count]' : ''}\n` +
@@ -102,12 +98,8 @@ const searchCommand = (group: string) =>
         const space = choiceFlag(flags.space, 'space', ['nb201', 'darts'] as const);
         const config = configFrom(flags, space);
         const benchmark = flags.benchmark ?? config.benchmark ?? (config.space === 'nb201' && fs.existsSync(SHARED_NB201_TABLE) ? SHARED_NB201_TABLE : undefined);
-        const record = new RunRecord({ method: 'tenas search', device: resolveDevice(config.device), seed: config.seed, config });
-        const r = await withInterruptAndProgress(`TE-NAS ${config.space} search`, flags.json, (signal, onProgress) =>
-          runTenasSearch(config, { out: flags.out, benchmark, signal, onProgress }),
-        );
-        if (flags.json) printJson(record.envelope('completed', r));
-        else {
+        const r = await runMethod(`TE-NAS ${config.space} search`, flags.json, (context) => runTenasSearch(config, { out: flags.out, benchmark, ...context }));
+        if (!flags.json) {
           const lines = [
             `TE-NAS on ${config.space === 'darts' ? 'DARTS' : 'NB201'} (${config.data.source}, NTK batch ${config.ntk.batchSize}, ${config.search.repeats} repeats, seed ${config.seed}): ${r.seconds.toFixed(1)} s, ${r.ntkEvaluations} NTK + ${r.linearRegionEvaluations} linear-region evaluations, ${r.ntkWorkers} NTK worker(s)`,
             `architecture: ${r.arch}`,
@@ -144,14 +136,11 @@ const correlateCommand = (group: string) =>
       async run(flags) {
         nb201Only(flags.space);
         const config = configFrom(flags);
-        if (!flags.benchmark) throw new TorchnasError('tenas correlate needs --benchmark TABLE (ncp-trainval.pkl or .json)', 'INVALID_ARGUMENT');
+        const benchmark = flags.benchmark;
+        if (!benchmark) throw new TorchnasError('tenas correlate needs --benchmark TABLE (ncp-trainval.pkl or .json)', 'INVALID_ARGUMENT');
         const sample = intFlag(flags.sample, 'sample') ?? 200;
-        const record = new RunRecord({ method: 'tenas correlate', device: resolveDevice(config.device), seed: config.seed, config });
-        const r = await withInterruptAndProgress('TE-NAS correlate', flags.json, (signal, onProgress) =>
-          runTenasCorrelate(config, flags.benchmark!, sample, config.seed, { out: flags.out, signal, onProgress }),
-        );
-        if (flags.json) printJson(record.envelope('completed', { ...r, architectures: undefined }));
-        else {
+        const r = await runMethod('TE-NAS correlate', flags.json, (context) => runTenasCorrelate(config, benchmark, sample, config.seed, { out: flags.out, ...context }));
+        if (!flags.json) {
           process.stdout.write(
             `${sample} NB201 architectures (seed ${config.seed}, ${config.data.source}, NTK batch ${config.ntk.batchSize}, ${config.search.repeats} repeats): ${r.seconds.toFixed(1)} s\n` +
               `  Kendall τ(κ_N, acc) = ${r.kendallTau.kappa.toFixed(3)}   Spearman ${r.spearman.kappa.toFixed(3)}\n` +

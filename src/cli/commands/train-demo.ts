@@ -1,7 +1,5 @@
-import { resolveDevice } from '../../core/device';
 import { trainDemo } from '../../methods/demo/train-demo';
-import { RunRecord } from '../../report/envelope';
-import { defineCommand, intFlag, numberFlag, printJson, withInterruptAndProgress } from '../command';
+import { defineCommand, intFlag, numberFlag, runMethod } from '../command';
 
 export const trainDemoCommand = defineCommand({
   name: 'train-demo',
@@ -33,11 +31,8 @@ export const trainDemoCommand = defineCommand({
       out: flags.out,
       resume: flags.resume,
     };
-    const record = new RunRecord({ method: 'train-demo', device: resolveDevice(options.device), seed: options.seed, config: options });
-    const r = await withInterruptAndProgress('train-demo', flags.json, (signal, onProgress) => trainDemo({ ...options, signal, onProgress }));
-    if (flags.json) {
-      printJson(record.envelope('completed', r));
-    } else {
+    const r = await runMethod('train-demo', flags.json, (context) => trainDemo({ ...options, ...context }));
+    if (!flags.json) {
       const last = r.epochs[r.epochs.length - 1];
       process.stdout.write(
         `Fashion-MNIST test accuracy: ${(100 * r.testAccuracy).toFixed(2)}% ` +

@@ -12,7 +12,7 @@ import { ProgressCallback } from '../../core/progress';
 import { tensor } from '../../core/tensor';
 import { loadFashionMnist } from '../../data/fashion-mnist';
 import { native } from '../../native';
-import { recordRun } from '../../report/envelope';
+import { EnvelopeTargets, recordRun } from '../../report/envelope';
 
 export interface TrainDemoOptions {
   epochs?: number;
@@ -33,6 +33,8 @@ export interface TrainDemoOptions {
   onProgress?: ProgressCallback;
   /** Aborting cancels the native epoch (CANCELLED); result.json then says 'interrupted'. */
   signal?: AbortSignal;
+  /** Receives the result.json envelope when the run ends, however it ends (the CLI's `--json`). */
+  onEnvelope?: EnvelopeTargets['onEnvelope'];
 }
 
 export interface TrainDemoResult {
@@ -57,11 +59,11 @@ export async function trainDemo(options: TrainDemoOptions = {}): Promise<TrainDe
   const device = resolveDevice(options.device ?? 'cpu');
   if (options.threads !== undefined) setThreads(options.threads);
   if (!Number.isInteger(epochs) || epochs < 1) throw new TorchnasError(`epochs must be an integer >= 1, got ${epochs}`, 'INVALID_ARGUMENT');
-  const { signal: _signal, onProgress: _onProgress, ...config } = options;
+  const { signal: _signal, onProgress: _onProgress, onEnvelope: _onEnvelope, ...config } = options;
   const history: TrainDemoResult['epochs'] = [];
   return recordRun(
     { method: 'train-demo', device, seed, config },
-    options.out,
+    options,
     async () => {
       const [train, test] = await Promise.all([
         loadFashionMnist('train', { dir: options.dataDir, limit: options.limit }),

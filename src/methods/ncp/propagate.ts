@@ -12,7 +12,7 @@ import { writeFileAtomic } from '../../core/atomic-file';
 import { linkCancelToken } from '../../core/cancel';
 import { resolveDevice } from '../../core/device';
 import { TorchnasError } from '../../core/errors';
-import { recordRun } from '../../report/envelope';
+import { EnvelopeTargets, recordRun } from '../../report/envelope';
 import {
   CHANNEL_INDICES,
   codeToEmbedding,
@@ -48,6 +48,8 @@ export interface PropagateOptions {
   out?: string;
   device?: string;
   signal?: AbortSignal;
+  /** Receives the result.json envelope when the run ends (the CLI's `--json`). */
+  onEnvelope?: EnvelopeTargets['onEnvelope'];
 }
 
 export interface ObjectiveSummary extends NcpObjectiveConfig {
@@ -129,8 +131,8 @@ export function codeBounds(maxValueAlpha: number): { min: number[]; max: number[
 /** Propagates the start codes; with `out`, writes DIR/result.json (the shared envelope) and trajectory.svg. */
 export async function propagateNcp(config: NcpConfig, options: PropagateOptions): Promise<PropagateResult> {
   const device = resolveDevice(options.device ?? config.device ?? 'cpu');
-  const { signal: _signal, ...described } = options;
-  return recordRun({ method: 'ncp edit', device, seed: null, config: { ...config, options: described } }, options.out, () => propagate(config, options, device), () => null);
+  const { signal: _signal, onEnvelope: _onEnvelope, ...described } = options;
+  return recordRun({ method: 'ncp edit', device, seed: null, config: { ...config, options: described } }, options, () => propagate(config, options, device), () => null);
 }
 
 async function propagate(config: NcpConfig, options: PropagateOptions, device: string): Promise<PropagateResult> {

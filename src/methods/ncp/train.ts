@@ -18,7 +18,7 @@ import { ProgressCallback } from '../../core/progress';
 import { kendallTau, spearman } from '../../core/stats';
 import { tensor } from '../../core/tensor';
 import { loadNasBenchMrTable } from '../../benchmarks/nasbench-mr';
-import { recordRun } from '../../report/envelope';
+import { EnvelopeTargets, recordRun } from '../../report/envelope';
 import { ncpNative, NativeNcpPredictor } from './binding';
 import { NcpConfig } from './config';
 import { buildPredictorDataset, PredictorDataset, takeRows } from './dataset';
@@ -41,6 +41,8 @@ export interface TrainPredictorOptions {
   onProgress?: ProgressCallback;
   /** Aborting cancels the native training job (CANCELLED); result.json then says 'interrupted'. */
   signal?: AbortSignal;
+  /** Receives the result.json envelope when the run ends, however it ends (the CLI's `--json`). */
+  onEnvelope?: EnvelopeTargets['onEnvelope'];
 }
 
 export interface MetricScore {
@@ -77,7 +79,7 @@ export async function trainNcpPredictor(config: NcpConfig, options: TrainPredict
   let epochsDone = 0;
   return recordRun(
     { method: 'ncp train', device, seed, config },
-    options.out,
+    options,
     async () => {
       const tableFile = resolveTable(config, options.data);
       const table = await loadNasBenchMrTable(tableFile);

@@ -13,7 +13,7 @@ import { ProgressCallback } from '../../core/progress';
 import { kendallTau, spearman } from '../../core/stats';
 import { openInputSource, parseInputSource } from '../../data/input-source';
 import { lookupNb201, openNb201Table, TableLookup } from '../../benchmarks/nb201-lookup';
-import { recordRun } from '../../report/envelope';
+import { EnvelopeTargets, recordRun } from '../../report/envelope';
 import { renderChart, stackCharts } from '../../report/svg';
 import { formatNb201String, isNb201Connected, sampleNb201 } from '../../spaces/nb201';
 import { TenasConfig } from './config';
@@ -29,6 +29,8 @@ export interface RunOptions {
   onProgress?: ProgressCallback;
   /** Aborting ends the run with CANCELLED after the current native job; result.json then says 'interrupted'. */
   signal?: AbortSignal;
+  /** Receives the result.json envelope when the run ends, however it ends (the CLI's `--json`). */
+  onEnvelope?: EnvelopeTargets['onEnvelope'];
 }
 
 /** The method's part of a search's result.json (the envelope holds config, versions, device, threads, seed). */
@@ -89,7 +91,7 @@ export async function runTenasScore(config: TenasConfig, ops: readonly number[],
   const device = prepare(config);
   return recordRun(
     { method: 'tenas score', device, seed: config.seed, config },
-    options.out,
+    options,
     async () => {
       const source = await openInputSource(parseInputSource(config.data.source), config.seed, { dataDir: config.data.dir });
       const score = await scoreArchitecture(ops, source, { ...scoreOptionsFrom(config, config.seed, device), signal: options.signal });
@@ -105,7 +107,7 @@ export async function runTenasSearch(config: TenasConfig, options: RunOptions = 
   const rounds: RoundReport[] = [];
   return recordRun(
     { method: 'tenas search', device, seed: config.seed, config },
-    options.out,
+    options,
     async () => {
       const source = await openInputSource(parseInputSource(config.data.source), config.seed, { dataDir: config.data.dir });
       const search = config.space === 'darts' ? searchDarts : searchNb201;
@@ -197,7 +199,7 @@ export async function runTenasCorrelate(config: TenasConfig, benchmark: string, 
   const summary = () => correlationOf(rows, { sample, table: benchmark, seconds: (Date.now() - started) / 1000 });
   return recordRun(
     { method: 'tenas correlate', device, seed, config },
-    options.out,
+    options,
     async () => {
       const table = await openNb201Table(benchmark);
       const archs = sampleNb201(sample, { seed, distinct: true });
