@@ -46,7 +46,7 @@ const iters = Number(option('iters', 70));
     process.stderr.write(`running ${run.name} ...\n`);
     const out = fs.mkdtempSync(path.join(os.tmpdir(), 'ncp-bench-'));
     const t0 = process.hrtime.bigint();
-    const trained = await trainNcpPredictor(config, { data: table, out, quiet: true, exactLinear: run.exactLinear });
+    const trained = await trainNcpPredictor(config, { data: table, out, exactLinear: run.exactLinear });
     const trainTotal = Number(process.hrtime.bigint() - t0) / 1e9;
     const t1 = process.hrtime.bigint();
     const edited = await propagateNcp(config, { predictor: out });

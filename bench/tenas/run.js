@@ -67,7 +67,7 @@ async function best(fn) {
     const { loadTenasConfig } = dist('methods/tenas/config');
     const config = loadTenasConfig(path.join(root, 'configs', 'tenas', 'nb201.yaml'));
     config.threads = threads;
-    const r = await runTenasSearch(config, { quiet: true });
+    const r = await runTenasSearch(config);
     console.log(`full NB201 search (configs/tenas/nb201.yaml, ${threads} thread(s)): ${r.seconds.toFixed(1)} s, ${r.ntkEvaluations} NTK evaluations → ${r.arch}`);
   }
 })().catch((e) => {

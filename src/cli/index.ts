@@ -10,6 +10,9 @@ import { ncpCommand } from './commands/ncp';
 
 const COMMANDS: Command[] = [infoCommand, trainDemoCommand, tenasCommand, ncpCommand, flopsCommand];
 
+/** Exit codes: 0 ok, 1 runtime error (BUSY included), 2 usage or config error, 130 interrupted (SIGINT). */
+export const EXIT = { ok: 0, runtime: 1, usage: 2, interrupted: 130 } as const;
+
 function help(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));
   return [
@@ -22,23 +25,31 @@ function help(): string {
   ].join('\n');
 }
 
+/** The exit code of a command that threw `e`. */
+export function exitCodeOf(e: TorchnasError): number {
+  if (e.code === 'CANCELLED') return EXIT.interrupted;
+  return e.code === 'INVALID_ARGUMENT' || e.code === 'CONFIG_INVALID' ? EXIT.usage : EXIT.runtime;
+}
+
 export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   if (!name || name === '--help' || name === '-h' || name === 'help') {
     process.stdout.write(help() + '\n');
-    return name ? 0 : 2;
+    return name ? EXIT.ok : EXIT.usage;
   }
   const command = COMMANDS.find((c) => c.name === name);
   if (!command) {
     process.stderr.write(`torchnas: unknown command '${name}'\n\n${help()}\n`);
-    return 2;
+    return EXIT.usage;
   }
   try {
     return await command.run(rest);
   } catch (e) {
     if (e instanceof TorchnasError) {
-      process.stderr.write(`torchnas ${name}: error [${e.code}]: ${e.message}\n`);
-      return e.code === 'INVALID_ARGUMENT' || e.code === 'CONFIG_INVALID' ? 2 : 1;
+      const subcommands = (command as { subcommands?: Command[] }).subcommands;
+      const label = subcommands?.some((c) => c.name === rest[0]) ? `${name} ${rest[0]}` : name;
+      process.stderr.write(`torchnas ${label}: error [${e.code}]: ${e.message}\n`);
+      return exitCodeOf(e);
     }
     throw e;
   }
@@ -51,7 +62,7 @@ if (require.main === module) {
     },
     (e: unknown) => {
       process.stderr.write(`torchnas: unexpected error: ${e instanceof Error ? e.stack : String(e)}\n`);
-      process.exitCode = 1;
+      process.exitCode = EXIT.runtime;
     },
   );
 }

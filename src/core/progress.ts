@@ -1,7 +1,12 @@
 /**
- * Progress for long work: a redrawn bar on a terminal, plain lines otherwise (CI logs, pipes),
- * and nothing at all when quiet (e.g. `--json` on stdout).
+ * Progress for long work. Library calls only report through a {@link ProgressCallback} (`onProgress` option);
+ * the CLI draws: a redrawn bar on a terminal, plain lines otherwise (CI logs, pipes), and nothing at all when
+ * quiet (e.g. `--json` on stdout).
  */
+
+/** How a long call reports progress: `done` of `total` steps, with optional fields (loss=…) to show beside. */
+export type ProgressCallback = (done: number, total: number, fields?: Record<string, number | string>) => void;
+
 export interface ProgressOptions {
   /** What is running, printed before the bar. */
   label: string;
@@ -71,6 +76,18 @@ export class Progress {
 function formatNumber(v: number): string {
   if (Number.isInteger(v)) return String(v);
   return Math.abs(v) >= 100 ? v.toFixed(1) : v.toPrecision(4);
+}
+
+/** A bar that starts on the first report (when the total is known); `finish()` ends it. */
+export function progressBar(label: string, options: { quiet?: boolean; stream?: NodeJS.WriteStream } = {}): { onProgress: ProgressCallback; finish(): void } {
+  let bar: Progress | undefined;
+  return {
+    onProgress: (done, total, fields) => {
+      bar ??= new Progress({ label, total, quiet: options.quiet, stream: options.stream });
+      bar.update(done, fields);
+    },
+    finish: () => bar?.finish(),
+  };
 }
 
 /** Plain log lines on stderr, silenced by `quiet`. */

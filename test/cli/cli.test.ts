@@ -1,4 +1,5 @@
-import { main } from '../../src/cli';
+import { exitCodeOf, main } from '../../src/cli';
+import { TorchnasError } from '../../src/core/errors';
 import { native } from '../../src/native';
 
 async function run(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -39,5 +40,38 @@ describe('torchnas CLI', () => {
     const r = await run(['train-demo', '--device', 'tpu:0', '--json']);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/unknown device 'tpu:0'/);
+  });
+
+  test('exit codes: usage and config errors 2, runtime errors (BUSY included) 1, interrupted 130', () => {
+    const code = (c: ConstructorParameters<typeof TorchnasError>[1]) => exitCodeOf(new TorchnasError('x', c));
+    expect([code('INVALID_ARGUMENT'), code('CONFIG_INVALID')]).toEqual([2, 2]);
+    expect([code('BUSY'), code('TORCH_ERROR'), code('FILE_NOT_FOUND'), code('OUT_OF_MEMORY')]).toEqual([1, 1, 1, 1]);
+    expect(code('CANCELLED')).toBe(130);
+  });
+
+  test('--resume DIR reaches trainDemo and trainNcpPredictor, which refuse it for now', async () => {
+    const demo = await run(['train-demo', '--resume', '/tmp/previous-run', '--json']);
+    expect(demo.code).toBe(2);
+    expect(demo.stderr).toBe('torchnas train-demo: error [INVALID_ARGUMENT]: resume is not supported yet\n');
+    const ncp = await run(['ncp', 'train', '--config', 'configs/ncp/seg.yaml', '--resume', '/tmp/previous-run', '--json']);
+    expect(ncp.code).toBe(2);
+    expect(ncp.stderr).toBe('torchnas ncp train: error [INVALID_ARGUMENT]: resume is not supported yet\n');
+  });
+
+  test('every command and subcommand answers --help with its own flags', async () => {
+    for (const [argv, flag] of [
+      [['train-demo', '--help'], '--resume DIR'],
+      [['ncp', 'train', '--help'], '--resume DIR'],
+      [['ncp', 'edit', '--help'], '--predictor DIR'],
+      [['flops', '--help'], '--method closed|hooks|both'],
+      [['info', '-h'], '--json'],
+    ] as const) {
+      const r = await run([...argv]);
+      expect([argv, r.code]).toEqual([argv, 0]);
+      expect(r.stdout).toContain(flag);
+    }
+    const group = await run(['ncp']);
+    expect(group.code).toBe(2);
+    expect(group.stdout).toMatch(/usage: torchnas ncp <train\|edit>/);
   });
 });

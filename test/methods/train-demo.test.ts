@@ -51,12 +51,14 @@ describe('SmallCnn on Fashion-MNIST', () => {
 
   test('trainDemo on a subset learns and writes result.json and the model', async () => {
     const out = path.join(tmp, 'run');
-    const r = await trainDemo({ limit: 3000, seed: 5, out, quiet: true });
+    const r = await trainDemo({ limit: 3000, seed: 5, out });
     expect(r.trainImages).toBe(3000);
     expect(r.testImages).toBe(10000);
     expect(r.testAccuracy).toBeGreaterThan(0.65);
     const saved = JSON.parse(fs.readFileSync(path.join(out, 'result.json'), 'utf8'));
-    expect(saved.testAccuracy).toBe(r.testAccuracy);
+    expect(saved).toMatchObject({ method: 'train-demo', status: 'completed', device: 'cpu', seed: 5, config: { limit: 3000, seed: 5 } });
+    expect(saved.result.testAccuracy).toBe(r.testAccuracy);
+    expect(Date.parse(saved.finishedAt)).toBeGreaterThanOrEqual(Date.parse(saved.startedAt));
     expect(fs.existsSync(path.join(out, 'model.pt'))).toBe(true);
   });
 });

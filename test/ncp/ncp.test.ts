@@ -21,7 +21,7 @@ let edited: PropagateResult;
 beforeAll(async () => {
   config = loadNcpConfig(SEG);
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ncp-test-'));
-  trained = await trainNcpPredictor(config, { data: sharedFile('nas-bench-mr', 'seg.pkl'), out: path.join(dir, 'predictor'), quiet: true });
+  trained = await trainNcpPredictor(config, { data: sharedFile('nas-bench-mr', 'seg.pkl'), out: path.join(dir, 'predictor') });
   edited = await propagateNcp(config, { predictor: path.join(dir, 'predictor'), out: path.join(dir, 'edit') });
 }, 300_000);
 
@@ -44,10 +44,12 @@ describe('predictor training on seg (§5.3)', () => {
     expect(trained.parameters).toBe(107835); // §5.2
   });
 
-  test('writes metrics.json, predictor.json and both checkpoints', () => {
+  test('writes result.json (the shared envelope), predictor.json and both checkpoints', () => {
     const out = path.join(dir, 'predictor');
-    for (const f of ['metrics.json', 'predictor.json', 'best_model.pt', 'last_model.pt']) expect(fs.existsSync(path.join(out, f))).toBe(true);
-    const metrics = JSON.parse(fs.readFileSync(path.join(out, 'metrics.json'), 'utf8'));
+    for (const f of ['result.json', 'predictor.json', 'best_model.pt', 'last_model.pt']) expect(fs.existsSync(path.join(out, f))).toBe(true);
+    const envelope = JSON.parse(fs.readFileSync(path.join(out, 'result.json'), 'utf8'));
+    expect(envelope).toMatchObject({ method: 'ncp train', status: 'completed', device: 'cpu', seed: config.SEED, config: { SEED: config.SEED } });
+    const metrics = envelope.result;
     expect(Object.keys(metrics.metrics)).toEqual(['mIoU', 'mAcc', 'aAcc', 'flops', 'params']);
     expect(metrics.metrics.mIoU.best).toEqual(trained.metrics.mIoU.best);
     expect(Number.isFinite(metrics.wallSeconds.training)).toBe(true); // reported, never asserted against a bound
@@ -59,20 +61,31 @@ describe('predictor training on seg (§5.3)', () => {
   test('same seed → the same run; another seed → another split and run', async () => {
     const short = { ...config, optimization: { ...config.optimization, epoch: 3 } };
     const data = sharedFile('nas-bench-mr', 'seg.json');
-    const a = await trainNcpPredictor(short, { data, quiet: true });
-    const b = await trainNcpPredictor(short, { data, quiet: true });
-    const c = await trainNcpPredictor(short, { data, quiet: true, seed: 7 });
+    const a = await trainNcpPredictor(short, { data });
+    const b = await trainNcpPredictor(short, { data });
+    const c = await trainNcpPredictor(short, { data, seed: 7 });
     expect(b.history).toEqual(a.history);
     expect(b.metrics).toEqual(a.metrics);
     expect(c.history[0].trainLoss).not.toBe(a.history[0].trainLoss);
     expect(c.split.firstValidationIndices).not.toEqual(a.split.firstValidationIndices);
   });
 
-  test('an aborted training rejects with CANCELLED', async () => {
+  test('an aborted training rejects with CANCELLED and its result.json says interrupted', async () => {
     const controller = new AbortController();
-    const run = trainNcpPredictor(config, { data: sharedFile('nas-bench-mr', 'seg.json'), quiet: true, signal: controller.signal });
+    const out = path.join(dir, 'aborted');
+    const run = trainNcpPredictor(config, { data: sharedFile('nas-bench-mr', 'seg.json'), out, signal: controller.signal });
     controller.abort();
     await expect(run).rejects.toMatchObject({ code: 'CANCELLED' });
+    const envelope = JSON.parse(fs.readFileSync(path.join(out, 'result.json'), 'utf8'));
+    expect(envelope).toMatchObject({ method: 'ncp train', status: 'interrupted', error: { code: 'CANCELLED' } });
+    expect(envelope.result.epochsDone).toBeLessThan(config.optimization.epoch);
+  });
+
+  test('resume is refused until it is implemented', async () => {
+    await expect(trainNcpPredictor(config, { data: sharedFile('nas-bench-mr', 'seg.json'), resume: dir })).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      message: 'resume is not supported yet',
+    });
   });
 });
 
@@ -104,10 +117,12 @@ describe('code propagation (§5.4)', () => {
     }
   });
 
-  test('the same run twice gives the same trajectory, and trajectory.json/svg are written', async () => {
+  test('the same run twice gives the same trajectory, and result.json/trajectory.svg are written', async () => {
     const again = await propagateNcp(config, { predictor: path.join(dir, 'predictor') });
     expect(again.trajectories).toEqual(edited.trajectories);
-    const json = JSON.parse(fs.readFileSync(path.join(dir, 'edit', 'trajectory.json'), 'utf8'));
+    const envelope = JSON.parse(fs.readFileSync(path.join(dir, 'edit', 'result.json'), 'utf8'));
+    expect(envelope).toMatchObject({ method: 'ncp edit', status: 'completed', seed: null });
+    const json = envelope.result;
     expect(json.trajectories[0].steps[69]).toEqual(edited.trajectories[0].steps[69]);
     expect(json.costConvention).toBe(edited.costConvention);
     const svg = fs.readFileSync(path.join(dir, 'edit', 'trajectory.svg'), 'utf8');
@@ -160,7 +175,7 @@ describe('code propagation (§5.4)', () => {
       out.mockRestore();
       err.mockRestore();
     }
-    const traj = JSON.parse(fs.readFileSync(path.join(dir, 'cli-edit', 'trajectory.json'), 'utf8'));
+    const traj = JSON.parse(fs.readFileSync(path.join(dir, 'cli-edit', 'result.json'), 'utf8')).result;
     expect(traj.trajectories[0].steps).toHaveLength(5);
   });
 });

@@ -1,59 +1,44 @@
 import { TorchnasError } from '../../core/errors';
-import { Progress } from '../../core/progress';
-import { countCosts, CostMethod, readCostInputs } from '../../methods/ncp/costs';
-import { Command, intFlag, parseFlags, printJson } from '../command';
+import { progressBar } from '../../core/progress';
+import { countCosts, readCostInputs } from '../../methods/ncp/costs';
+import { choiceFlag, defineCommand, intFlag, printJson } from '../command';
 
-const USAGE =
-  'torchnas flops --space nasbench-mr (--code C … | --file F) [--head cls|seg] [--classes K] [--input N] [--method closed|hooks|both] [--json]\n' +
-  '  F: a text file of codes (one per line) or a NAS-Bench-MR table (.pkl/.json; stored flops/params are compared).\n' +
-  '  Defaults: the table convention — classification head, 50 classes, 128×128 input, thop-2020 rules (ncp.md §4).';
-
-export const flopsCommand: Command = {
+export const flopsCommand = defineCommand({
   name: 'flops',
   summary: 'FLOPs and parameters of NAS-Bench-MR networks (closed form and/or hook count of the built module)',
-  usage: USAGE,
-  async run(argv) {
-    const { values } = parseFlags(
-      argv,
-      {
-        space: { type: 'string' },
-        code: { type: 'string', multiple: true },
-        file: { type: 'string' },
-        head: { type: 'string' },
-        classes: { type: 'string' },
-        input: { type: 'string' },
-        method: { type: 'string' },
-        json: { type: 'boolean' },
-      },
-      USAGE,
-    );
-    if (values.help) {
-      process.stdout.write(`${USAGE}\n`);
-      return 0;
-    }
-    const space = (values.space as string | undefined) ?? 'nasbench-mr';
-    if (space !== 'nasbench-mr') throw new TorchnasError(`--space ${space}: only nasbench-mr is supported\nusage: ${USAGE}`, 'INVALID_ARGUMENT');
-    const head = (values.head as string | undefined) ?? 'cls';
-    if (head !== 'cls' && head !== 'seg') throw new TorchnasError(`--head must be cls or seg, got '${head}'`, 'INVALID_ARGUMENT');
-    const method = (values.method as string | undefined) ?? 'closed';
-    if (!['closed', 'hooks', 'both'].includes(method)) throw new TorchnasError(`--method must be closed, hooks or both, got '${method}'`, 'INVALID_ARGUMENT');
-    const codes = (values.code as string[] | undefined) ?? [];
-    const file = values.file as string | undefined;
-    if ((codes.length > 0) === (file !== undefined)) throw new TorchnasError(`give either --code (repeatable) or --file\nusage: ${USAGE}`, 'INVALID_ARGUMENT');
+  usage: '--space nasbench-mr (--code C … | --file F) [--head cls|seg] [--classes K] [--input N] [--method closed|hooks|both] [--json]',
+  flags: {
+    space: { type: 'string', value: 'nasbench-mr', help: 'search space (only nasbench-mr)' },
+    code: { type: 'string', multiple: true, value: 'C', help: 'a network code (repeatable)' },
+    file: { type: 'string', value: 'F', help: 'a text file of codes (one per line) or a NAS-Bench-MR table (.pkl/.json; stored flops/params are compared)' },
+    head: { type: 'string', value: 'cls|seg', help: 'network head (default cls)' },
+    classes: { type: 'string', value: 'K', help: 'classes (default 50)' },
+    input: { type: 'string', value: 'N', help: 'input side (default 128)' },
+    method: { type: 'string', value: 'closed|hooks|both', help: 'closed form, hook count of the built module, or both (default closed)' },
+    json: { type: 'boolean', help: 'print JSON' },
+  },
+  notes: ['Defaults: the table convention — classification head, 50 classes, 128×128 input, thop-2020 rules (ncp.md §4).'],
+  async run(flags) {
+    choiceFlag(flags.space, 'space', ['nasbench-mr'] as const);
+    const head = choiceFlag(flags.head, 'head', ['cls', 'seg'] as const) ?? 'cls';
+    const method = choiceFlag(flags.method, 'method', ['closed', 'hooks', 'both'] as const) ?? 'closed';
+    const codes = flags.code ?? [];
+    const file = flags.file;
+    if ((codes.length > 0) === (file !== undefined)) throw new TorchnasError('give either --code (repeatable) or --file', 'INVALID_ARGUMENT');
     const inputs = file ? await readCostInputs(file) : { codes, stored: undefined };
-    const progress = new Progress({ label: 'hook count', total: inputs.codes.length, quiet: Boolean(values.json) || method === 'closed' || inputs.codes.length < 200 });
+    const bar = progressBar('hook count', { quiet: flags.json || method === 'closed' || inputs.codes.length < 200 });
     const report = await countCosts(
       inputs.codes,
       inputs.stored,
       {
-        convention: { head, numClasses: intFlag(values.classes as string | undefined, 'classes', 50), inputSize: intFlag(values.input as string | undefined, 'input', 128) },
-        method: method as CostMethod,
-        onProgress: (done) => progress.update(done),
+        convention: { head, numClasses: intFlag(flags.classes, 'classes') ?? 50, inputSize: intFlag(flags.input, 'input') ?? 128 },
+        method,
+        onProgress: bar.onProgress,
       },
       file,
     );
-    progress.finish();
-    if (values.json) {
+    bar.finish();
+    if (flags.json) {
       printJson(report);
       return 0;
     }
@@ -76,7 +61,7 @@ export const flopsCommand: Command = {
     const all = report.matches ? [report.matches.closed, report.matches.hooks].every((n) => n === undefined || n === report.matches?.records) : true;
     return all ? 0 : 1;
   },
-};
+});
 
 function same(a?: { flops: number; params: number }, b?: { flops: number; params: number }): boolean {
   return !!a && !!b && a.flops === b.flops && a.params === b.params;

@@ -1,18 +1,14 @@
 import { info } from '../../core/device';
-import { Command, parseFlags, printJson } from '../command';
+import { defineCommand, printJson } from '../command';
 
-export const infoCommand: Command = {
+export const infoCommand = defineCommand({
   name: 'info',
   summary: 'versions, devices and threads',
-  usage: 'torchnas info [--json]',
-  async run(argv) {
-    const { values } = parseFlags(argv, { json: { type: 'boolean' } }, this.usage);
-    if (values.help) {
-      process.stdout.write(`${this.usage}\n`);
-      return 0;
-    }
+  usage: '[--json]',
+  flags: { json: { type: 'boolean', help: 'print JSON' } },
+  async run(flags) {
     const i = info();
-    if (values.json) {
+    if (flags.json) {
       printJson(i);
       return 0;
     }
@@ -29,4 +25,4 @@ export const infoCommand: Command = {
     );
     return 0;
   },
-};
+});

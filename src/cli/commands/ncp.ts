@@ -2,87 +2,104 @@ import { TorchnasError } from '../../core/errors';
 import { loadNcpConfig } from '../../methods/ncp/config';
 import { propagateNcp, PropagateResult } from '../../methods/ncp/propagate';
 import { trainNcpPredictor, TrainPredictorResult } from '../../methods/ncp/train';
-import { Command, intFlag, parseFlags, printJson } from '../command';
+import { choiceFlag, defineCommand, defineGroup, intFlag, runMethod } from '../command';
 
-const USAGE = [
-  'torchnas ncp train --config F [--data TABLE.pkl|json] [--out DIR] [--seed N] [--device D] [--threads N] [--exact] [--json]',
-  '                   (--exact: PyTorch\'s own Linear kernels, bit-identical to PyTorch-in-Python, slower here)',
-  'torchnas ncp edit  --config F --predictor DIR [--start CODE]… [--checkpoint best|last] [--pareto W1,W2,…] [--iters N]',
-  '                   [--out DIR] [--device D] [--json]',
-].join('\n');
+const config = { type: 'string', value: 'F', help: 'NCP config (configs/ncp/*.yaml), required' } as const;
+const json = { type: 'boolean', help: 'print the result envelope as JSON (no progress bar)' } as const;
+const device = { type: 'string', value: 'D', help: 'cpu, cuda or cuda:N (default: the config\'s, else cpu)' } as const;
 
-export const ncpCommand: Command = {
+const trainCommand = (group: string) =>
+  defineCommand(
+    {
+      name: 'train',
+      summary: "train NCP's metric predictor on a NAS-Bench-MR table",
+      usage: '--config F [--data TABLE.pkl|json] [--out DIR] [--seed N] [--device D] [--threads N] [--exact] [--resume DIR] [--json]',
+      flags: {
+        config,
+        data: { type: 'string', value: 'TABLE', help: "NAS-Bench-MR table (.pkl or .json); default the config's" },
+        out: { type: 'string', value: 'DIR', help: 'write DIR/result.json, predictor.json, best_model.pt, last_model.pt' },
+        seed: { type: 'string', value: 'N', help: "overrides the config's SEED" },
+        device,
+        threads: { type: 'string', value: 'N', help: 'LibTorch intra-op threads' },
+        exact: { type: 'boolean', help: "PyTorch's own Linear kernels, bit-identical to PyTorch-in-Python, slower here" },
+        resume: { type: 'string', value: 'DIR', help: "continue from a previous run's checkpoint in DIR" },
+        json,
+      },
+      async run(flags) {
+        if (!flags.config) throw new TorchnasError('--config is required', 'INVALID_ARGUMENT');
+        const cfg = loadNcpConfig(flags.config);
+        const seed = intFlag(flags.seed, 'seed');
+        const r = await runMethod('ncp train', flags.json, (context) =>
+          trainNcpPredictor(cfg, {
+            data: flags.data,
+            out: flags.out,
+            seed,
+            device: flags.device,
+            threads: intFlag(flags.threads, 'threads'),
+            exactLinear: flags.exact,
+            resume: flags.resume,
+            ...context,
+          }),
+        );
+        if (!flags.json) process.stdout.write(describeTraining(r, flags.out));
+        return 0;
+      },
+    },
+    `${group} train`,
+  );
+
+const editCommand = (group: string) =>
+  defineCommand(
+    {
+      name: 'edit',
+      summary: 'propagate network codes through a trained predictor (NCP editing)',
+      usage: '--config F --predictor DIR [--start CODE]… [--checkpoint best|last] [--pareto W1,W2,…] [--iters N] [--out DIR] [--device D] [--json]',
+      flags: {
+        config,
+        predictor: { type: 'string', value: 'DIR', help: "folder written by 'ncp train --out DIR', required" },
+        start: { type: 'string', multiple: true, value: 'CODE', help: 'start code (repeatable); default the config\'s, else the original\'s' },
+        checkpoint: { type: 'string', value: 'best|last', help: 'which predictor state (default best)' },
+        pareto: { type: 'string', value: 'W1,W2,…', help: 'sweep these FLOPs weights' },
+        iters: { type: 'string', value: 'N', help: "propagation steps (default the config's)" },
+        out: { type: 'string', value: 'DIR', help: 'write DIR/result.json and trajectory.svg' },
+        device,
+        json,
+      },
+      async run(flags) {
+        if (!flags.config) throw new TorchnasError('--config is required', 'INVALID_ARGUMENT');
+        const cfg = loadNcpConfig(flags.config);
+        const predictor = flags.predictor;
+        if (!predictor) throw new TorchnasError("--predictor DIR (from 'ncp train --out DIR') is required", 'INVALID_ARGUMENT');
+        const checkpoint = choiceFlag(flags.checkpoint, 'checkpoint', ['best', 'last'] as const) ?? 'best';
+        const r = await runMethod(
+          'ncp edit',
+          flags.json,
+          ({ signal, onEnvelope }) =>
+            propagateNcp(cfg, {
+              predictor,
+              checkpoint,
+              start: flags.start,
+              pareto: parseWeights(flags.pareto),
+              iterations: intFlag(flags.iters, 'iters'),
+              out: flags.out,
+              device: flags.device,
+              signal,
+              onEnvelope,
+            }),
+          { progress: false },
+        );
+        if (!flags.json) process.stdout.write(describeEdit(r, flags.out));
+        return 0;
+      },
+    },
+    `${group} edit`,
+  );
+
+export const ncpCommand = defineGroup({
   name: 'ncp',
   summary: 'NCP: train the metric predictor on NAS-Bench-MR, then propagate network codes through it',
-  usage: USAGE,
-  async run(argv) {
-    const [sub, ...rest] = argv;
-    const { values } = parseFlags(
-      rest,
-      {
-        config: { type: 'string' },
-        data: { type: 'string' },
-        out: { type: 'string' },
-        seed: { type: 'string' },
-        device: { type: 'string' },
-        threads: { type: 'string' },
-        predictor: { type: 'string' },
-        start: { type: 'string', multiple: true },
-        checkpoint: { type: 'string' },
-        pareto: { type: 'string' },
-        iters: { type: 'string' },
-        exact: { type: 'boolean' },
-        json: { type: 'boolean' },
-      },
-      USAGE,
-    );
-    if (values.help || !sub || sub === '--help') {
-      process.stdout.write(`${USAGE}\n`);
-      return sub ? 0 : 2;
-    }
-    if (sub !== 'train' && sub !== 'edit') throw new TorchnasError(`unknown ncp subcommand '${sub}'\nusage: ${USAGE}`, 'INVALID_ARGUMENT');
-    if (!values.config) throw new TorchnasError(`--config is required\nusage: ${USAGE}`, 'INVALID_ARGUMENT');
-    const config = loadNcpConfig(values.config as string);
-    const controller = new AbortController();
-    const onSigint = () => controller.abort();
-    process.once('SIGINT', onSigint);
-    try {
-      if (sub === 'train') {
-        const r = await trainNcpPredictor(config, {
-          data: values.data as string | undefined,
-          out: values.out as string | undefined,
-          seed: intFlag(values.seed as string | undefined, 'seed'),
-          device: values.device as string | undefined,
-          threads: intFlag(values.threads as string | undefined, 'threads'),
-          exactLinear: Boolean(values.exact),
-          quiet: Boolean(values.json),
-          signal: controller.signal,
-        });
-        if (values.json) printJson(r);
-        else process.stdout.write(describeTraining(r, values.out as string | undefined));
-        return 0;
-      }
-      if (!values.predictor) throw new TorchnasError(`--predictor DIR (from 'ncp train --out DIR') is required\nusage: ${USAGE}`, 'INVALID_ARGUMENT');
-      const checkpoint = (values.checkpoint as string | undefined) ?? 'best';
-      if (checkpoint !== 'best' && checkpoint !== 'last') throw new TorchnasError(`--checkpoint must be best or last`, 'INVALID_ARGUMENT');
-      const r = await propagateNcp(config, {
-        predictor: values.predictor as string,
-        checkpoint,
-        start: values.start as string[] | undefined,
-        pareto: parseWeights(values.pareto as string | undefined),
-        iterations: intFlag(values.iters as string | undefined, 'iters'),
-        out: values.out as string | undefined,
-        device: values.device as string | undefined,
-        signal: controller.signal,
-      });
-      if (values.json) printJson(r);
-      else process.stdout.write(describeEdit(r, values.out as string | undefined));
-      return 0;
-    } finally {
-      process.removeListener('SIGINT', onSigint);
-    }
-  },
-};
+  subcommands: [trainCommand, editCommand],
+});
 
 function parseWeights(text: string | undefined): number[] | undefined {
   if (text === undefined) return undefined;
@@ -104,7 +121,7 @@ function describeTraining(r: TrainPredictorResult, out: string | undefined): str
         `| ${name} | ${s.best.l1.toFixed(5)} | ${s.best.kendallTau.toFixed(4)} | ${s.best.spearmanRho.toFixed(4)} | ${s.last.l1.toFixed(5)} | ${s.last.kendallTau.toFixed(4)} |`,
     ),
   ];
-  if (out) lines.push(`wrote ${out}/metrics.json, predictor.json, best_model.pt, last_model.pt`);
+  if (out) lines.push(`wrote ${out}/result.json, predictor.json, best_model.pt, last_model.pt`);
   return lines.join('\n') + '\n';
 }
 
@@ -128,6 +145,6 @@ function describeEdit(r: PropagateResult, out: string | undefined): string {
     for (const p of r.pareto) lines.push(`   w=${p.flopsWeight}: ${main} ${p.predictedMain.toFixed(2)}, ${p.flops.toFixed(4)} G${p.onFront ? '  (front)' : ''}  ${p.code}`);
   }
   lines.push(`native propagation ${(r.seconds.propagation * 1000).toFixed(1)} ms, closed-form costs of every step ${(r.seconds.costs * 1000).toFixed(1)} ms`);
-  if (out) lines.push(`wrote ${out}/trajectory.json and trajectory.svg`);
+  if (out) lines.push(`wrote ${out}/result.json and trajectory.svg`);
   return lines.join('\n') + '\n';
 }

@@ -8,10 +8,11 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { writeFileAtomic, writeJsonAtomic } from '../../core/atomic-file';
+import { writeFileAtomic } from '../../core/atomic-file';
+import { linkCancelToken } from '../../core/cancel';
 import { resolveDevice } from '../../core/device';
 import { TorchnasError } from '../../core/errors';
-import { native } from '../../native';
+import { EnvelopeTargets, recordRun } from '../../report/envelope';
 import {
   CHANNEL_INDICES,
   codeToEmbedding,
@@ -24,7 +25,7 @@ import {
 } from '../../spaces/nasbench-mr';
 import { NativeObjective, NativePropagation } from './binding';
 import { NcpConfig, NcpObjectiveConfig } from './config';
-import { CheckpointName, openPredictor, PredictorManifest } from './predictor';
+import { CheckpointName, openPredictor } from './predictor';
 import { trajectoryChart } from './report';
 
 /** The network NCP starts from in the original (§5.4 step 3; search_list.txt line 2505). */
@@ -47,6 +48,8 @@ export interface PropagateOptions {
   out?: string;
   device?: string;
   signal?: AbortSignal;
+  /** Receives the result.json envelope when the run ends (the CLI's `--json`). */
+  onEnvelope?: EnvelopeTargets['onEnvelope'];
 }
 
 export interface ObjectiveSummary extends NcpObjectiveConfig {
@@ -125,9 +128,15 @@ export function codeBounds(maxValueAlpha: number): { min: number[]; max: number[
   return { min: pick(8, 1), max: pick(32 * maxValueAlpha, maxValueAlpha), divisors: pick(8, 1) };
 }
 
+/** Propagates the start codes; with `out`, writes DIR/result.json (the shared envelope) and trajectory.svg. */
 export async function propagateNcp(config: NcpConfig, options: PropagateOptions): Promise<PropagateResult> {
-  const started = Date.now();
   const device = resolveDevice(options.device ?? config.device ?? 'cpu');
+  const { signal: _signal, onEnvelope: _onEnvelope, ...described } = options;
+  return recordRun({ method: 'ncp edit', device, seed: null, config: { ...config, options: described } }, options, () => propagate(config, options, device), () => null);
+}
+
+async function propagate(config: NcpConfig, options: PropagateOptions, device: string): Promise<PropagateResult> {
+  const started = Date.now();
   const { predictor, manifest } = await openPredictor(options.predictor, { checkpoint: options.checkpoint, device });
   if (manifest.network.inputDim !== EMBEDDING_LENGTH) {
     throw new TorchnasError(`NCP edits ${EMBEDDING_LENGTH}-number NAS-Bench-MR codes; this predictor takes ${manifest.network.inputDim}`, 'INVALID_ARGUMENT');
@@ -154,16 +163,13 @@ export async function propagateNcp(config: NcpConfig, options: PropagateOptions)
   }));
   const bounds = codeBounds(config.editing.max_value_alpha);
   const iterations = options.iterations ?? config.editing.iters;
-  const cancel = new (native().CancelToken)();
-  const onAbort = () => cancel.cancel();
-  options.signal?.addEventListener('abort', onAbort);
-  if (options.signal?.aborted) cancel.cancel(); // aborted while the table/predictor was loading
+  const cancel = linkCancelToken(options.signal);
   let run: NativePropagation;
   const t0 = process.hrtime.bigint();
   try {
-    run = await predictor.propagate(rows.flatMap((r) => r.embedding), { iterations, lr: config.editing.lr, loss: config.editing.loss, minCode: bounds.min, maxCode: bounds.max, divisors: bounds.divisors, objectives: nativeObjectives }, cancel);
+    run = await predictor.propagate(rows.flatMap((r) => r.embedding), { iterations, lr: config.editing.lr, loss: config.editing.loss, minCode: bounds.min, maxCode: bounds.max, divisors: bounds.divisors, objectives: nativeObjectives }, cancel.token);
   } finally {
-    options.signal?.removeEventListener('abort', onAbort);
+    cancel.release();
   }
   const t1 = process.hrtime.bigint();
   const trajectories = rows.map((r, b) => ({
@@ -187,7 +193,10 @@ export async function propagateNcp(config: NcpConfig, options: PropagateOptions)
     seconds: { propagation: Number(t1 - t0) / 1e9, costs: Number(t2 - t1) / 1e9, total: 0 },
   };
   result.seconds.total = (Date.now() - started) / 1000;
-  if (options.out) await writeOutputs(options.out, result, manifest);
+  if (options.out) {
+    fs.mkdirSync(options.out, { recursive: true });
+    await writeFileAtomic(path.join(options.out, 'trajectory.svg'), trajectoryChart(result));
+  }
   return result;
 }
 
@@ -231,10 +240,4 @@ function paretoOf(rows: { flopsWeight?: number }[], trajectories: Trajectory[], 
     p.onFront = !points.some((q) => q !== p && q.predictedMain >= p.predictedMain && q.flops <= p.flops && (q.predictedMain > p.predictedMain || q.flops < p.flops));
   }
   return points;
-}
-
-async function writeOutputs(out: string, result: PropagateResult, manifest: PredictorManifest): Promise<void> {
-  fs.mkdirSync(out, { recursive: true });
-  await writeJsonAtomic(path.join(out, 'trajectory.json'), { predictorDataset: manifest.dataset, ...result });
-  await writeFileAtomic(path.join(out, 'trajectory.svg'), trajectoryChart(result));
 }

@@ -1,21 +1,23 @@
 /**
  * `torchnas ncp train`: trains NCP's metric predictor on a NAS-Bench-MR table (ncp.md §5.1–§5.3) in one
  * native job, then scores the best and last states on the validation split (L1 in original units,
- * Kendall τ, Spearman ρ) and writes DIR/metrics.json, DIR/predictor.json and the two checkpoints.
+ * Kendall τ, Spearman ρ) and writes DIR/result.json, DIR/predictor.json and the two checkpoints.
  *
  * Reproducibility: the split is numpy's (seeded MT19937, exact); initialisation, dropout and the epoch
  * shuffles draw from one generator seeded with SEED in PyTorch's order (see native/core/nets/mlp_predictor.h),
- * so a CPU run repeats itself bit for bit for a given seed.
+ * so a CPU run repeats itself bit for bit for a given seed. DIR/result.json is the shared envelope
+ * (report/envelope.ts) around {@link TrainPredictorResult}.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { writeJsonAtomic } from '../../core/atomic-file';
+import { linkCancelToken } from '../../core/cancel';
 import { getThreads, resolveDevice, setThreads } from '../../core/device';
 import { TorchnasError } from '../../core/errors';
-import { Progress } from '../../core/progress';
+import { ProgressCallback } from '../../core/progress';
 import { kendallTau, spearman } from '../../core/stats';
 import { tensor } from '../../core/tensor';
-import { native } from '../../native';
+import { EnvelopeTargets, recordRun } from '../../report/envelope';
 import { ncpNative, NativeNcpPredictor } from './binding';
 import { NcpConfig } from './config';
 import { loadPredictorDataset, PredictorDataset, takeRows } from './dataset';
@@ -24,7 +26,7 @@ import { CHECKPOINT_FILES, MANIFEST_FILE, PredictorManifest, predictorOptions, r
 export interface TrainPredictorOptions {
   /** Table file; default from the config (see resolveTable). */
   data?: string;
-  /** Output folder for metrics.json, predictor.json and the checkpoints; nothing is written without it. */
+  /** Output folder for result.json, predictor.json and the checkpoints; nothing is written without it. */
   out?: string;
   /** Overrides the config's SEED (split, initialisation, dropout and shuffles). */
   seed?: number;
@@ -32,8 +34,14 @@ export interface TrainPredictorOptions {
   threads?: number;
   /** Bit-exact PyTorch kernels for the Linear layers (see NcpPredictorOptions.exactLinear). */
   exactLinear?: boolean;
-  quiet?: boolean;
+  /** Directory of a previous run's checkpoint to continue from. */
+  resume?: string;
+  /** Per epoch: epochs done of the total, with the training loss and the first metric's validation L1. */
+  onProgress?: ProgressCallback;
+  /** Aborting cancels the native training job (CANCELLED); result.json then says 'interrupted'. */
   signal?: AbortSignal;
+  /** Receives the result.json envelope when the run ends, however it ends (the CLI's `--json`). */
+  onEnvelope?: EnvelopeTargets['onEnvelope'];
 }
 
 export interface MetricScore {
@@ -62,68 +70,75 @@ export interface TrainPredictorResult {
 }
 
 export async function trainNcpPredictor(config: NcpConfig, options: TrainPredictorOptions = {}): Promise<TrainPredictorResult> {
+  if (options.resume !== undefined) throw new TorchnasError('resume is not supported yet', 'INVALID_ARGUMENT');
   const started = Date.now();
   const seed = options.seed ?? config.SEED;
   const device = resolveDevice(options.device ?? config.device ?? 'cpu');
   if (options.threads !== undefined) setThreads(options.threads);
-  const tableFile = resolveTable(config, options.data);
-  // Table parsing, checks, normalisation and the split run on a worker thread (they took ~150 ms).
-  const { task, data } = await loadPredictorDataset(tableFile, config.data.metrics, seed);
-  // The task of the table actually used (cls.yaml also serves cls-10-1000, cls-10c, cls-50-100 via --data).
-  const dataset = task ?? config.data.dataset;
-  const { train, val } = tensorsFor(data);
-
-  const predictor = new (ncpNative().NcpPredictor)(predictorOptions(config, data.inputDim, seed, device, options.exactLinear));
-  predictor.setNormalization({ inputMean: data.inputMean, inputStd: data.inputStd, outputMean: data.outputMean, outputStd: data.outputStd });
-  const settings = trainOptions(config);
-  const progress = new Progress({ label: `ncp train ${dataset}`, total: settings.epochs ?? 200, quiet: options.quiet });
-  const cancel = new (native().CancelToken)();
-  const onAbort = () => cancel.cancel();
-  options.signal?.addEventListener('abort', onAbort);
-  if (options.signal?.aborted) cancel.cancel(); // aborted while the table/predictor was loading
-  try {
-    const run = await predictor.train(
-      { trainX: train.x, trainY: train.y, valX: val.x, valY: val.y },
-      settings,
-      ([epoch, , loss, main]) => progress.update(epoch, { loss, [`L1(${data.metrics[0]})`]: main }),
-      cancel,
-    );
-    progress.finish();
-    const m = data.metrics.length;
-    const l1At = (epoch: number) => Array.from(run.valL1.subarray(epoch * m, (epoch + 1) * m));
-    const scores = {
-      best: await score(predictor, 'best', data, val.x, l1At(run.bestEpoch)),
-      last: await score(predictor, 'last', data, val.x, l1At(run.epochs - 1)),
-    };
-    predictor.useState('best');
-    const result: TrainPredictorResult = {
-      dataset,
-      table: tableFile,
-      seed,
-      device,
-      threads: getThreads(),
-      exactLinear: Boolean(options.exactLinear),
-      split: {
-        train: data.trainIndices.length,
-        validation: data.validationIndices.length,
-        firstValidationIndices: Array.from(data.validationIndices.subarray(0, 5)),
-        firstTrainIndices: Array.from(data.trainIndices.subarray(0, 5)),
-      },
-      parameters: predictor.parameterCount,
-      epochs: run.epochs,
-      bestEpoch: run.bestEpoch,
-      metrics: Object.fromEntries(data.metrics.map((name, k) => [name, { best: scores.best[k], last: scores.last[k] }])),
-      wallSeconds: { training: run.seconds, total: 0 },
-      history: Array.from({ length: run.epochs }, (_, e) => ({ epoch: e, trainLoss: run.trainLoss[e], lr: run.lr[e], validationL1: l1At(e) })),
-    };
-    if (options.out) await writeOutputs(options.out, predictor, config, data, result);
-    result.wallSeconds.total = (Date.now() - started) / 1000;
-    if (options.out) await writeJsonAtomic(path.join(options.out, 'metrics.json'), result);
-    return result;
-  } finally {
-    options.signal?.removeEventListener('abort', onAbort);
-    for (const t of [train.x, train.y, val.x, val.y]) t.dispose();
-  }
+  let epochsDone = 0;
+  return recordRun(
+    { method: 'ncp train', device, seed, config },
+    options,
+    async () => {
+      const tableFile = resolveTable(config, options.data);
+      // Table parsing, checks, normalisation and the split run on a worker thread (they took ~150 ms).
+      const { task, data } = await loadPredictorDataset(tableFile, config.data.metrics, seed);
+      // The task of the table actually used (cls.yaml also serves cls-10-1000, cls-10c, cls-50-100 via --data).
+      const dataset = task ?? config.data.dataset;
+      const { train, val } = tensorsFor(data);
+      const predictor = new (ncpNative().NcpPredictor)(predictorOptions(config, data.inputDim, seed, device, options.exactLinear));
+      predictor.setNormalization({ inputMean: data.inputMean, inputStd: data.inputStd, outputMean: data.outputMean, outputStd: data.outputStd });
+      const settings = trainOptions(config);
+      const total = settings.epochs ?? 200;
+      const cancel = linkCancelToken(options.signal);
+      try {
+        const run = await predictor.train(
+          { trainX: train.x, trainY: train.y, valX: val.x, valY: val.y },
+          settings,
+          ([epoch, , loss, main]) => {
+            epochsDone = epoch;
+            options.onProgress?.(epoch, total, { loss, [`L1(${data.metrics[0]})`]: main });
+          },
+          cancel.token,
+        );
+        const m = data.metrics.length;
+        const l1At = (epoch: number) => Array.from(run.valL1.subarray(epoch * m, (epoch + 1) * m));
+        const scores = {
+          best: await score(predictor, 'best', data, val.x, l1At(run.bestEpoch)),
+          last: await score(predictor, 'last', data, val.x, l1At(run.epochs - 1)),
+        };
+        predictor.useState('best');
+        const result: TrainPredictorResult = {
+          dataset,
+          table: tableFile,
+          seed,
+          device,
+          threads: getThreads(),
+          exactLinear: Boolean(options.exactLinear),
+          split: {
+            train: data.trainIndices.length,
+            validation: data.validationIndices.length,
+            firstValidationIndices: Array.from(data.validationIndices.subarray(0, 5)),
+            firstTrainIndices: Array.from(data.trainIndices.subarray(0, 5)),
+          },
+          parameters: predictor.parameterCount,
+          epochs: run.epochs,
+          bestEpoch: run.bestEpoch,
+          metrics: Object.fromEntries(data.metrics.map((name, k) => [name, { best: scores.best[k], last: scores.last[k] }])),
+          wallSeconds: { training: run.seconds, total: 0 },
+          history: Array.from({ length: run.epochs }, (_, e) => ({ epoch: e, trainLoss: run.trainLoss[e], lr: run.lr[e], validationL1: l1At(e) })),
+        };
+        if (options.out) await writeOutputs(options.out, predictor, config, data, result);
+        result.wallSeconds.total = (Date.now() - started) / 1000;
+        return result;
+      } finally {
+        cancel.release();
+        for (const t of [train.x, train.y, val.x, val.y]) t.dispose();
+      }
+    },
+    // interrupted: the native job returns nothing partial; say how far it got
+    () => ({ epochsDone }),
+  );
 }
 
 function tensorsFor(data: PredictorDataset) {

@@ -1,6 +1,8 @@
 /** TE-NAS config schema (YAML, configs/tenas/*.yaml); defaults are the CPU-friendly NB201 settings. */
+import * as fs from 'node:fs';
 import { z } from 'zod';
-import { loadYamlConfig } from '../../config/load';
+import { parseYaml, validateConfig } from '../../config/load';
+import { TorchnasError } from '../../core/errors';
 
 const dataSource = z
   .string()
@@ -50,10 +52,47 @@ export const tenasConfigSchema = z
 
 export type TenasConfig = z.infer<typeof tenasConfigSchema>;
 
-export function loadTenasConfig(file: string): TenasConfig {
-  return loadYamlConfig(file, tenasConfigSchema);
+/** Values that override a config file's (the CLI's flags); nested objects merge key by key. */
+export type TenasConfigOverrides = { [K in keyof TenasConfig]?: TenasConfig[K] extends object ? Partial<TenasConfig[K]> : TenasConfig[K] };
+
+/**
+ * Loads a TE-NAS config (YAML file, or the schema defaults without one) with `overrides` applied *before*
+ * validation, so an override is held to the same rules as the file (`--repeats 0` is refused like
+ * `search.repeats: 0`).
+ */
+export function loadTenasConfig(file?: string, overrides: TenasConfigOverrides = {}): TenasConfig {
+  const raw = file === undefined ? {} : parseYaml(readConfigText(file), file);
+  const overridden = hasDefinedValue(overrides);
+  const source = file === undefined ? 'command-line options' : overridden ? `${file} (with command-line options)` : file;
+  return validateConfig(tenasConfigSchema, mergeOverrides(raw, overrides), source);
 }
 
 export function defaultTenasConfig(): TenasConfig {
   return tenasConfigSchema.parse({});
+}
+
+function readConfigText(file: string): string {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new TorchnasError(`config file not found: ${file}`, 'FILE_NOT_FOUND');
+    throw new TorchnasError(`cannot read config ${file}: ${(e as Error).message}`, 'INVALID_ARGUMENT');
+  }
+}
+
+function hasDefinedValue(v: unknown): boolean {
+  return isPlainObject(v) ? Object.values(v).some(hasDefinedValue) : v !== undefined;
+}
+
+const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** Deep-merges defined override values into the raw (unvalidated) config; the schema judges the result. */
+function mergeOverrides(raw: unknown, overrides: Record<string, unknown>): unknown {
+  if (!isPlainObject(raw)) return raw; // not an object: let the schema name the problem
+  const out: Record<string, unknown> = { ...raw };
+  for (const [key, value] of Object.entries(overrides)) {
+    if (value === undefined) continue;
+    out[key] = isPlainObject(value) && isPlainObject(out[key]) ? mergeOverrides(out[key], value) : isPlainObject(value) ? mergeOverrides({}, value) : value;
+  }
+  return out;
 }

@@ -72,7 +72,7 @@ export function dartsNetwork(options: DartsNetworkOptions = {}): NativeDartsNetw
 const TENAS_DARTS = { channels: 1, cellsPerStage: 1, steps: 4, multiplier: 4, stemMultiplier: 1, depth: 2 } as const;
 
 function init(value: Init | undefined, fanOut: boolean): DartsNetworkOptions['init'] {
-  // The paper intended kaiming-normal (fan_out for NTK, fan_in for LR); the original code applies none (§2).
+  // The paper intended kaiming-normal (fan_out for the NTK network, fan_in for the linear-region network); the original code applies none (§2).
   if (value !== 'kaiming_normal') return 'default';
   return fanOut ? 'kaiming_normal_fanout' : 'kaiming_normal_fanin';
 }

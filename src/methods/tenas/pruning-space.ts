@@ -15,7 +15,7 @@ export interface ScoringSettings {
   ntkMode: NtkMode;
   singularEps: number;
   ntkWorkers: number;
-  lrBatchSize: number;
+  linearRegionBatchSize: number;
 }
 
 /** κ_N or R_N of an α assignment on one network (origin and candidate share its weights; only α differs). */
@@ -49,7 +49,7 @@ export const NB201_PRUNING_SPACE: PruningSpace = {
   },
   regionScorer(seed, s) {
     const thin = thinNetwork({ seed, numClasses: s.numClasses, init: s.init, device: s.device });
-    return async (patches, [alpha]) => (await thin.linearRegions(patches, { alpha, batchSize: s.lrBatchSize })).regions;
+    return async (patches, [alpha]) => (await thin.linearRegions(patches, { alpha, batchSize: s.linearRegionBatchSize })).regions;
   },
 };
 
@@ -74,6 +74,6 @@ export const DARTS_PRUNING_SPACE: PruningSpace = {
   regionScorer(seed, s) {
     const thin = dartsThinNetwork({ seed, numClasses: s.numClasses, init: s.init, device: s.device });
     return async (patches, [alphaNormal, alphaReduce]) =>
-      (await thin.linearRegions(patches, { alphaNormal, alphaReduce, batchSize: s.lrBatchSize })).regions;
+      (await thin.linearRegions(patches, { alphaNormal, alphaReduce, batchSize: s.linearRegionBatchSize })).regions;
   },
 };

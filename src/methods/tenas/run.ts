@@ -5,41 +5,47 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { writeFileAtomic, writeJsonAtomic } from '../../core/atomic-file';
-import { resolveDevice, setThreads, info } from '../../core/device';
+import { writeFileAtomic } from '../../core/atomic-file';
+import { throwIfAborted } from '../../core/cancel';
+import { resolveDevice, setThreads } from '../../core/device';
 import { TorchnasError } from '../../core/errors';
-import { Progress } from '../../core/progress';
+import { ProgressCallback } from '../../core/progress';
 import { kendallTau, spearman } from '../../core/stats';
+import { openInputSource, parseInputSource } from '../../data/input-source';
+import { lookupNb201, openNb201Table, TableLookup } from '../../benchmarks/nb201-lookup';
+import { EnvelopeTargets, recordRun } from '../../report/envelope';
 import { renderChart, stackCharts } from '../../report/svg';
 import { formatNb201String, isNb201Connected, sampleNb201 } from '../../spaces/nb201';
 import { TenasConfig } from './config';
-import { openInputSource, parseInputSource } from './inputs';
-import { lookupNb201, openNb201Table, TableLookup } from './lookup';
 import { ArchitectureScore, scoreArchitecture, ScoreOptions } from './score';
-import { searchDarts, searchNb201, SearchResult } from './search';
+import { RoundReport, searchDarts, searchNb201, SearchResult } from './search';
 
 export interface RunOptions {
+  /** Folder for result.json (the shared envelope, also written when interrupted) and the SVG chart. */
   out?: string;
+  /** NB201 table (ncp-trainval.pkl|json) to look the result up in; default the config's `benchmark`. */
   benchmark?: string;
-  quiet?: boolean;
+  /** Progress of the scored candidates (search) or architectures (correlate); nothing is drawn. */
+  onProgress?: ProgressCallback;
+  /** Aborting ends the run with CANCELLED after the current native job; result.json then says 'interrupted'. */
   signal?: AbortSignal;
+  /** Receives the result.json envelope when the run ends, however it ends (the CLI's `--json`). */
+  onEnvelope?: EnvelopeTargets['onEnvelope'];
 }
 
+/** The method's part of a search's result.json (the envelope holds config, versions, device, threads, seed). */
 export interface TenasSearchReport {
-  method: 'TE-NAS';
   space: 'nb201' | 'darts';
   genotype?: SearchResult['genotype'];
-  config: TenasConfig;
   arch: string;
   ops: number[];
   lookup?: TableLookup & { table: string; accuracyMeaning: string };
   rounds: SearchResult['rounds'];
   ntkEvaluations: number;
-  lrEvaluations: number;
+  linearRegionEvaluations: number;
+  /** Threads computing NTK Jacobian rows concurrently. */
+  ntkWorkers: number;
   seconds: number;
-  threads: number;
-  torchnas: string;
-  libtorch: string;
 }
 
 /** Concurrent NTK rows: the config's thread count, else every core. */
@@ -54,9 +60,9 @@ export function scoreOptionsFrom(config: TenasConfig, seed: number, device = con
     repeats: config.search.repeats,
     mode: config.ntk.mode,
     init: config.ntk.init,
-    lrSamples: config.linearRegions.samples,
-    lrBatchSize: config.linearRegions.batchSize,
-    lrInputSize: config.linearRegions.inputSize,
+    linearRegionSamples: config.linearRegions.samples,
+    linearRegionBatchSize: config.linearRegions.batchSize,
+    linearRegionInputSize: config.linearRegions.inputSize,
     numClasses: config.ntk.numClasses,
     seed,
     singularEps: config.ntk.singularEps,
@@ -71,68 +77,89 @@ export function prepare(config: TenasConfig): string {
   return resolveDevice(config.device);
 }
 
+/** The method's part of a score run's result.json. */
+export interface TenasScoreReport extends ArchitectureScore {
+  arch: string;
+  data: string;
+  batchSize: number;
+  mode: TenasConfig['ntk']['mode'];
+}
+
+/** Scores one NB201 architecture with a config's settings (networks seeded seed·1000 + repeat); writes result.json with `out`. */
+export async function runTenasScore(config: TenasConfig, ops: readonly number[], options: Omit<RunOptions, 'benchmark' | 'onProgress'> = {}): Promise<TenasScoreReport> {
+  if (config.space !== 'nb201') throw new TorchnasError(`scoring takes NB201 architectures, but the config's space is ${config.space}`, 'CONFIG_INVALID');
+  const device = prepare(config);
+  return recordRun(
+    { method: 'tenas score', device, seed: config.seed, config },
+    options,
+    async () => {
+      const source = await openInputSource(parseInputSource(config.data.source), config.seed, { dataDir: config.data.dir });
+      const score = await scoreArchitecture(ops, source, { ...scoreOptionsFrom(config, config.seed, device), signal: options.signal });
+      return { arch: formatNb201String(score.ops), data: config.data.source, batchSize: config.ntk.batchSize, mode: config.ntk.mode, ...score };
+    },
+    () => null,
+  );
+}
+
 /** Runs the pruning search of a config; writes result.json and rounds.svg when `out` is given. */
 export async function runTenasSearch(config: TenasConfig, options: RunOptions = {}): Promise<TenasSearchReport> {
   const device = prepare(config);
-  const source = await openInputSource(parseInputSource(config.data.source), config.seed, { dataDir: config.data.dir });
-  let progress: Progress | undefined;
-  const search = config.space === 'darts' ? searchDarts : searchNb201;
-  const result = await search(
-    source,
-    {
-      pruneNumber: config.search.pruneNumber,
-      repeats: config.search.repeats,
-      precision: config.search.precision,
-      ntkBatchSize: config.ntk.batchSize,
-      ntkMode: config.ntk.mode,
-      init: config.ntk.init,
-      singularEps: config.ntk.singularEps,
-      lrSamples: config.linearRegions.samples,
-      lrBatchSize: config.linearRegions.batchSize,
-      lrInputSize: config.linearRegions.inputSize,
-      numClasses: config.ntk.numClasses,
-      seed: config.seed,
-      device,
-      ntkWorkers: ntkWorkers(config),
+  const rounds: RoundReport[] = [];
+  return recordRun(
+    { method: 'tenas search', device, seed: config.seed, config },
+    options,
+    async () => {
+      const source = await openInputSource(parseInputSource(config.data.source), config.seed, { dataDir: config.data.dir });
+      const search = config.space === 'darts' ? searchDarts : searchNb201;
+      const result = await search(
+        source,
+        {
+          pruneNumber: config.search.pruneNumber,
+          repeats: config.search.repeats,
+          precision: config.search.precision,
+          ntkBatchSize: config.ntk.batchSize,
+          ntkMode: config.ntk.mode,
+          init: config.ntk.init,
+          singularEps: config.ntk.singularEps,
+          linearRegionSamples: config.linearRegions.samples,
+          linearRegionBatchSize: config.linearRegions.batchSize,
+          linearRegionInputSize: config.linearRegions.inputSize,
+          numClasses: config.ntk.numClasses,
+          seed: config.seed,
+          device,
+          ntkWorkers: ntkWorkers(config),
+        },
+        { onProgress: options.onProgress, onRound: (round) => rounds.push(round), signal: options.signal },
+      );
+      const report: TenasSearchReport = {
+        space: result.space,
+        arch: result.arch,
+        genotype: result.genotype,
+        ops: result.ops,
+        rounds: result.rounds,
+        ntkEvaluations: result.ntkEvaluations,
+        linearRegionEvaluations: result.linearRegionEvaluations,
+        ntkWorkers: ntkWorkers(config),
+        seconds: result.seconds,
+      };
+      const benchmark = options.benchmark ?? config.benchmark;
+      if (benchmark && result.space === 'nb201') {
+        const table = await openNb201Table(benchmark);
+        report.lookup = { ...lookupNb201(table, result.ops), table: benchmark, accuracyMeaning: 'ImageNet16-120 top-1 %, one run (NCP NB201 table)' };
+      }
+      if (options.out) {
+        fs.mkdirSync(options.out, { recursive: true });
+        await writeFileAtomic(path.join(options.out, 'rounds.svg'), roundsSvg(result.rounds));
+      }
+      return report;
     },
-    (done, total, { round }) => {
-      progress ??= new Progress({ label: `TE-NAS ${config.space} search`, total, quiet: options.quiet });
-      progress.update(done, { round: round + 1 });
-    },
-    options.signal,
+    // interrupted: the rounds finished so far (no architecture yet)
+    () => ({ space: config.space, roundsCompleted: rounds.length, rounds }),
   );
-  progress?.finish();
-  const versions = info();
-  const report: TenasSearchReport = {
-    method: 'TE-NAS',
-    space: result.space,
-    config,
-    arch: result.arch,
-    genotype: result.genotype,
-    ops: result.ops,
-    rounds: result.rounds,
-    ntkEvaluations: result.ntkEvaluations,
-    lrEvaluations: result.lrEvaluations,
-    seconds: result.seconds,
-    threads: ntkWorkers(config),
-    torchnas: versions.torchnas,
-    libtorch: versions.libtorch,
-  };
-  const benchmark = options.benchmark ?? config.benchmark;
-  if (benchmark && result.space === 'nb201') {
-    const table = await openNb201Table(benchmark);
-    report.lookup = { ...lookupNb201(table, result.ops), table: benchmark, accuracyMeaning: 'ImageNet16-120 top-1 %, one run (NCP NB201 table)' };
-  }
-  if (options.out) {
-    fs.mkdirSync(options.out, { recursive: true });
-    await writeJsonAtomic(path.join(options.out, 'result.json'), report);
-    await writeFileAtomic(path.join(options.out, 'rounds.svg'), roundsSvg(result));
-  }
-  return report;
 }
 
-function roundsSvg(result: SearchResult): string {
-  const charts = result.rounds.map((round) =>
+function roundsSvg(rounds: RoundReport[]): string {
+  const charts = rounds.map((round) =>
     renderChart(
       [
         { name: 'kept', style: 'points', points: round.candidates.filter((c) => !c.pruned).map((c) => [c.deltaKappa, c.deltaRegions]) },
@@ -148,11 +175,13 @@ function roundsSvg(result: SearchResult): string {
   return stackCharts(charts);
 }
 
+/** The method's part of a correlation run's result.json. */
 export interface CorrelationReport {
   space: 'nb201';
   sample: number;
-  seed: number;
-  config: TenasConfig;
+  /** Architectures scored (fewer than `sample` when interrupted). */
+  scored: number;
+  table: string;
   kendallTau: { kappa: number; regions: number; combined: number };
   spearman: { kappa: number; regions: number };
   saturated: number;
@@ -164,25 +193,39 @@ export interface CorrelationReport {
 export async function runTenasCorrelate(config: TenasConfig, benchmark: string, sample: number, seed: number, options: RunOptions = {}): Promise<CorrelationReport> {
   const started = Date.now();
   if (config.space !== 'nb201') throw new TorchnasError('tenas correlate needs space nb201 (the benchmark table is NB201)', 'CONFIG_INVALID');
+  if (!Number.isInteger(sample) || sample < 2) throw new TorchnasError(`sample must be an integer >= 2, got ${sample}`, 'INVALID_ARGUMENT');
   const device = prepare(config);
-  const table = await openNb201Table(benchmark);
-  const archs = sampleNb201(sample, { seed, distinct: true });
-  const source = await openInputSource(parseInputSource(config.data.source), seed, { dataDir: config.data.dir });
-  const progress = new Progress({ label: 'TE-NAS correlate', total: archs.length, quiet: options.quiet });
   const rows: CorrelationReport['architectures'] = [];
-  for (const [k, ops] of archs.entries()) {
-    if (options.signal?.aborted) throw new TorchnasError('correlation run was cancelled', 'CANCELLED');
-    const index = table.index.indexOf(ops);
-    // networks of repeat r seeded 1000·index + r, as the reference runs
-    const score = await scoreArchitecture(ops, source, scoreOptionsFrom(config, index, device));
-    rows.push({ ...score, arch: formatNb201String(ops), index, accuracy: table.records[index].acc });
-    progress.update(k + 1);
-  }
-  progress.finish();
-  const acc = rows.map((r) => r.accuracy);
-  const kappa = rows.map((r) => r.kappa.mean);
-  const regions = rows.map((r) => r.regions.mean);
-  // TE-NAS's combination: low κ and high R are good; sum of (average) ranks.
+  const summary = () => correlationOf(rows, { sample, table: benchmark, seconds: (Date.now() - started) / 1000 });
+  return recordRun(
+    { method: 'tenas correlate', device, seed, config },
+    options,
+    async () => {
+      const table = await openNb201Table(benchmark);
+      const archs = sampleNb201(sample, { seed, distinct: true });
+      const source = await openInputSource(parseInputSource(config.data.source), seed, { dataDir: config.data.dir });
+      for (const [k, ops] of archs.entries()) {
+        throwIfAborted(options.signal, 'correlation run');
+        const index = table.index.indexOf(ops);
+        // networks of repeat r seeded 1000·index + r, as the reference runs
+        const score = await scoreArchitecture(ops, source, { ...scoreOptionsFrom(config, index, device), signal: options.signal });
+        rows.push({ ...score, arch: formatNb201String(ops), index, accuracy: table.records[index].acc });
+        options.onProgress?.(k + 1, archs.length);
+      }
+      const report = summary();
+      if (options.out) {
+        fs.mkdirSync(options.out, { recursive: true });
+        await writeFileAtomic(path.join(options.out, 'correlation.svg'), correlationSvg(report));
+      }
+      return report;
+    },
+    // interrupted: the architectures scored so far and their correlations
+    summary,
+  );
+}
+
+/** TE-NAS's combination of the two indicators: low κ and high R are good; the negated sum of (average) ranks. */
+function combinedRanks(kappa: number[], regions: number[]): number[] {
   const rank = (v: number[], descending: boolean) => {
     const order = v.map((x, i) => [descending ? -x : x, i]).sort((a, b) => a[0] - b[0]);
     const r = new Array<number>(v.length);
@@ -196,38 +239,42 @@ export async function runTenasCorrelate(config: TenasConfig, benchmark: string, 
   };
   const kappaRank = rank(kappa, false);
   const regionRank = rank(regions, true);
-  const combined = kappaRank.map((r, i) => -(r + regionRank[i]));
-  const report: CorrelationReport = {
+  return kappaRank.map((r, i) => -(r + regionRank[i]));
+}
+
+function correlationOf(rows: CorrelationReport['architectures'], at: { sample: number; table: string; seconds: number }): CorrelationReport {
+  const acc = rows.map((r) => r.accuracy);
+  const kappa = rows.map((r) => r.kappa.mean);
+  const regions = rows.map((r) => r.regions.mean);
+  // fewer than two points (an early interrupt) have no rank correlation
+  const tau = (x: number[]) => (rows.length >= 2 ? kendallTau(x, acc) : NaN);
+  const rho = (x: number[]) => (rows.length >= 2 ? spearman(x, acc) : NaN);
+  return {
     space: 'nb201',
-    sample,
-    seed,
-    config,
-    kendallTau: { kappa: kendallTau(kappa, acc), regions: kendallTau(regions, acc), combined: kendallTau(combined, acc) },
-    spearman: { kappa: spearman(kappa, acc), regions: spearman(regions, acc) },
+    sample: at.sample,
+    scored: rows.length,
+    table: at.table,
+    kendallTau: { kappa: tau(kappa), regions: tau(regions), combined: tau(combinedRanks(kappa, regions)) },
+    spearman: { kappa: rho(kappa), regions: rho(regions) },
     saturated: rows.filter((r) => r.saturated).length,
     architectures: rows,
-    seconds: (Date.now() - started) / 1000,
+    seconds: at.seconds,
   };
-  if (options.out) {
-    fs.mkdirSync(options.out, { recursive: true });
-    await writeJsonAtomic(path.join(options.out, 'correlation.json'), report);
-    const connected = rows.filter((r) => isNb201Connected(r.ops));
-    await writeFileAtomic(
-      path.join(options.out, 'correlation.svg'),
-      stackCharts([
-        renderChart([{ name: `κ_N (τ = ${report.kendallTau.kappa.toFixed(3)})`, style: 'points', points: connected.map((r) => [r.kappa.mean, r.accuracy]) }], {
-          title: 'NTK condition number vs ImageNet16-120 accuracy',
-          xLabel: 'κ_N (mean over repeats, log scale)',
-          yLabel: 'accuracy %',
-          logX: true,
-        }),
-        renderChart([{ name: `R_N (τ = ${report.kendallTau.regions.toFixed(3)})`, style: 'points', points: connected.map((r) => [r.regions.mean, r.accuracy]) }], {
-          title: 'Linear regions vs ImageNet16-120 accuracy',
-          xLabel: 'R_N (mean over repeats)',
-          yLabel: 'accuracy %',
-        }),
-      ]),
-    );
-  }
-  return report;
+}
+
+function correlationSvg(report: CorrelationReport): string {
+  const connected = report.architectures.filter((r) => isNb201Connected(r.ops));
+  return stackCharts([
+    renderChart([{ name: `κ_N (τ = ${report.kendallTau.kappa.toFixed(3)})`, style: 'points', points: connected.map((r) => [r.kappa.mean, r.accuracy]) }], {
+      title: 'NTK condition number vs ImageNet16-120 accuracy',
+      xLabel: 'κ_N (mean over repeats, log scale)',
+      yLabel: 'accuracy %',
+      logX: true,
+    }),
+    renderChart([{ name: `R_N (τ = ${report.kendallTau.regions.toFixed(3)})`, style: 'points', points: connected.map((r) => [r.regions.mean, r.accuracy]) }], {
+      title: 'Linear regions vs ImageNet16-120 accuracy',
+      xLabel: 'R_N (mean over repeats)',
+      yLabel: 'accuracy %',
+    }),
+  ]);
 }

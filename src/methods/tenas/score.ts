@@ -2,9 +2,10 @@
  * TE-NAS indicators of one NB201 architecture: κ_N (NTK condition number, §2) and R_N (linear regions,
  * §3), each over `repeats` repeats, with mean and standard deviation.
  */
+import { throwIfAborted } from '../../core/cancel';
 import { TorchnasError } from '../../core/errors';
 import { checkNb201Arch, isNb201Connected } from '../../spaces/nb201';
-import { InputSource } from './inputs';
+import { InputSource } from '../../data/input-source';
 import { Init, ntkNetwork, NtkMode, singlePathAlpha, thinNetwork } from './networks';
 
 export interface ScoreOptions {
@@ -14,10 +15,10 @@ export interface ScoreOptions {
   mode?: NtkMode;
   init?: Init;
   /** Linear-region samples per repeat and the BN batch they are split into (original: 3000 in batches of 1000). */
-  lrSamples?: number;
-  lrBatchSize?: number;
+  linearRegionSamples?: number;
+  linearRegionBatchSize?: number;
   /** Side of the square linear-region input patches (original: 3). */
-  lrInputSize?: number;
+  linearRegionInputSize?: number;
   numClasses?: number;
   /** Networks of repeat r are seeded seed·1000 + r (the reference runs' 1000·index + r scheme). */
   seed?: number;
@@ -26,6 +27,8 @@ export interface ScoreOptions {
   device?: string;
   /** Threads computing NTK Jacobian rows concurrently (same κ for any count). */
   ntkWorkers?: number;
+  /** Checked between the native jobs of each repeat: an abort ends the call with CANCELLED. */
+  signal?: AbortSignal;
 }
 
 export interface Summary {
@@ -56,9 +59,9 @@ export async function scoreArchitecture(ops: readonly number[], source: InputSou
   const arch = checkNb201Arch(ops);
   const repeats = options.repeats ?? 3;
   const batchSize = options.batchSize ?? 32;
-  const lrSamples = options.lrSamples ?? 3000;
-  const lrBatchSize = options.lrBatchSize ?? 1000;
-  const side = options.lrInputSize ?? 3;
+  const regionSamples = options.linearRegionSamples ?? 3000;
+  const regionBatchSize = options.linearRegionBatchSize ?? 1000;
+  const side = options.linearRegionInputSize ?? 3;
   if (!Number.isInteger(repeats) || repeats < 1) throw new TorchnasError(`repeats must be an integer >= 1, got ${repeats}`, 'INVALID_ARGUMENT');
   if (!Number.isInteger(batchSize) || batchSize < 2) throw new TorchnasError(`NTK batch size must be an integer >= 2, got ${batchSize}`, 'INVALID_ARGUMENT');
   const alpha = singlePathAlpha(arch);
@@ -67,6 +70,7 @@ export async function scoreArchitecture(ops: readonly number[], source: InputSou
   for (let r = 0; r < repeats; r++) {
     const seed = (options.seed ?? 0) * 1000 + r;
     const net = ntkNetwork({ seed, numClasses: options.numClasses, init: options.init, device: options.device });
+    throwIfAborted(options.signal, 'scoring');
     const batch = source.ntkBatch(batchSize);
     try {
       const k = await net.ntk(batch, { alpha, mode: options.mode ?? 'logit_sum', singularEps: options.singularEps ?? 0, workers: options.ntkWorkers ?? 1 });
@@ -75,9 +79,10 @@ export async function scoreArchitecture(ops: readonly number[], source: InputSou
       batch.dispose();
     }
     const thin = thinNetwork({ seed, numClasses: options.numClasses, init: options.init, device: options.device });
-    const patches = source.patches(lrSamples, side);
+    throwIfAborted(options.signal, 'scoring');
+    const patches = source.patches(regionSamples, side);
     try {
-      regions.push((await thin.linearRegions(patches, { alpha, batchSize: lrBatchSize })).regions);
+      regions.push((await thin.linearRegions(patches, { alpha, batchSize: regionBatchSize })).regions);
     } finally {
       patches.dispose();
     }
@@ -88,7 +93,7 @@ export async function scoreArchitecture(ops: readonly number[], source: InputSou
     connected: isNb201Connected(arch),
     kappa: summarize(kappas),
     regions: regionSummary,
-    saturated: regions.some((r) => r >= lrSamples),
+    saturated: regions.some((r) => r >= regionSamples),
     seconds: (Date.now() - started) / 1000,
   };
 }

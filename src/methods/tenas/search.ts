@@ -12,12 +12,14 @@
  * §4.3, fixable with `fixEdgeOriginQuirk`). Deterministic by seed: round k's NTK network is seeded
  * seed·1000 + k, the i-th thin network seed·10⁶ + i, and inputs come from one seeded stream (the original's global-RNG order is not reproduced).
  */
+import { throwIfAborted } from '../../core/cancel';
 import { TorchnasError } from '../../core/errors';
+import { ProgressCallback } from '../../core/progress';
 import { denseRank, numpyRound, pythonRound } from '../../core/stats';
 import { Tensor } from '../../core/tensor';
 import { DartsGenotype, dartsEdgeOpsToCell, formatDartsGenotype } from '../../spaces/darts';
 import { formatNb201String, nb201FromAlphaArgmax } from '../../spaces/nb201';
-import { InputSource } from './inputs';
+import { InputSource } from '../../data/input-source';
 import { Init, NtkMode } from './networks';
 import { DARTS_PRUNING_SPACE, NB201_PRUNING_SPACE, PruningSpace, Scorer } from './pruning-space';
 
@@ -33,9 +35,10 @@ export interface SearchSettings {
   ntkMode: NtkMode;
   init: Init;
   singularEps: number;
-  lrSamples: number;
-  lrBatchSize: number;
-  lrInputSize: number;
+  /** Linear-region samples per repeat, the BN batch they are split into, and the side of the square patches. */
+  linearRegionSamples: number;
+  linearRegionBatchSize: number;
+  linearRegionInputSize: number;
   numClasses: number;
   seed: number;
   device: string;
@@ -78,11 +81,18 @@ export interface SearchResult {
   genotype?: DartsGenotype;
   rounds: RoundReport[];
   ntkEvaluations: number;
-  lrEvaluations: number;
+  linearRegionEvaluations: number;
   seconds: number;
 }
 
-export type SearchProgress = (done: number, total: number, info: { round: number; candidate: string }) => void;
+export interface SearchOptions {
+  /** Candidates scored so far of the expected total; fields: round (1-based) and the candidate. */
+  onProgress?: ProgressCallback;
+  /** Called with each finished round (the search so far, e.g. for a partial result file). */
+  onRound?: (round: RoundReport) => void;
+  /** Checked between native jobs: an abort ends the search with CANCELLED within one NTK or region count. */
+  signal?: AbortSignal;
+}
 
 type Alphas = Float32Array[];
 
@@ -145,16 +155,17 @@ export async function searchPruning(
   space: PruningSpace,
   source: InputSource,
   settings: SearchSettings,
-  onProgress?: SearchProgress,
-  signal?: AbortSignal,
+  options: SearchOptions = {},
 ): Promise<SearchResult> {
+  const { onProgress, signal } = options;
+  const checkCancelled = () => throwIfAborted(signal, 'TE-NAS search');
   const started = Date.now();
   if (!Number.isInteger(settings.pruneNumber) || settings.pruneNumber < 1) {
     throw new TorchnasError(`pruneNumber must be an integer >= 1, got ${settings.pruneNumber}`, 'CONFIG_INVALID');
   }
   const state = PruningState.initial(space);
   const rounds: RoundReport[] = [];
-  const counts = { ntk: 0, lr: 0, done: 0 };
+  const counts = { ntk: 0, linearRegions: 0, done: 0 };
   const total = expectedEvaluations(space, settings.pruneNumber);
   const scoring = {
     numClasses: settings.numClasses,
@@ -163,35 +174,41 @@ export async function searchPruning(
     ntkMode: settings.ntkMode,
     singularEps: settings.singularEps,
     ntkWorkers: settings.ntkWorkers ?? 1,
-    lrBatchSize: settings.lrBatchSize,
+    linearRegionBatchSize: settings.linearRegionBatchSize,
   };
 
   // Seeds of the thin networks: one fresh network per candidate (the original builds a new pair per candidate).
   let thinNetworks = 0;
   const evaluate = async (kappa: Scorer, origin: Alphas, candidates: Candidate[], round: number) => {
     for (const c of candidates) {
-      if (signal?.aborted) throw new TorchnasError('TE-NAS search was cancelled', 'CANCELLED');
+      checkCancelled();
       const regions = space.regionScorer(settings.seed * 1_000_000 + thinNetworks++, scoring);
       const dk: number[] = [];
       const dr: number[] = [];
       for (let r = 0; r < settings.repeats; r++) {
         let kOrigin: number, kCandidate: number, rOrigin: number, rCandidate: number;
         const batch: Tensor = source.ntkBatch(settings.ntkBatchSize);
+        // Cancellation is checked between the native jobs (they do not poll a token), so an abort is honoured
+        // after at most one NTK or linear-region count.
         try {
+          checkCancelled();
           kOrigin = await kappa(batch, origin);
+          checkCancelled();
           kCandidate = await kappa(batch, c.alphas);
         } finally {
           batch.dispose();
         }
-        const patches: Tensor = source.patches(settings.lrSamples, settings.lrInputSize);
+        const patches: Tensor = source.patches(settings.linearRegionSamples, settings.linearRegionInputSize);
         try {
+          checkCancelled();
           rOrigin = await regions(patches, origin);
+          checkCancelled();
           rCandidate = await regions(patches, c.alphas);
         } finally {
           patches.dispose();
         }
         counts.ntk += 2;
-        counts.lr += 2;
+        counts.linearRegions += 2;
         dk.push(numpyRound(relativeChange(kOrigin, kCandidate), settings.precision));
         dr.push(pythonRound(relativeChange(rOrigin, rCandidate), settings.precision));
         c.repeats.push([kOrigin, kCandidate, rOrigin, rCandidate]);
@@ -199,7 +216,7 @@ export async function searchPruning(
       c.deltaKappa = dk.reduce((a, b) => a + b, 0) / dk.length;
       c.deltaRegions = dr.reduce((a, b) => a + b, 0) / dr.length;
       counts.done++;
-      onProgress?.(counts.done, total, { round, candidate: `${c.cell} ${c.edge} ${c.op}` });
+      onProgress?.(counts.done, total, { round: round + 1, candidate: `${c.cell} ${c.edge} ${c.op}` });
     }
     // §4: dense ranks (Δκ descending, ΔR ascending) and rank sums; the stable ascending sort starts from the
     // NTK order, so ties keep it.
@@ -262,6 +279,7 @@ export async function searchPruning(
       state.prune(c.cellIndex, c.edgeIndex, [c.opIndex]);
     }
     rounds.push(report(round, 'ops', list, t0));
+    options.onRound?.(rounds[rounds.length - 1]);
   }
 
   // DARTS edge pruning: keep two inputs per node.
@@ -285,11 +303,12 @@ export async function searchPruning(
           state.prune(x.cellIndex, x.edgeIndex, state.live(x.cellIndex, x.edgeIndex));
         }
         rounds.push(report(round, 'edges', list, t1));
+        options.onRound?.(rounds[rounds.length - 1]);
       }
     }
   }
 
-  const base = { rounds, ntkEvaluations: counts.ntk, lrEvaluations: counts.lr, seconds: (Date.now() - started) / 1000 };
+  const base = { rounds, ntkEvaluations: counts.ntk, linearRegionEvaluations: counts.linearRegions, seconds: (Date.now() - started) / 1000 };
   const n = space.opNames.length;
   if (space.name === 'nb201') {
     const rows = Array.from({ length: space.numEdges }, (_, e) => Array.from(state.alphas[0].subarray(e * n, (e + 1) * n)));
@@ -310,11 +329,11 @@ export async function searchPruning(
 }
 
 /** The NB201 search (one cell type, 3 rounds with pruneNumber 1). */
-export function searchNb201(source: InputSource, settings: SearchSettings, onProgress?: SearchProgress, signal?: AbortSignal): Promise<SearchResult> {
-  return searchPruning(NB201_PRUNING_SPACE, source, settings, onProgress, signal);
+export function searchNb201(source: InputSource, settings: SearchSettings, options: SearchOptions = {}): Promise<SearchResult> {
+  return searchPruning(NB201_PRUNING_SPACE, source, settings, options);
 }
 
 /** The DARTS search (normal and reduction cells, op rounds then edge pruning). */
-export function searchDarts(source: InputSource, settings: SearchSettings, onProgress?: SearchProgress, signal?: AbortSignal): Promise<SearchResult> {
-  return searchPruning(DARTS_PRUNING_SPACE, source, settings, onProgress, signal);
+export function searchDarts(source: InputSource, settings: SearchSettings, options: SearchOptions = {}): Promise<SearchResult> {
+  return searchPruning(DARTS_PRUNING_SPACE, source, settings, options);
 }

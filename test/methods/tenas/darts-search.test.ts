@@ -1,4 +1,4 @@
-import { openInputSource } from '../../../src/methods/tenas/inputs';
+import { openInputSource } from '../../../src/data/input-source';
 import { searchDarts, SearchSettings } from '../../../src/methods/tenas/search';
 import { checkDartsGenotype, parseDartsGenotype } from '../../../src/spaces/darts';
 
@@ -10,9 +10,9 @@ const quick: SearchSettings = {
   ntkMode: 'logit_sum',
   init: 'default',
   singularEps: 0,
-  lrSamples: 50,
-  lrBatchSize: 50,
-  lrInputSize: 3,
+  linearRegionSamples: 50,
+  linearRegionBatchSize: 50,
+  linearRegionInputSize: 3,
   numClasses: 10,
   seed: 0,
   device: 'cpu',

@@ -5,7 +5,7 @@
 import { native } from '../../../src/native';
 import { Tensor } from '../../../src/core/tensor';
 import { ntkNetwork, singlePathAlpha, thinNetwork } from '../../../src/methods/tenas/networks';
-import { referenceInputs, referenceLrInputs } from '../../../src/methods/tenas/reference';
+import { referenceInputs, referenceRegionInputs } from '../../helpers/tenas-reference';
 import { parseNb201String } from '../../../src/spaces/nb201';
 
 const ARCH_42 = '|none~0|+|nor_conv_3x3~0|nor_conv_1x1~1|+|skip_connect~0|none~1|nor_conv_3x3~2|';
@@ -36,7 +36,7 @@ describe('TE-NAS reference checks (index 42)', () => {
 
   test('batch-32 run: κ, R on Fashion-MNIST crops and R on N(0,1) for all three repeats', async () => {
     const inputs = await referenceInputs(32);
-    const crops0 = inputs.lrFashionMnist[0].toArray() as Float32Array;
+    const crops0 = inputs.regionFashionMnist[0].toArray() as Float32Array;
     expect(sum(crops0)).toBe(839.9265232271282);
     expect(Array.from(crops0.slice(0, 3))).toEqual([0.1451980173587799, 0.05632394179701805, -0.032550130039453506]);
     const expectedKappa = [8.92769, 9.93957, 9.26726];
@@ -46,9 +46,9 @@ describe('TE-NAS reference checks (index 42)', () => {
       const k = await ntkNetwork({ seed: 42000 + r }).ntk(inputs.ntkNormal[r], { alpha });
       expect(k.kappa).toBeCloseTo(expectedKappa[r], 4);
       const thin = thinNetwork({ seed: 42000 + r });
-      const fm: Tensor = referenceLrInputs(inputs.lrFashionMnist, r);
+      const fm: Tensor = referenceRegionInputs(inputs.regionFashionMnist, r);
       expect((await thin.linearRegions(fm, { alpha })).regions).toBe(expectedRegionsFmnist[r]);
-      expect((await thin.linearRegions(referenceLrInputs(inputs.lrNormal, r), { alpha })).regions).toBe(expectedRegionsNormal[r]);
+      expect((await thin.linearRegions(referenceRegionInputs(inputs.regionNormal, r), { alpha })).regions).toBe(expectedRegionsNormal[r]);
     }
   });
 

@@ -1,6 +1,6 @@
 /** Looking NB201 architectures up in NCP's NB201 table (ImageNet16-120 accuracy; specs/tenas.md §1.5). */
-import { loadNb201Table, Nb201TableRecord } from '../../benchmarks/nb201-table';
-import { Nb201IndexMap } from '../../spaces/nb201';
+import { loadNb201Table, Nb201TableRecord } from './nb201-table';
+import { Nb201IndexMap } from '../spaces/nb201';
 
 export interface Nb201Table {
   file: string;

@@ -7,12 +7,12 @@
  * as the reference runs do), then the CIFAR training augmentation (random crop 32 with padding 4, random
  * horizontal flip), then replication to 3 channels.
  */
-import { TorchnasError } from '../../core/errors';
-import { Random } from '../../core/random';
-import { tensor, Tensor } from '../../core/tensor';
-import { CIFAR10_MEAN, CIFAR10_STD, loadCifar10 } from '../../data/cifar10';
-import { FASHION_MNIST_MEAN, FASHION_MNIST_STD, loadFashionMnist } from '../../data/fashion-mnist';
-import { native, NativeGenerator } from '../../native';
+import { TorchnasError } from '../core/errors';
+import { Random } from '../core/random';
+import { tensor, Tensor } from '../core/tensor';
+import { CIFAR10_MEAN, CIFAR10_STD, loadCifar10 } from './cifar10';
+import { FASHION_MNIST_MEAN, FASHION_MNIST_STD, loadFashionMnist } from './fashion-mnist';
+import { native, NativeGenerator } from '../native';
 
 export type InputSourceSpec = 'fashion-mnist' | 'random' | `cifar10:${string}`;
 
