@@ -22,6 +22,8 @@
         "native/core/nets/multi_resolution_net.cc",
         "native/core/nets/mlp_predictor.cc",
         "native/core/train/lr_schedule.cc",
+        "native/core/train/training_loop.cc",
+        "native/core/nets/init.cc",
         "native/core/train/predictor_trainer.cc",
         "native/core/train/ncp_propagation.cc",
         "native/napi/multi_resolution_net.cc",

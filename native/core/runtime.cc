@@ -5,6 +5,7 @@
 #include <torch/utils.h>
 #include <torch/version.h>
 
+#include <atomic>
 #include <regex>
 
 #include "errors.h"
@@ -16,7 +17,7 @@ RuntimeInfo runtime_info() {
   info.torch_version = TORCH_VERSION;
   info.cuda_available = torch::cuda::is_available();
   info.cuda_device_count = info.cuda_available ? static_cast<int>(torch::cuda::device_count()) : 0;
-  info.num_threads = at::get_num_threads();
+  info.num_threads = get_num_threads();
   info.num_interop_threads = at::get_num_interop_threads();
   info.mkldnn_available = at::hasMKLDNN();
   return info;
@@ -24,12 +25,33 @@ RuntimeInfo runtime_info() {
 
 void set_seed(uint64_t seed) { torch::manual_seed(seed); }
 
+std::mutex& seeded_construction_mutex() {
+  static std::mutex m;
+  return m;
+}
+
+namespace {
+std::atomic<int>& configured_threads() {
+  static std::atomic<int> n{0};  // 0: not set yet, LibTorch's own default
+  return n;
+}
+}  // namespace
+
 void set_num_threads(int n) {
-  if (n < 1) fail("INVALID_ARGUMENT", "thread count must be >= 1, got " + std::to_string(n));
+  if (n < 1 || n > 4096) fail("INVALID_ARGUMENT", "thread count must be in 1..4096, got " + std::to_string(n));
+  configured_threads().store(n);
   at::set_num_threads(n);
 }
 
-int get_num_threads() { return at::get_num_threads(); }
+int get_num_threads() {
+  const int n = configured_threads().load();
+  return n > 0 ? n : at::get_num_threads();
+}
+
+void apply_job_threads(int n) {
+  if (n <= 0) n = configured_threads().load();
+  if (n > 0 && at::get_num_threads() != n) at::set_num_threads(n);
+}
 
 torch::Device parse_device(const std::string& spec) {
   static const std::regex pattern("^(cpu|cuda)(?::([0-9]+))?$");

@@ -2,6 +2,7 @@
 #pragma once
 #include <torch/types.h>
 
+#include <mutex>
 #include <string>
 
 namespace torchnas {
@@ -20,8 +21,19 @@ RuntimeInfo runtime_info();
 // Seeds LibTorch's CPU and (if present) CUDA generators.
 void set_seed(uint64_t seed);
 
+// Seeded construction draws from the global generator: every family that does it holds this lock
+// from set_seed to the end of construction, so concurrent constructions cannot interleave draws.
+std::mutex& seeded_construction_mutex();
+
+// The process's configured intra-op thread count (setThreads / --threads). Jobs apply it on their own
+// thread when they start (apply_job_threads), so a job that changes its own thread count (NTK row
+// workers run one thread each) cannot leak that into another job or into the JS thread.
 void set_num_threads(int n);
 int get_num_threads();
+// Sets the calling thread's intra-op thread count to n (0: the configured count). OpenMP keeps the
+// count per thread; LibTorch also stores it in a process-wide default that only newly started pool
+// threads read, and every job sets its own, so nothing carries over between jobs.
+void apply_job_threads(int n);
 
 // Parses "cpu", "cuda" or "cuda:N"; throws INVALID_ARGUMENT for anything else and
 // DEVICE_UNAVAILABLE when the CUDA device is not there.

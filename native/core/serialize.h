@@ -32,6 +32,7 @@ void save_tensors(const std::string& path, const NamedTensors& tensors);
 NamedTensors load_tensors(const std::string& path, const torch::Device& device);
 
 void save_module(const std::string& path, const torch::nn::Module& module);
+
 void load_module(const std::string& path, torch::nn::Module& module, const torch::Device& device);
 
 }  // namespace torchnas

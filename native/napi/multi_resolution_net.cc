@@ -2,7 +2,6 @@
 // countMultiResolutionOps: thop-2020 counts of many codes, each built on the meta device (spec ncp.md §4).
 #include <napi.h>
 #include <torch/nn/functional/loss.h>
-#include <torch/optim/sgd.h>
 
 #include <atomic>
 #include <cmath>
@@ -13,6 +12,8 @@
 #include "../core/runtime.h"
 #include "../core/serialize.h"
 #include "async_job.h"
+#include "module_wrap.h"
+#include "../core/train/classifier_trainer.h"
 #include "common.h"
 #include "ncp.h"
 #include "tensor.h"
@@ -82,99 +83,96 @@ MultiResolutionSetting read_setting(const Napi::Object& options, const std::stri
   return s;
 }
 
-class MultiResolutionNetWrap : public Napi::ObjectWrap<MultiResolutionNetWrap> {
+struct MultiResolutionNetState {
+  std::shared_ptr<MultiResolutionNet> net;
+  torch::Device where{torch::kCPU};
+  torch::nn::Module& module() { return **net; }
+  torch::Device device() const { return where; }
+};
+
+class MultiResolutionNetWrap : public ModuleWrap<MultiResolutionNetWrap, MultiResolutionNetState> {
  public:
+  static constexpr const char* kClassName = "MultiResolutionNet";
+
   static void Register(Napi::Env env, Napi::Object exports) {
-    exports.Set("MultiResolutionNet",
-                DefineClass(env, "MultiResolutionNet",
-                            {InstanceMethod("forward", &MultiResolutionNetWrap::Forward),
-                             InstanceMethod("trainSteps", &MultiResolutionNetWrap::TrainSteps),
-                             InstanceMethod("countOps", &MultiResolutionNetWrap::CountOps),
-                             InstanceMethod("save", &MultiResolutionNetWrap::Save),
-                             InstanceMethod("load", &MultiResolutionNetWrap::Load),
-                             InstanceAccessor("parameterCount", &MultiResolutionNetWrap::ParameterCount, nullptr),
-                             InstanceAccessor("device", &MultiResolutionNetWrap::Device, nullptr),
-                             InstanceAccessor("head", &MultiResolutionNetWrap::Head, nullptr),
-                             InstanceAccessor("numClasses", &MultiResolutionNetWrap::NumClasses, nullptr)}));
+    auto methods = module_methods({/*save_load=*/true, /*parameters=*/true});
+    methods.push_back(InstanceMethod("forward", &MultiResolutionNetWrap::Forward));
+    methods.push_back(InstanceMethod("trainSteps", &MultiResolutionNetWrap::TrainSteps));
+    methods.push_back(InstanceMethod("countOps", &MultiResolutionNetWrap::CountOps));
+    methods.push_back(InstanceAccessor("head", &MultiResolutionNetWrap::Head, nullptr));
+    methods.push_back(InstanceAccessor("numClasses", &MultiResolutionNetWrap::NumClasses, nullptr));
+    exports.Set(kClassName, DefineClass(env, kClassName, methods));
   }
 
-  explicit MultiResolutionNetWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<MultiResolutionNetWrap>(info) {
+  explicit MultiResolutionNetWrap(const Napi::CallbackInfo& info) : ModuleWrap(info) {
     Napi::Env env = info.Env();
     auto o = read_object(info[0], "MultiResolutionNet options");
     const auto device_spec = option_string(o, "device", "cpu", "options");
-    const auto seed = static_cast<uint64_t>(option_int(o, "seed", 0, "options"));
-    device_ = guarded(env, [&] { return parse_device(device_spec); });
-    net_ = guarded(env, [&] {
-      MultiResolutionNetOptions options;
-      options.setting = read_setting(o, "options");
-      options.num_classes = option_int(o, "numClasses", 19, "options");  // the original's defaults (§3.3)
-      options.head = parse_head(option_string(o, "head", "segmentation", "options"));
-      return std::make_shared<MultiResolutionNet>(options, device_, seed);
-    });
+    const auto seed = option_int(o, "seed", 0, "options");
+    if (seed < 0) throw_invalid(env, "options.seed must be >= 0");
+    const auto classes = option_int(o, "numClasses", 19, "options");  // the original's defaults (§3.3)
+    if (classes < 1 || classes > 100000) throw_invalid(env, "options.numClasses must be in 1..100000");
+    bind(env, guarded(env, [&] {
+           auto s = std::make_shared<MultiResolutionNetState>();
+           s->where = parse_device(device_spec);
+           MultiResolutionNetOptions options;
+           options.setting = read_setting(o, "options");
+           options.num_classes = classes;
+           options.head = parse_head(option_string(o, "head", "segmentation", "options"));
+           s->net = std::make_shared<MultiResolutionNet>(options, s->where, static_cast<uint64_t>(seed));
+           return s;
+         }));
   }
 
  private:
-  void acquire(Napi::Env env) {
-    if (busy_->exchange(true)) throw make_error(env, "INVALID_ARGUMENT", "this MultiResolutionNet is busy with another job; await it first");
-  }
-  std::function<void()> releaser() {
-    auto busy = busy_;
-    return [busy] { busy->store(false); };
-  }
-
   Napi::Value Forward(const Napi::CallbackInfo& info) {
     auto x = TensorWrap::Read(info[0], "input");
-    acquire(info.Env());
-    auto net = net_;
-    auto device = device_;
-    return PromiseJob::Start(
-        info.Env(), "torchnas.MultiResolutionNet.forward", GradMode::kInference,
-        [net, x, device]() -> PromiseJob::Finish {
-          (*net)->eval();
-          auto y = (*net)->forward(x.to(device, torch::kFloat32)).cpu();
+    auto state = state_;
+    return start_job(
+        info, "torchnas.MultiResolutionNet.forward", GradMode::kInference,
+        [state, x]() -> PromiseJob::Finish {
+          auto& net = *state->net;
+          net->eval();
+          auto y = net->forward(x.to(state->where, torch::kFloat32)).cpu();
           return [y](Napi::Env e) -> Napi::Value { return TensorWrap::Wrap(e, y); };
         },
-        {info.This(), info[0]}, releaser());
+        {info[0]});
   }
 
-  // SGD steps with cross-entropy on one batch: labels [N] (classification) or [N, H/4, W/4] (segmentation).
+  // SGD steps with cross-entropy on one batch: labels [N] (classification) or [N, H/4, W/4] (segmentation),
+  // through the core's training loop (a NaN/inf loss ends the steps with a NaN entry, weights untouched).
   Napi::Value TrainSteps(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     auto x = TensorWrap::Read(info[0], "input");
     auto labels = TensorWrap::Read(info[1], "labels");
     auto steps = read_int(info[2], "steps");
-    if (steps < 0) throw_invalid(env, "steps must be >= 0");
+    if (steps < 0 || steps > 100000000) throw_invalid(env, "steps must be in 0..1e8");
     auto o = info[3].IsUndefined() ? Napi::Object::New(env) : read_object(info[3], "options");
-    const double lr = option_number(o, "lr", 0.01, "options"), momentum = option_number(o, "momentum", 0.9, "options");
-    const double weight_decay = option_number(o, "weightDecay", 0.0, "options");
-    acquire(env);
-    auto net = net_;
-    auto device = device_;
-    return PromiseJob::Start(
-        env, "torchnas.MultiResolutionNet.trainSteps", GradMode::kEnabled,
-        [net, x, labels, steps, lr, momentum, weight_decay, device]() -> PromiseJob::Finish {
-          auto& model = *net;
-          torch::optim::SGD opt(model->parameters(), torch::optim::SGDOptions(lr).momentum(momentum).weight_decay(weight_decay));
-          auto input = x.to(device, torch::kFloat32);
-          auto target = labels.to(device, torch::kInt64);
+    SgdSettings sgd;
+    sgd.lr = option_number(o, "lr", 0.01, "options");
+    sgd.momentum = option_number(o, "momentum", 0.9, "options");
+    sgd.weight_decay = option_number(o, "weightDecay", 0.0, "options");
+    auto state = state_;
+    return start_job(
+        info, "torchnas.MultiResolutionNet.trainSteps", GradMode::kEnabled,
+        [state, x, labels, steps, sgd]() -> PromiseJob::Finish {
+          auto& model = *state->net;
+          auto loop = sgd_loop(model->parameters(), sgd);
+          auto input = x.to(state->where, torch::kFloat32);
+          auto target = labels.to(state->where, torch::kInt64);
           model->train();
-          std::vector<double> losses;
-          for (int64_t s = 0; s < steps; ++s) {
+          auto losses = train_steps_on_batch(*loop, steps, [&] {
             auto logits = model->forward(input);
             if (model->options().head == MultiResolutionHead::kClassification) logits = logits.flatten(1);
-            auto loss = torch::nn::functional::cross_entropy(logits, target);
-            opt.zero_grad();
-            loss.backward();
-            opt.step();
-            losses.push_back(loss.item<double>());
-          }
+            return torch::nn::functional::cross_entropy(logits, target);
+          });
           return [losses](Napi::Env e) -> Napi::Value {
             auto arr = Napi::Float64Array::New(e, losses.size());
             for (size_t i = 0; i < losses.size(); ++i) arr[i] = losses[i];
             return arr;
           };
         },
-        {info.This(), info[0], info[1]}, releaser());
+        {info[0], info[1]});
   }
 
   // thop-2020 counts of one forward of the built module (spec §4), at [batch, 3, height, width].
@@ -183,61 +181,30 @@ class MultiResolutionNetWrap : public Napi::ObjectWrap<MultiResolutionNetWrap> {
     auto o = info[0].IsUndefined() ? Napi::Object::New(env) : read_object(info[0], "options");
     const int64_t h = option_int(o, "height", 128, "options"), w = option_int(o, "width", 128, "options");
     const int64_t batch = option_int(o, "batch", 1, "options");
-    acquire(env);
-    auto net = net_;
-    return PromiseJob::Start(
-        env, "torchnas.MultiResolutionNet.countOps", GradMode::kDisabled,
-        [net, h, w, batch]() -> PromiseJob::Finish {
-          auto c = (*net)->count_ops(h, w, batch);
-          return [c](Napi::Env e) -> Napi::Value {
-            auto r = Napi::Object::New(e);
-            r.Set("ops", static_cast<double>(c.ops));
-            r.Set("params", static_cast<double>(c.params));
-            return r;
-          };
-        },
-        {info.This()}, releaser());
+    if (h < 1 || h > 8192 || w < 1 || w > 8192 || batch < 1 || batch > 4096) {
+      throw_invalid(env, "options.height and options.width must be in 1..8192 and options.batch in 1..4096");
+    }
+    auto state = state_;
+    return start_job(info, "torchnas.MultiResolutionNet.countOps", GradMode::kDisabled,
+                     [state, h, w, batch]() -> PromiseJob::Finish {
+                       auto c = (*state->net)->count_ops(h, w, batch);
+                       return [c](Napi::Env e) -> Napi::Value {
+                         auto r = Napi::Object::New(e);
+                         r.Set("ops", static_cast<double>(c.ops));
+                         r.Set("params", static_cast<double>(c.params));
+                         return r;
+                       };
+                     });
   }
 
-  Napi::Value Save(const Napi::CallbackInfo& info) {
-    auto path = read_string(info[0], "path");
-    acquire(info.Env());
-    auto net = net_;
-    return PromiseJob::Start(info.Env(), "torchnas.MultiResolutionNet.save", GradMode::kDisabled,
-                             [net, path]() -> PromiseJob::Finish {
-                               save_module(path, **net);
-                               return {};
-                             },
-                             {info.This()}, releaser());
+  Napi::Value Head(const Napi::CallbackInfo& info) {
+    require_alive(info.Env());
+    return Napi::String::New(info.Env(), head_name((*state_->net)->options().head));
   }
-
-  Napi::Value Load(const Napi::CallbackInfo& info) {
-    auto path = read_string(info[0], "path");
-    acquire(info.Env());
-    auto net = net_;
-    auto device = device_;
-    return PromiseJob::Start(info.Env(), "torchnas.MultiResolutionNet.load", GradMode::kDisabled,
-                             [net, path, device]() -> PromiseJob::Finish {
-                               load_module(path, **net, device);
-                               return {};
-                             },
-                             {info.This()}, releaser());
-  }
-
-  Napi::Value ParameterCount(const Napi::CallbackInfo& info) {
-    int64_t n = 0;
-    for (const auto& p : (*net_)->parameters()) n += p.numel();
-    return Napi::Number::New(info.Env(), static_cast<double>(n));
-  }
-  Napi::Value Device(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), device_string(device_)); }
-  Napi::Value Head(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), head_name((*net_)->options().head)); }
   Napi::Value NumClasses(const Napi::CallbackInfo& info) {
-    return Napi::Number::New(info.Env(), static_cast<double>((*net_)->options().num_classes));
+    require_alive(info.Env());
+    return Napi::Number::New(info.Env(), static_cast<double>((*state_->net)->options().num_classes));
   }
-
-  std::shared_ptr<MultiResolutionNet> net_;
-  torch::Device device_{torch::kCPU};
-  std::shared_ptr<std::atomic<bool>> busy_ = std::make_shared<std::atomic<bool>>(false);
 };
 
 // countMultiResolutionOps(embeddings (B×27, flat), {head, numClasses, height, width}, onProgress?)
@@ -250,6 +217,8 @@ Napi::Value CountMultiResolutionOps(const Napi::CallbackInfo& info) {
   auto head = guarded(env, [&] { return parse_head(option_string(o, "head", "classification", "options")); });
   const int64_t classes = option_int(o, "numClasses", 50, "options");  // the benchmark's convention (§4)
   const int64_t h = option_int(o, "height", 128, "options"), w = option_int(o, "width", 128, "options");
+  if (h < 1 || h > 8192 || w < 1 || w > 8192) throw_invalid(env, "options.height and options.width must be in 1..8192");
+  if (classes < 1 || classes > 100000) throw_invalid(env, "options.numClasses must be in 1..100000");
   ProgressSink progress(env, info[2], "torchnas.countMultiResolutionOps");
   return PromiseJob::Start(
       env, "torchnas.countMultiResolutionOps", GradMode::kDisabled,

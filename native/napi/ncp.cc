@@ -11,6 +11,7 @@
 #include "../core/train/ncp_propagation.h"
 #include "../core/train/predictor_trainer.h"
 #include "async_job.h"
+#include "module_wrap.h"
 #include "common.h"
 #include "families.h"
 #include "ncp.h"
@@ -32,31 +33,33 @@ Napi::TypedArrayOf<Out> typed_copy(Napi::Env env, const torch::Tensor& t) {
 
 struct PredictorState {
   MlpPredictor model{nullptr};
-  torch::Device device{torch::kCPU};
+  torch::Device where{torch::kCPU};
   NamedTensors best, last;
   PredictorNormalization norm;
+  torch::nn::Module& module() { return *model; }
+  torch::Device device() const { return where; }
 };
 
-class NcpPredictorWrap : public Napi::ObjectWrap<NcpPredictorWrap> {
+class NcpPredictorWrap : public ModuleWrap<NcpPredictorWrap, PredictorState> {
  public:
+  static constexpr const char* kClassName = "NcpPredictor";
+
   static void Register(Napi::Env env, Napi::Object exports) {
-    exports.Set("NcpPredictor",
-                DefineClass(env, "NcpPredictor",
-                            {InstanceMethod("setNormalization", &NcpPredictorWrap::SetNormalization),
-                             InstanceMethod("train", &NcpPredictorWrap::Train),
-                             InstanceMethod("useState", &NcpPredictorWrap::UseState),
-                             InstanceMethod("predict", &NcpPredictorWrap::Predict),
-                             InstanceMethod("propagate", &NcpPredictorWrap::Propagate),
-                             InstanceMethod("save", &NcpPredictorWrap::Save),
-                             InstanceMethod("load", &NcpPredictorWrap::Load),
-                             InstanceAccessor("normalization", &NcpPredictorWrap::Normalization, nullptr),
-                             InstanceAccessor("parameterCount", &NcpPredictorWrap::ParameterCount, nullptr),
-                             InstanceAccessor("bufferCount", &NcpPredictorWrap::BufferCount, nullptr),
-                             InstanceAccessor("outputDim", &NcpPredictorWrap::OutputDim, nullptr),
-                             InstanceAccessor("device", &NcpPredictorWrap::DeviceName, nullptr)}));
+    // save/load are the predictor's own (normalisation, best/last states); parameter access is shared.
+    auto methods = module_methods({/*save_load=*/false, /*parameters=*/true});
+    methods.push_back(InstanceMethod("setNormalization", &NcpPredictorWrap::SetNormalization));
+    methods.push_back(InstanceMethod("train", &NcpPredictorWrap::Train));
+    methods.push_back(InstanceMethod("useState", &NcpPredictorWrap::UseState));
+    methods.push_back(InstanceMethod("predict", &NcpPredictorWrap::Predict));
+    methods.push_back(InstanceMethod("propagate", &NcpPredictorWrap::Propagate));
+    methods.push_back(InstanceMethod("save", &NcpPredictorWrap::Save));
+    methods.push_back(InstanceMethod("load", &NcpPredictorWrap::Load));
+    methods.push_back(InstanceAccessor("normalization", &NcpPredictorWrap::Normalization, nullptr));
+    methods.push_back(InstanceAccessor("outputDim", &NcpPredictorWrap::OutputDim, nullptr));
+    exports.Set(kClassName, DefineClass(env, kClassName, methods));
   }
 
-  explicit NcpPredictorWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<NcpPredictorWrap>(info) {
+  explicit NcpPredictorWrap(const Napi::CallbackInfo& info) : ModuleWrap(info) {
     Napi::Env env = info.Env();
     auto o = read_object(info[0], "NcpPredictor options");
     MlpPredictorOptions m;
@@ -67,31 +70,29 @@ class NcpPredictorWrap : public Napi::ObjectWrap<NcpPredictorWrap> {
     m.trunk_dropout = option_number(o, "trunkDropout", m.trunk_dropout, "options");
     m.head_dropouts = read_numbers(o.Get("headDropouts"), "options.headDropouts");
     if (!o.Get("exactLinear").IsUndefined()) m.exact_linear = read_bool(o.Get("exactLinear"), "options.exactLinear");
+    if (m.input_dim < 1 || m.input_dim > 4096) throw_invalid(env, "options.inputDim must be in 1..4096");
+    if (m.shared_layer < 1 || m.shared_layer > 65536 || m.separated_layer < 1 || m.separated_layer > 65536) {
+      throw_invalid(env, "options.sharedLayer and options.separatedLayer must be in 1..65536");
+    }
+    if (m.groups.empty() || m.groups.size() > 64) throw_invalid(env, "options.groups must hold 1..64 metric group sizes");
+    for (auto g : m.groups) {
+      if (g < 1 || g > 4096) throw_invalid(env, "options.groups entries must be in 1..4096");
+    }
     const auto activation = option_string(o, "activation", "swish", "options");
-    const auto seed = static_cast<uint64_t>(option_int(o, "seed", 233, "options"));
+    const auto seed = option_int(o, "seed", 233, "options");
+    if (seed < 0) throw_invalid(env, "options.seed must be >= 0");
     const auto device_spec = option_string(o, "device", "cpu", "options");
-    state_ = guarded(env, [&] {
-      m.activation = parse_activation(activation);
-      auto s = std::make_shared<PredictorState>();
-      s->device = parse_device(device_spec);
-      s->model = MlpPredictor(m, seed);  // initialised on the CPU from its own generator, then moved
-      s->model->to(s->device);
-      return s;
-    });
+    bind(env, guarded(env, [&] {
+           m.activation = parse_activation(activation);
+           auto s = std::make_shared<PredictorState>();
+           s->where = parse_device(device_spec);
+           s->model = MlpPredictor(m, static_cast<uint64_t>(seed));  // initialised on the CPU from its own generator, then moved
+           s->model->to(s->where);
+           return s;
+         }));
   }
 
  private:
-  void acquire(Napi::Env env) {
-    if (busy_->exchange(true)) throw make_error(env, "INVALID_ARGUMENT", "this NcpPredictor is busy with another job; await it first");
-  }
-  std::function<void()> releaser() {
-    auto busy = busy_;
-    return [busy] { busy->store(false); };
-  }
-  // Reading the predictor's state on the JS thread is safe only while no job runs (a job may replace it).
-  void require_idle(Napi::Env env) const {
-    if (busy_->load()) throw make_error(env, "INVALID_ARGUMENT", "this NcpPredictor is busy with another job; await it first");
-  }
   void require_normalization(Napi::Env env) const {
     if (!state_->norm.input_mean.defined()) {
       throw make_error(env, "INVALID_ARGUMENT", "set the predictor's normalisation first (setNormalization or load)");
@@ -103,15 +104,14 @@ class NcpPredictorWrap : public Napi::ObjectWrap<NcpPredictorWrap> {
     auto o = read_object(info[0], "normalization");
     PredictorNormalization n{float_vector(o.Get("inputMean"), "inputMean"), float_vector(o.Get("inputStd"), "inputStd"),
                              float_vector(o.Get("outputMean"), "outputMean"), float_vector(o.Get("outputStd"), "outputStd")};
+    require_alive(env);
     const auto& mo = state_->model->options();
     if (n.input_mean.numel() != mo.input_dim || n.input_std.numel() != mo.input_dim ||
         n.output_mean.numel() != state_->model->output_dim() || n.output_std.numel() != state_->model->output_dim()) {
       throw make_error(env, "SHAPE_MISMATCH", "normalisation needs " + std::to_string(mo.input_dim) + " input and " +
                                                   std::to_string(state_->model->output_dim()) + " output means/stds");
     }
-    acquire(env);
-    state_->norm = n;
-    busy_->store(false);
+    while_held(env, [&] { state_->norm = n; });
     return env.Undefined();
   }
 
@@ -120,22 +120,24 @@ class NcpPredictorWrap : public Napi::ObjectWrap<NcpPredictorWrap> {
     auto d = read_object(info[0], "data");
     PredictorData data{TensorWrap::Read(d.Get("trainX"), "data.trainX"), TensorWrap::Read(d.Get("trainY"), "data.trainY"),
                        TensorWrap::Read(d.Get("valX"), "data.valX"), TensorWrap::Read(d.Get("valY"), "data.valY"), {}, {}};
-    auto settings = read_train_settings(info[1].IsUndefined() ? Napi::Object::New(env) : read_object(info[1], "options"), env);
+    auto options = info[1].IsUndefined() ? Napi::Object::New(env) : read_object(info[1], "options");
+    auto settings = read_train_settings(options, env);
+    settings.checkpoint_path = option_string(options, "checkpointPath", "", "options");
+    settings.resume_from = option_string(options, "resumeFrom", "", "options");
+    require_idle(env, "train");
     require_normalization(env);
     auto cancelled = read_cancel_token(info[3]);
-    if (!info[2].IsUndefined() && !info[2].IsNull() && !info[2].IsFunction()) throw_invalid(env, "onEpoch must be a function");
-    acquire(env);
-    ProgressSink progress(env, info[2], "torchnas.NcpPredictor.train");
+    ProgressSink progress(env, info[2], "torchnas.NcpPredictor.train", cancelled);
     auto state = state_;
-    return PromiseJob::Start(
-        env, "torchnas.NcpPredictor.train", GradMode::kEnabled,
+    return start_job(
+        info, "torchnas.NcpPredictor.train", GradMode::kEnabled,
         [state, data, settings, progress, cancelled]() -> PromiseJob::Finish {
           auto on_device = data;
           for (auto* t : {&on_device.train_x, &on_device.train_y, &on_device.val_x, &on_device.val_y}) {
-            *t = t->to(state->device, torch::kFloat32);
+            *t = t->to(state->where, torch::kFloat32);
           }
-          on_device.output_mean = state->norm.output_mean.to(state->device);
-          on_device.output_std = state->norm.output_std.to(state->device);
+          on_device.output_mean = state->norm.output_mean.to(state->where);
+          on_device.output_std = state->norm.output_std.to(state->where);
           auto r = train_predictor(state->model, on_device, settings,
                                    [&](int64_t epoch, const PredictorEpoch& e) {
                                      progress.report({static_cast<double>(epoch + 1), static_cast<double>(settings.epochs),
@@ -164,10 +166,12 @@ class NcpPredictorWrap : public Napi::ObjectWrap<NcpPredictorWrap> {
             o.Set("bestEpoch", static_cast<double>(rr.best_epoch));
             o.Set("bestLoss", rr.best_loss);
             o.Set("seconds", rr.seconds);
+            o.Set("resumedAtEpoch", static_cast<double>(rr.resumed_at_epoch));
+            if (!rr.failure.empty()) o.Set("failure", rr.failure);
             return o;
           };
         },
-        {info.This(), d.Get("trainX"), d.Get("trainY"), d.Get("valX"), d.Get("valY")}, releaser(), progress);
+        {d.Get("trainX"), d.Get("trainY"), d.Get("valX"), d.Get("valY")}, progress);
   }
 
   // Loads the best or last state of the last training run into the model.
@@ -175,38 +179,30 @@ class NcpPredictorWrap : public Napi::ObjectWrap<NcpPredictorWrap> {
     Napi::Env env = info.Env();
     auto which = read_string(info[0], "which");
     if (which != "best" && which != "last") throw_invalid(env, "which must be 'best' or 'last'");
-    require_idle(env);
+    require_idle(env, "change its state");
     const auto& state = which == "best" ? state_->best : state_->last;
     if (state.empty()) throw make_error(env, "INVALID_ARGUMENT", "no " + which + " state: train the predictor first");
-    acquire(env);
-    try {
-      guarded(env, [&] { load_module_state(*state_->model, state); });
-    } catch (...) {
-      busy_->store(false);
-      throw;
-    }
-    busy_->store(false);
+    while_held(env, [&] { load_module_state(*state_->model, state); });
     return env.Undefined();
   }
 
   // Normalised codes [N, D] → normalised predictions [N, M] (eval mode).
   Napi::Value Predict(const Napi::CallbackInfo& info) {
     auto x = TensorWrap::Read(info[0], "codes");
-    acquire(info.Env());
     auto state = state_;
-    return PromiseJob::Start(
-        info.Env(), "torchnas.NcpPredictor.predict", GradMode::kInference,
+    return start_job(
+        info, "torchnas.NcpPredictor.predict", GradMode::kInference,
         [state, x]() -> PromiseJob::Finish {
           state->model->eval();
-          auto y = state->model->forward(x.to(state->device, torch::kFloat32)).cpu();
+          auto y = state->model->forward(x.to(state->where, torch::kFloat32)).cpu();
           return [y](Napi::Env e) -> Napi::Value { return TensorWrap::Wrap(e, y); };
         },
-        {info.This(), info[0]}, releaser());
+        {info[0]});
   }
 
   Napi::Value Propagate(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
-    require_idle(env);
+    require_idle(env, "propagate codes");
     require_normalization(env);
     const int64_t dims = state_->model->options().input_dim;
     auto flat = read_numbers(info[0], "startCodes");
@@ -221,10 +217,9 @@ class NcpPredictorWrap : public Napi::ObjectWrap<NcpPredictorWrap> {
     s.output_mean = state_->norm.output_mean;
     s.output_std = state_->norm.output_std;
     auto cancelled = read_cancel_token(info[2]);
-    acquire(env);
     auto state = state_;
-    return PromiseJob::Start(
-        env, "torchnas.NcpPredictor.propagate", GradMode::kEnabled,
+    return start_job(
+        info, "torchnas.NcpPredictor.propagate", GradMode::kEnabled,
         [state, start, s, cancelled]() -> PromiseJob::Finish {
           auto t = std::make_shared<NcpTrajectory>(propagate_codes(state->model, start, s, cancelled.get()));
           return [t](Napi::Env e) -> Napi::Value {
@@ -239,8 +234,7 @@ class NcpPredictorWrap : public Napi::ObjectWrap<NcpPredictorWrap> {
             o.Set("finalContinuous", typed_copy<double, double>(e, t->final_continuous));
             return o;
           };
-        },
-        {info.This()}, releaser());
+        });
   }
 
   // save(path, which = 'current' | 'best' | 'last'): parameters, buffers and normalisation, atomically.
@@ -249,37 +243,33 @@ class NcpPredictorWrap : public Napi::ObjectWrap<NcpPredictorWrap> {
     auto path = read_string(info[0], "path");
     auto which = info[1].IsUndefined() ? std::string("current") : read_string(info[1], "which");
     if (which != "current" && which != "best" && which != "last") throw_invalid(env, "which must be 'current', 'best' or 'last'");
-    require_idle(env);
+    require_idle(env, "save");
     require_normalization(env);
     if (which != "current" && (which == "best" ? state_->best : state_->last).empty()) {
       throw make_error(env, "INVALID_ARGUMENT", "no " + which + " state: train the predictor first");
     }
-    acquire(env);
     auto state = state_;
-    return PromiseJob::Start(env, "torchnas.NcpPredictor.save", GradMode::kDisabled,
+    return start_job(info, "torchnas.NcpPredictor.save", GradMode::kDisabled,
                              [state, path, which]() -> PromiseJob::Finish {
                                const auto& chosen = which == "best" ? state->best : which == "last" ? state->last : module_state(*state->model);
                                save_predictor_checkpoint(path, state->model, chosen, state->norm);
                                return {};
-                             },
-                             {info.This()}, releaser());
+                             });
   }
 
   Napi::Value Load(const Napi::CallbackInfo& info) {
     auto path = read_string(info[0], "path");
-    acquire(info.Env());
     auto state = state_;
-    return PromiseJob::Start(info.Env(), "torchnas.NcpPredictor.load", GradMode::kDisabled,
-                             [state, path]() -> PromiseJob::Finish {
-                               state->norm = load_predictor_checkpoint(path, state->model, state->device);
-                               return {};
-                             },
-                             {info.This()}, releaser());
+    return start_job(info, "torchnas.NcpPredictor.load", GradMode::kDisabled,
+                     [state, path]() -> PromiseJob::Finish {
+                       state->norm = load_predictor_checkpoint(path, state->model, state->where);
+                       return {};
+                     });
   }
 
   Napi::Value Normalization(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
-    require_idle(env);
+    require_idle(env, "read the normalisation");
     if (!state_->norm.input_mean.defined()) return env.Undefined();
     return guarded(env, [&]() -> Napi::Value {
       auto as_float = [](const torch::Tensor& t) { return t.to(torch::kCPU, torch::kFloat32); };
@@ -291,25 +281,10 @@ class NcpPredictorWrap : public Napi::ObjectWrap<NcpPredictorWrap> {
       return o;
     });
   }
-  Napi::Value ParameterCount(const Napi::CallbackInfo& info) {
-    require_idle(info.Env());
-    int64_t n = 0;
-    for (const auto& p : state_->model->parameters()) n += p.numel();
-    return Napi::Number::New(info.Env(), static_cast<double>(n));
-  }
-  Napi::Value BufferCount(const Napi::CallbackInfo& info) {
-    require_idle(info.Env());
-    int64_t n = 0;
-    for (const auto& b : state_->model->buffers()) n += b.numel();
-    return Napi::Number::New(info.Env(), static_cast<double>(n));
-  }
   Napi::Value OutputDim(const Napi::CallbackInfo& info) {
+    require_alive(info.Env());
     return Napi::Number::New(info.Env(), static_cast<double>(state_->model->output_dim()));
   }
-  Napi::Value DeviceName(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), device_string(state_->device)); }
-
-  std::shared_ptr<PredictorState> state_;
-  std::shared_ptr<std::atomic<bool>> busy_ = std::make_shared<std::atomic<bool>>(false);
 };
 
 }  // namespace

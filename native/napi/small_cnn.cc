@@ -9,6 +9,7 @@
 #include "../core/serialize.h"
 #include "../core/train/classifier_trainer.h"
 #include "async_job.h"
+#include "module_wrap.h"
 #include "common.h"
 #include "families.h"
 #include "tensor.h"
@@ -16,9 +17,6 @@
 namespace torchnas::napi {
 
 namespace {
-
-// Module construction draws from LibTorch's global generator: serialise seeded construction.
-std::mutex construct_mutex;
 
 SgdSettings read_sgd(const Napi::Value& v, const std::string& owner) {
   SgdSettings s;
@@ -30,21 +28,22 @@ SgdSettings read_sgd(const Napi::Value& v, const std::string& owner) {
   return s;
 }
 
-class SmallCnnWrap : public Napi::ObjectWrap<SmallCnnWrap> {
+class SmallCnnWrap : public ModuleWrap<SmallCnnWrap, ClassifierTrainer> {
  public:
+  static constexpr const char* kClassName = "SmallCnn";
+
   static void Register(Napi::Env env, Napi::Object exports) {
-    exports.Set("SmallCnn", DefineClass(env, "SmallCnn",
-                                        {InstanceMethod("trainEpoch", &SmallCnnWrap::TrainEpoch),
-                                         InstanceMethod("trainSteps", &SmallCnnWrap::TrainSteps),
-                                         InstanceMethod("evaluate", &SmallCnnWrap::Evaluate),
-                                         InstanceMethod("forward", &SmallCnnWrap::Forward),
-                                         InstanceMethod("save", &SmallCnnWrap::Save),
-                                         InstanceMethod("load", &SmallCnnWrap::Load),
-                                         InstanceAccessor("parameterCount", &SmallCnnWrap::ParameterCount, nullptr),
-                                         InstanceAccessor("device", &SmallCnnWrap::Device, nullptr)}));
+    auto methods = module_methods({/*save_load=*/true, /*parameters=*/true});
+    methods.push_back(InstanceMethod("trainEpoch", &SmallCnnWrap::TrainEpoch));
+    methods.push_back(InstanceMethod("trainSteps", &SmallCnnWrap::TrainSteps));
+    methods.push_back(InstanceMethod("evaluate", &SmallCnnWrap::Evaluate));
+    methods.push_back(InstanceMethod("forward", &SmallCnnWrap::Forward));
+    methods.push_back(InstanceMethod("saveCheckpoint", &SmallCnnWrap::SaveCheckpoint));
+    methods.push_back(InstanceMethod("loadCheckpoint", &SmallCnnWrap::LoadCheckpoint));
+    exports.Set(kClassName, DefineClass(env, kClassName, methods));
   }
 
-  explicit SmallCnnWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<SmallCnnWrap>(info) {
+  explicit SmallCnnWrap(const Napi::CallbackInfo& info) : ModuleWrap(info) {
     Napi::Env env = info.Env();
     auto o = info[0].IsUndefined() ? Napi::Object::New(env) : read_object(info[0], "SmallCnn options");
     auto in_channels = option_int(o, "inChannels", 1, "options");
@@ -52,24 +51,19 @@ class SmallCnnWrap : public Napi::ObjectWrap<SmallCnnWrap> {
     auto classes = option_int(o, "numClasses", 10, "options");
     auto seed = option_int(o, "seed", 0, "options");
     auto device_spec = option_string(o, "device", "cpu", "options");
-    trainer_ = guarded(env, [&] {
-      auto device = parse_device(device_spec);
-      std::lock_guard<std::mutex> lock(construct_mutex);
-      set_seed(static_cast<uint64_t>(seed));
-      return std::make_shared<ClassifierTrainer>(SmallCnn(in_channels, image_size, classes), device);
-    });
+    if (in_channels < 1 || in_channels > 64) throw_invalid(env, "options.inChannels must be in 1..64");
+    if (image_size < 4 || image_size > 4096) throw_invalid(env, "options.imageSize must be in 4..4096");
+    if (classes < 1 || classes > 100000) throw_invalid(env, "options.numClasses must be in 1..100000");
+    if (seed < 0) throw_invalid(env, "options.seed must be >= 0");
+    bind(env, guarded(env, [&] {
+           auto device = parse_device(device_spec);
+           std::lock_guard<std::mutex> lock(seeded_construction_mutex());
+           set_seed(static_cast<uint64_t>(seed));
+           return std::make_shared<ClassifierTrainer>(SmallCnn(in_channels, image_size, classes), device);
+         }));
   }
 
  private:
-  // One job at a time per model: a second concurrent job is refused, not raced.
-  void acquire(Napi::Env env) {
-    if (busy_->exchange(true)) throw make_error(env, "INVALID_ARGUMENT", "this SmallCnn is busy with another job; await it first");
-  }
-  std::function<void()> releaser() {
-    auto busy = busy_;
-    return [busy] { busy->store(false); };
-  }
-
   Napi::Value TrainEpoch(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     auto images = TensorWrap::Read(info[0], "images");
@@ -78,16 +72,17 @@ class SmallCnnWrap : public Napi::ObjectWrap<SmallCnnWrap> {
     if (!info[2].IsUndefined()) {
       auto o = read_object(info[2], "options");
       settings.batch_size = option_int(o, "batchSize", settings.batch_size, "options");
-      settings.seed = static_cast<uint64_t>(option_int(o, "seed", 0, "options"));
+      const auto seed = option_int(o, "seed", 0, "options");
+      if (seed < 0) throw_invalid(env, "options.seed must be >= 0");
+      settings.seed = static_cast<uint64_t>(seed);
       settings.sgd = read_sgd(info[2], "options");
     }
+    if (settings.batch_size < 1) throw_invalid(env, "options.batchSize must be >= 1");
     auto cancelled = read_cancel_token(info[4]);
-    if (!info[3].IsUndefined() && !info[3].IsNull() && !info[3].IsFunction()) throw_invalid(env, "onProgress must be a function");
-    acquire(env);
-    ProgressSink progress(env, info[3], "torchnas.SmallCnn.trainEpoch");
-    auto trainer = trainer_;
-    return PromiseJob::Start(
-        env, "torchnas.SmallCnn.trainEpoch", GradMode::kEnabled,
+    ProgressSink progress(env, info[3], "torchnas.SmallCnn.trainEpoch", cancelled);
+    auto trainer = state_;
+    return start_job(
+        info, "torchnas.SmallCnn.trainEpoch", GradMode::kEnabled,
         [trainer, images, labels, settings, progress, cancelled]() -> PromiseJob::Finish {
           auto r = trainer->train_epoch(images, labels, settings,
                                         [&](int64_t step, int64_t total, double loss) {
@@ -100,10 +95,11 @@ class SmallCnnWrap : public Napi::ObjectWrap<SmallCnnWrap> {
             o.Set("accuracy", r.accuracy);
             o.Set("steps", static_cast<double>(r.steps));
             o.Set("seconds", r.seconds);
+            if (!r.failure.empty()) o.Set("failure", r.failure);
             return o;
           };
         },
-        {info.This(), info[0], info[1]}, releaser(), progress);
+        {info[0], info[1]}, progress);
   }
 
   Napi::Value TrainSteps(const Napi::CallbackInfo& info) {
@@ -111,12 +107,11 @@ class SmallCnnWrap : public Napi::ObjectWrap<SmallCnnWrap> {
     auto images = TensorWrap::Read(info[0], "images");
     auto labels = TensorWrap::Read(info[1], "labels");
     auto steps = read_int(info[2], "steps");
-    if (steps < 0) throw_invalid(env, "steps must be >= 0");
+    if (steps < 0 || steps > 100000000) throw_invalid(env, "steps must be in 0..1e8");
     auto sgd = read_sgd(info[3], "options");
-    acquire(env);
-    auto trainer = trainer_;
-    return PromiseJob::Start(
-        env, "torchnas.SmallCnn.trainSteps", GradMode::kEnabled,
+    auto trainer = state_;
+    return start_job(
+        info, "torchnas.SmallCnn.trainSteps", GradMode::kEnabled,
         [trainer, images, labels, steps, sgd]() -> PromiseJob::Finish {
           auto losses = trainer->train_steps(images, labels, steps, sgd);
           return [losses](Napi::Env e) -> Napi::Value {
@@ -125,7 +120,7 @@ class SmallCnnWrap : public Napi::ObjectWrap<SmallCnnWrap> {
             return arr;
           };
         },
-        {info.This(), info[0], info[1]}, releaser());
+        {info[0], info[1]});
   }
 
   Napi::Value Evaluate(const Napi::CallbackInfo& info) {
@@ -133,10 +128,10 @@ class SmallCnnWrap : public Napi::ObjectWrap<SmallCnnWrap> {
     auto images = TensorWrap::Read(info[0], "images");
     auto labels = TensorWrap::Read(info[1], "labels");
     auto batch = info[2].IsUndefined() ? 1000 : read_int(info[2], "batchSize");
-    acquire(env);
-    auto trainer = trainer_;
-    return PromiseJob::Start(
-        env, "torchnas.SmallCnn.evaluate", GradMode::kInference,
+    if (batch < 1) throw_invalid(env, "batchSize must be >= 1");
+    auto trainer = state_;
+    return start_job(
+        info, "torchnas.SmallCnn.evaluate", GradMode::kInference,
         [trainer, images, labels, batch]() -> PromiseJob::Finish {
           auto r = trainer->evaluate(images, labels, batch);
           return [r](Napi::Env e) -> Napi::Value {
@@ -147,62 +142,52 @@ class SmallCnnWrap : public Napi::ObjectWrap<SmallCnnWrap> {
             return o;
           };
         },
-        {info.This(), info[0], info[1]}, releaser());
+        {info[0], info[1]});
   }
 
   Napi::Value Forward(const Napi::CallbackInfo& info) {
-    Napi::Env env = info.Env();
     auto images = TensorWrap::Read(info[0], "images");
-    acquire(env);
-    auto trainer = trainer_;
-    return PromiseJob::Start(
-        env, "torchnas.SmallCnn.forward", GradMode::kInference,
+    auto trainer = state_;
+    return start_job(
+        info, "torchnas.SmallCnn.forward", GradMode::kInference,
         [trainer, images]() -> PromiseJob::Finish {
           trainer->model()->eval();
           auto x = prepare_images(images, trainer->mean, trainer->std).to(trainer->device());
           auto logits = trainer->model()->forward(x).cpu();
           return [logits](Napi::Env e) -> Napi::Value { return TensorWrap::Wrap(e, logits); };
         },
-        {info.This(), info[0]}, releaser());
+        {info[0]});
   }
 
-  Napi::Value Save(const Napi::CallbackInfo& info) {
-    Napi::Env env = info.Env();
+  // saveCheckpoint(path, extras?: Record<string, Tensor>): model, SGD state, counters, generators, extras.
+  Napi::Value SaveCheckpoint(const Napi::CallbackInfo& info) {
     auto path = read_string(info[0], "path");
-    acquire(env);
-    auto trainer = trainer_;
-    return PromiseJob::Start(
-        env, "torchnas.SmallCnn.save", GradMode::kDisabled,
-        [trainer, path]() -> PromiseJob::Finish {
-          save_module(path, *trainer->model());
-          return {};
-        },
-        {info.This()}, releaser());
+    auto extra = read_named_tensors(info[1], "extras");
+    auto trainer = state_;
+    return start_job(info, "torchnas.SmallCnn.saveCheckpoint", GradMode::kDisabled,
+                     [trainer, path, extra]() -> PromiseJob::Finish {
+                       trainer->save_checkpoint(path, extra);
+                       return {};
+                     },
+                     {info[1]});
   }
 
-  Napi::Value Load(const Napi::CallbackInfo& info) {
-    Napi::Env env = info.Env();
+  // loadCheckpoint(path) → {epochs, extras}: everything saveCheckpoint wrote, restored exactly.
+  Napi::Value LoadCheckpoint(const Napi::CallbackInfo& info) {
     auto path = read_string(info[0], "path");
-    acquire(env);
-    auto trainer = trainer_;
-    return PromiseJob::Start(
-        env, "torchnas.SmallCnn.load", GradMode::kDisabled,
-        [trainer, path]() -> PromiseJob::Finish {
-          load_module(path, *trainer->model(), trainer->device());
-          return {};
-        },
-        {info.This()}, releaser());
+    auto trainer = state_;
+    return start_job(info, "torchnas.SmallCnn.loadCheckpoint", GradMode::kDisabled,
+                     [trainer, path]() -> PromiseJob::Finish {
+                       auto extra = std::make_shared<NamedTensors>(trainer->load_checkpoint(path));
+                       const double epochs = static_cast<double>(trainer->epochs_done());
+                       return [extra, epochs](Napi::Env e) -> Napi::Value {
+                         auto o = Napi::Object::New(e);
+                         o.Set("epochs", epochs);
+                         o.Set("extras", named_tensors_value(e, *extra));
+                         return o;
+                       };
+                     });
   }
-
-  Napi::Value ParameterCount(const Napi::CallbackInfo& info) {
-    return Napi::Number::New(info.Env(), static_cast<double>(parameter_count(*trainer_->model())));
-  }
-  Napi::Value Device(const Napi::CallbackInfo& info) {
-    return Napi::String::New(info.Env(), device_string(trainer_->device()));
-  }
-
-  std::shared_ptr<ClassifierTrainer> trainer_;
-  std::shared_ptr<std::atomic<bool>> busy_ = std::make_shared<std::atomic<bool>>(false);
 };
 
 }  // namespace

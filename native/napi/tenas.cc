@@ -18,7 +18,6 @@
 #include "common.h"
 #include "families.h"
 #include "cell_network_wrap.h"
-#include "tenas_common.h"
 #include "tensor.h"
 
 namespace torchnas::napi {
@@ -76,13 +75,14 @@ class Nb201Wrap : public CellNetworkWrap<Nb201Wrap, Nb201Network> {
   }
 
  private:
-  static void apply_alpha(const std::shared_ptr<Nb201Network>& net, const torch::Tensor& alpha) {
-    if (alpha.defined()) (*net)->set_alpha(alpha);
+  // α applied on the job's thread, just before the measure (undefined: the network's current α).
+  static std::function<void(State&)> alpha_setter(const torch::Tensor& alpha) {
+    if (!alpha.defined()) return {};
+    return [alpha](State& s) { s.net->set_alpha(alpha); };
   }
 
   Napi::Value Ntk(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
-    auto inputs = TensorWrap::Read(info[0], "inputs");
     NtkSettings settings;
     torch::Tensor alpha;
     int64_t copies = 1;
@@ -90,37 +90,13 @@ class Nb201Wrap : public CellNetworkWrap<Nb201Wrap, Nb201Network> {
       auto o = read_object(info[1], "options");
       settings = read_ntk_settings(env, o);
       copies = option_int(o, "copies", 1, "options");
-      if (copies < 1) throw_invalid(env, "options.copies must be >= 1");
+      if (copies < 1 || copies > 1024) throw_invalid(env, "options.copies must be in 1..1024");
       if (!o.Get("alpha").IsUndefined()) alpha = read_alpha(o.Get("alpha"), "options.alpha");
     }
-    acquire(env);
-    auto net = net_;
-    auto weights = weights_;
-    auto device = device_;
-    auto dtype = dtype_;
-    return PromiseJob::Start(
-        env, "torchnas.Nb201Network.ntk", GradMode::kEnabled,
-        [net, weights, inputs, settings, alpha, device, dtype, copies]() -> PromiseJob::Finish {
-          apply_alpha(net, alpha);
-          auto x = inputs.to(device, dtype);
-          auto r = copies > 1
-                       ? ntk_condition_number_wide(
-                             [&](const torch::Tensor& b, int64_t k, std::vector<torch::Tensor>& expanded) {
-                               Trace trace;
-                               trace.copies = k;
-                               trace.expanded = &expanded;
-                               return (*net)->forward(b, trace);
-                             },
-                             x, copies, settings)
-                       : ntk_condition_number([&](const torch::Tensor& b) { return (*net)->forward(b); }, weights, x, settings);
-          return [r](Napi::Env e) -> Napi::Value { return ntk_result_value(e, r); };
-        },
-        {info.This(), info[0]}, releaser());
+    return start_ntk(info, "torchnas.Nb201Network.ntk", settings, alpha_setter(alpha), copies);
   }
 
   Napi::Value LinearRegions(const Napi::CallbackInfo& info) {
-    Napi::Env env = info.Env();
-    auto inputs = TensorWrap::Read(info[0], "inputs");
     int64_t batch = 1000;
     torch::Tensor alpha;
     if (!info[1].IsUndefined()) {
@@ -128,45 +104,32 @@ class Nb201Wrap : public CellNetworkWrap<Nb201Wrap, Nb201Network> {
       batch = option_int(o, "batchSize", batch, "options");
       if (!o.Get("alpha").IsUndefined()) alpha = read_alpha(o.Get("alpha"), "options.alpha");
     }
-    if (batch < 1) throw_invalid(env, "options.batchSize must be >= 1");
-    acquire(env);
-    auto net = net_;
-    auto device = device_;
-    auto dtype = dtype_;
-    return PromiseJob::Start(
-        env, "torchnas.Nb201Network.linearRegions", GradMode::kDisabled,
-        [net, inputs, batch, alpha, device, dtype]() -> PromiseJob::Finish {
-          apply_alpha(net, alpha);
-          auto r = count_linear_regions([&](const torch::Tensor& b, const Trace& t) { (*net)->forward(b, t); },
-                                        inputs.to(device, dtype), batch);
-          return [r](Napi::Env e) -> Napi::Value { return region_count_value(e, r); };
-        },
-        {info.This(), info[0]}, releaser());
+    return start_linear_regions(info, "torchnas.Nb201Network.linearRegions", batch, alpha_setter(alpha));
   }
 
   Napi::Value SetAlpha(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     auto alpha = read_alpha(info[0], "alpha");
     require_idle(env, "change alpha");
-    guarded(env, [&] { (*net_)->set_alpha(alpha); });
+    while_held(env, [&] { state_->net->set_alpha(alpha); });
     return env.Undefined();
   }
 
-  // The ReLU sign patterns [n, D] (uint8) whose distinct rows linearRegions counts, for inspection and tests.
+  // The ReLU sign patterns [n, D] (uint8) whose distinct rows linearRegions counts, for inspection and
+  // tests; one forward of all inputs, on the job's thread.
   Napi::Value SignPatterns(const Napi::CallbackInfo& info) {
-    Napi::Env env = info.Env();
     auto inputs = TensorWrap::Read(info[0], "inputs");
-    if (busy_->load()) throw make_error(env, "INVALID_ARGUMENT", "this Nb201Network is busy with another job; await it first");
-    return guarded(env, [&]() -> Napi::Value {
-      torch::NoGradGuard no_grad;
-      std::vector<torch::Tensor> relus;
-      Trace trace{&relus};
-      (*net_)->forward(inputs.to(device_, dtype_), trace);
-      std::vector<torch::Tensor> flat;
-      for (auto& r : relus) flat.push_back(r.reshape({r.size(0), -1}).gt(0));
-      if (flat.empty()) fail("INVALID_ARGUMENT", "the network recorded no ReLU outputs");
-      return TensorWrap::Wrap(env, torch::cat(flat, 1).to(torch::kUInt8).cpu());
-    });
+    auto state = state_;
+    return start_job(
+        info, "torchnas.Nb201Network.signPatterns", GradMode::kDisabled,
+        [state, inputs]() -> PromiseJob::Finish {
+          auto signs = sign_patterns([&](const torch::Tensor& b, const Trace& t) { state->net->forward(b, t); },
+                                     inputs.to(state->device_, state->dtype), std::max<int64_t>(1, inputs.size(0)))
+                           .to(torch::kUInt8)
+                           .cpu();
+          return [signs](Napi::Env e) -> Napi::Value { return TensorWrap::Wrap(e, signs); };
+        },
+        {info[0]});
   }
 };
 

@@ -16,7 +16,6 @@
 #include "common.h"
 #include "families.h"
 #include "cell_network_wrap.h"
-#include "tenas_common.h"
 #include "tensor.h"
 
 namespace torchnas::napi {
@@ -111,16 +110,21 @@ class DartsWrap : public CellNetworkWrap<DartsWrap, DartsNetwork> {
   }
 
  private:
-  int64_t edges() const { return (*net_)->edge_count(); }
+  int64_t edges() const { return state_->net->edge_count(); }
   // Reads options.alphaNormal / options.alphaReduce (either may be absent: that α stays as it is).
   void read_alphas(const Napi::Object& o, torch::Tensor& normal, torch::Tensor& reduce) const {
     if (!o.Get("alphaNormal").IsUndefined()) normal = read_darts_alpha(o.Get("alphaNormal"), edges(), "options.alphaNormal");
     if (!o.Get("alphaReduce").IsUndefined()) reduce = read_darts_alpha(o.Get("alphaReduce"), edges(), "options.alphaReduce");
   }
 
+  // α of either cell type applied on the job's thread (an undefined one keeps that cell type's α).
+  static std::function<void(State&)> alpha_setter(const torch::Tensor& normal, const torch::Tensor& reduce) {
+    return [normal, reduce](State& s) { s.net->set_alpha(normal, reduce); };
+  }
+
   Napi::Value Ntk(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
-    auto inputs = TensorWrap::Read(info[0], "inputs");
+    require_alive(env);
     NtkSettings settings;
     torch::Tensor normal, reduce;
     if (!info[1].IsUndefined()) {
@@ -128,25 +132,11 @@ class DartsWrap : public CellNetworkWrap<DartsWrap, DartsNetwork> {
       settings = read_ntk_settings(env, o);
       read_alphas(o, normal, reduce);
     }
-    acquire(env);
-    auto net = net_;
-    auto weights = weights_;
-    auto device = device_;
-    auto dtype = dtype_;
-    return PromiseJob::Start(
-        env, "torchnas.DartsNetwork.ntk", GradMode::kEnabled,
-        [net, weights, inputs, settings, normal, reduce, device, dtype]() -> PromiseJob::Finish {
-          (*net)->set_alpha(normal, reduce);
-          auto x = inputs.to(device, dtype);
-          auto r = ntk_condition_number([&](const torch::Tensor& b) { return (*net)->forward(b); }, weights, x, settings);
-          return [r](Napi::Env e) -> Napi::Value { return ntk_result_value(e, r); };
-        },
-        {info.This(), info[0]}, releaser());
+    return start_ntk(info, "torchnas.DartsNetwork.ntk", settings, alpha_setter(normal, reduce));
   }
 
   Napi::Value LinearRegions(const Napi::CallbackInfo& info) {
-    Napi::Env env = info.Env();
-    auto inputs = TensorWrap::Read(info[0], "inputs");
+    require_alive(info.Env());
     int64_t batch = 1000;
     torch::Tensor normal, reduce;
     if (!info[1].IsUndefined()) {
@@ -154,39 +144,27 @@ class DartsWrap : public CellNetworkWrap<DartsWrap, DartsNetwork> {
       batch = option_int(o, "batchSize", batch, "options");
       read_alphas(o, normal, reduce);
     }
-    if (batch < 1) throw_invalid(env, "options.batchSize must be >= 1");
-    acquire(env);
-    auto net = net_;
-    auto device = device_;
-    auto dtype = dtype_;
-    return PromiseJob::Start(
-        env, "torchnas.DartsNetwork.linearRegions", GradMode::kDisabled,
-        [net, inputs, batch, normal, reduce, device, dtype]() -> PromiseJob::Finish {
-          (*net)->set_alpha(normal, reduce);
-          auto x = inputs.to(device, dtype);
-          auto r = count_linear_regions([&](const torch::Tensor& b, const Trace& t) { (*net)->forward(b, t); }, x, batch);
-          return [r](Napi::Env e) -> Napi::Value { return region_count_value(e, r); };
-        },
-        {info.This(), info[0]}, releaser());
+    return start_linear_regions(info, "torchnas.DartsNetwork.linearRegions", batch, alpha_setter(normal, reduce));
   }
 
   // setAlpha(normal?, reduce?): an undefined argument keeps that cell type's α.
   Napi::Value SetAlpha(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
+    require_alive(env);
     torch::Tensor normal, reduce;
     if (!info[0].IsUndefined()) normal = read_darts_alpha(info[0], edges(), "alphaNormal");
     if (!info[1].IsUndefined()) reduce = read_darts_alpha(info[1], edges(), "alphaReduce");
     require_idle(env, "change alpha");
-    guarded(env, [&] { (*net_)->set_alpha(normal, reduce); });
+    while_held(env, [&] { state_->net->set_alpha(normal, reduce); });
     return env.Undefined();
   }
 
   Napi::Value Alpha(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
-    require_idle(env, "read alpha");
+    auto& s = idle_state(env, "read alpha");
     auto o = Napi::Object::New(env);
-    o.Set("normal", alpha_array(env, (*net_)->alpha_normal()));
-    o.Set("reduce", alpha_array(env, (*net_)->alpha_reduce()));
+    o.Set("normal", alpha_array(env, s.net->alpha_normal()));
+    o.Set("reduce", alpha_array(env, s.net->alpha_reduce()));
     return o;
   }
 };

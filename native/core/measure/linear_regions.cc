@@ -1,5 +1,6 @@
 #include "linear_regions.h"
 
+#include <algorithm>
 #include <cstring>
 #include <string>
 #include <unordered_set>
@@ -40,6 +41,28 @@ int64_t count_distinct_patterns(const std::vector<torch::Tensor>& relu_outputs) 
     flat.push_back(t.reshape({n, -1}).gt(0));
   }
   return count_distinct_rows(torch::cat(flat, 1));
+}
+
+torch::Tensor sign_patterns(const TracedForward& forward, const torch::Tensor& x, int64_t batch) {
+  const int64_t n = x.size(0);
+  if (n < 1) fail("INVALID_ARGUMENT", "linear regions need at least one input sample");
+  if (batch < 1) fail("INVALID_ARGUMENT", "the linear-region batch size must be >= 1");
+  std::vector<torch::Tensor> per_batch;
+  for (int64_t start = 0; start < n; start += batch) {
+    std::vector<torch::Tensor> relus;
+    Trace trace{&relus};
+    forward(x.slice(0, start, std::min(n, start + batch)), trace);
+    std::vector<torch::Tensor> flat;
+    for (auto& r : relus) flat.push_back(r.reshape({r.size(0), -1}).gt(0));
+    if (flat.empty()) fail("INVALID_ARGUMENT", "the network recorded no ReLU outputs");
+    per_batch.push_back(torch::cat(flat, 1));
+  }
+  return torch::cat(per_batch, 0);
+}
+
+RegionCount count_linear_regions(const TracedForward& forward, const torch::Tensor& x, int64_t batch) {
+  auto signs = sign_patterns(forward, x, batch);
+  return {count_distinct_rows(signs), x.size(0), signs.size(1)};
 }
 
 }  // namespace torchnas

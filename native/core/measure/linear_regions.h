@@ -4,9 +4,28 @@
 #pragma once
 #include <torch/types.h>
 
+#include <functional>
 #include <vector>
 
+#include "../ops/cell_ops.h"
+
 namespace torchnas {
+
+// A network's forward that records its post-ReLU outputs into the trace.
+using TracedForward = std::function<void(const torch::Tensor&, const Trace&)>;
+
+struct RegionCount {
+  int64_t regions;
+  int64_t samples;
+  int64_t features;
+};
+
+// The sign patterns [n, D] (bool) of the inputs: `batch` samples per forward (BN in train mode sees one
+// sample batch, as the original's 1000-sample loader batches), post-ReLU signs concatenated per sample.
+torch::Tensor sign_patterns(const TracedForward& forward, const torch::Tensor& x, int64_t batch);
+
+// §3: R_N = the number of distinct sign patterns of x.
+RegionCount count_linear_regions(const TracedForward& forward, const torch::Tensor& x, int64_t batch);
 
 // relu_outputs: post-ReLU tensors with a leading sample dimension of size n (all the same n).
 // Returns the number of distinct sign patterns (x > 0) across the concatenated features.

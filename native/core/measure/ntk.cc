@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "../errors.h"
+#include "../runtime.h"
 
 namespace torchnas {
 
@@ -38,15 +39,13 @@ void parallel_rows(int64_t count, int workers, const std::function<void(int64_t)
     for (int64_t i = 0; i < count; ++i) fn(i);
     return;
   }
-  // With OpenMP, set_num_threads inside a worker also changes process-wide settings: restore them after.
-  const int saved_threads = at::get_num_threads();
   std::vector<std::exception_ptr> errors(static_cast<size_t>(workers));
   std::vector<std::thread> pool;
   pool.reserve(static_cast<size_t>(workers));
   for (int w = 0; w < workers; ++w) {
     pool.emplace_back([&, w] {
       try {
-        at::set_num_threads(1);
+        apply_job_threads(1);  // this worker thread's own count; nothing to restore (runtime.h)
         torch::AutoGradMode on(true);
         for (int64_t i = w; i < count; i += workers) fn(i);
       } catch (...) {
@@ -55,7 +54,6 @@ void parallel_rows(int64_t count, int workers, const std::function<void(int64_t)
     });
   }
   for (auto& t : pool) t.join();
-  at::set_num_threads(saved_threads);
   for (auto& e : errors) {
     if (e) std::rethrow_exception(e);
   }

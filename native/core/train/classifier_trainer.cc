@@ -4,6 +4,7 @@
 #include <torch/nn/functional/loss.h>
 
 #include <chrono>
+#include <limits>
 
 #include "../errors.h"
 
@@ -44,18 +45,52 @@ ClassifierTrainer::ClassifierTrainer(SmallCnn model, torch::Device device) : mod
 void ClassifierTrainer::to(const torch::Device& device) {
   device_ = device;
   model_->to(device_);
-  optimizer_.reset();  // momentum buffers live on the old device
+  loop_.reset();  // momentum buffers live on the old device
 }
 
-torch::optim::SGD& ClassifierTrainer::optimizer(const SgdSettings& sgd) {
-  if (sgd.lr <= 0) fail("INVALID_ARGUMENT", "learning rate must be > 0, got " + std::to_string(sgd.lr));
-  if (!optimizer_) {
-    optimizer_ = std::make_unique<torch::optim::SGD>(
-        model_->parameters(), torch::optim::SGDOptions(sgd.lr).momentum(sgd.momentum).weight_decay(sgd.weight_decay));
+std::unique_ptr<TrainingLoop> sgd_loop(const std::vector<torch::Tensor>& parameters, const SgdSettings& sgd) {
+  OptimizerSettings o;
+  o.kind = OptimizerKind::kSgd;
+  o.lr = sgd.lr;
+  o.momentum = sgd.momentum;
+  o.weight_decay = sgd.weight_decay;
+  std::vector<ParameterGroup> groups;
+  groups.push_back({"weights", parameters, o, std::nullopt, 0});
+  return std::make_unique<TrainingLoop>(std::move(groups), at::make_generator<at::CPUGeneratorImpl>(0));
+}
+
+std::vector<double> train_steps_on_batch(TrainingLoop& loop, int64_t steps, const std::function<torch::Tensor()>& loss) {
+  if (steps < 0 || steps > 100000000) fail("INVALID_ARGUMENT", "steps must be in 0..1e8, got " + std::to_string(steps));
+  std::vector<double> losses;
+  losses.reserve(static_cast<size_t>(std::min<int64_t>(steps, 1 << 20)));
+  try {
+    for (int64_t s = 0; s < steps; ++s) losses.push_back(loop.step(0, loss).item<double>());
+  } catch (const NonFiniteLoss&) {
+    losses.push_back(std::numeric_limits<double>::quiet_NaN());  // the refused step, recorded
   }
-  auto& options = static_cast<torch::optim::SGDOptions&>(optimizer_->param_groups()[0].options());
-  options.lr(sgd.lr).momentum(sgd.momentum).weight_decay(sgd.weight_decay);
-  return *optimizer_;
+  return losses;
+}
+
+TrainingLoop& ClassifierTrainer::loop(const SgdSettings& sgd) {
+  if (!(sgd.lr > 0)) fail("INVALID_ARGUMENT", "learning rate must be > 0, got " + std::to_string(sgd.lr));
+  if (!loop_) loop_ = sgd_loop(model_->parameters(), sgd);
+  OptimizerSettings o;
+  o.kind = OptimizerKind::kSgd;
+  o.lr = sgd.lr;
+  o.momentum = sgd.momentum;
+  o.weight_decay = sgd.weight_decay;
+  loop_->set_optimizer_settings(0, o);
+  return *loop_;
+}
+
+void ClassifierTrainer::save_checkpoint(const std::string& path, const NamedTensors& extra) {
+  if (!loop_) loop_ = sgd_loop(model_->parameters(), SgdSettings{});
+  torchnas::save_checkpoint(path, {{"model", model_.get()}}, *loop_, extra);
+}
+
+NamedTensors ClassifierTrainer::load_checkpoint(const std::string& path) {
+  if (!loop_) loop_ = sgd_loop(model_->parameters(), SgdSettings{});
+  return torchnas::load_checkpoint(path, {{"model", model_.get()}}, *loop_, device_);
 }
 
 EpochResult ClassifierTrainer::train_epoch(const torch::Tensor& images, const torch::Tensor& labels,
@@ -67,48 +102,50 @@ EpochResult ClassifierTrainer::train_epoch(const torch::Tensor& images, const to
   auto y_all = prepare_labels(labels, x_all.size(0), model_->num_classes);
   const int64_t n = x_all.size(0);
   if (n == 0) fail("INVALID_ARGUMENT", "cannot train on an empty dataset");
-  auto& opt = optimizer(settings.sgd);
+  auto& training = loop(settings.sgd);
   auto gen = at::make_generator<at::CPUGeneratorImpl>(settings.seed);
   auto order = torch::randperm(n, gen, torch::TensorOptions().dtype(torch::kInt64));
   const int64_t steps = (n + settings.batch_size - 1) / settings.batch_size;
   model_->train();
   double loss_sum = 0;
-  int64_t correct = 0;
+  int64_t correct = 0, seen = 0;
+  std::string failure;
   for (int64_t s = 0; s < steps; ++s) {
     if (cancelled && cancelled->load()) fail("CANCELLED", "training was cancelled at step " + std::to_string(s));
     auto idx = order.slice(0, s * settings.batch_size, std::min(n, (s + 1) * settings.batch_size));
     auto x = x_all.index_select(0, idx).to(device_);
     auto y = y_all.index_select(0, idx).to(device_);
-    opt.zero_grad();
-    auto logits = model_->forward(x);
-    auto loss = torch::nn::functional::cross_entropy(logits, y);
-    loss.backward();
-    opt.step();
-    const double l = loss.item<double>();
+    torch::Tensor logits;
+    double l = 0;
+    try {
+      l = training
+              .step(0, [&] {
+                logits = model_->forward(x);
+                return torch::nn::functional::cross_entropy(logits, y);
+              })
+              .item<double>();
+    } catch (const NonFiniteLoss& e) {
+      failure = e.what();
+      break;
+    }
     loss_sum += l * static_cast<double>(idx.size(0));
     correct += logits.argmax(1).eq(y).sum().item<int64_t>();
+    seen += idx.size(0);
     if (on_step) on_step(s + 1, steps, l);
   }
+  if (failure.empty()) training.end_epoch();
   std::chrono::duration<double> elapsed = std::chrono::steady_clock::now() - start;
-  return {loss_sum / static_cast<double>(n), static_cast<double>(correct) / static_cast<double>(n), steps, elapsed.count()};
+  const double denominator = static_cast<double>(std::max<int64_t>(seen, 1));
+  return {loss_sum / denominator, static_cast<double>(correct) / denominator, steps, elapsed.count(), failure};
 }
 
 std::vector<double> ClassifierTrainer::train_steps(const torch::Tensor& images, const torch::Tensor& labels,
                                                    int64_t steps, const SgdSettings& sgd) {
   auto x = prepare_images(images, mean, std).to(device_);
   auto y = prepare_labels(labels, x.size(0), model_->num_classes).to(device_);
-  auto& opt = optimizer(sgd);
+  auto& training = loop(sgd);
   model_->train();
-  std::vector<double> losses;
-  losses.reserve(static_cast<size_t>(std::max<int64_t>(steps, 0)));
-  for (int64_t s = 0; s < steps; ++s) {
-    opt.zero_grad();
-    auto loss = torch::nn::functional::cross_entropy(model_->forward(x), y);
-    loss.backward();
-    opt.step();
-    losses.push_back(loss.item<double>());
-  }
-  return losses;
+  return train_steps_on_batch(training, steps, [&] { return torch::nn::functional::cross_entropy(model_->forward(x), y); });
 }
 
 EvalResult ClassifierTrainer::evaluate(const torch::Tensor& images, const torch::Tensor& labels, int64_t batch_size) {

@@ -1,6 +1,5 @@
 // Supervised training of an image classifier with SGD: the loop behind `torchnas train-demo`.
 #pragma once
-#include <torch/optim/sgd.h>
 #include <torch/types.h>
 
 #include <atomic>
@@ -9,6 +8,7 @@
 #include <vector>
 
 #include "../nets/small_cnn.h"
+#include "training_loop.h"
 
 namespace torchnas {
 
@@ -29,6 +29,7 @@ struct EpochResult {
   double accuracy;  // on the training batches as seen during the epoch
   int64_t steps;
   double seconds;
+  std::string failure;  // non-empty: a non-finite loss stopped the epoch (training_loop.h)
 };
 
 struct EvalResult {
@@ -39,6 +40,13 @@ struct EvalResult {
 
 // (step, total steps, running loss); called from the worker thread.
 using StepCallback = std::function<void(int64_t, int64_t, double)>;
+
+// Repeated SGD steps on one fixed batch through the loop's group 0; returns the loss before each step.
+// A non-finite loss stops early (the losses so far are returned, the weights stay as they were).
+std::vector<double> train_steps_on_batch(TrainingLoop& loop, int64_t steps, const std::function<torch::Tensor()>& loss);
+
+// A one-group SGD loop over `parameters` (a fresh generator: these steps draw nothing).
+std::unique_ptr<TrainingLoop> sgd_loop(const std::vector<torch::Tensor>& parameters, const SgdSettings& sgd);
 
 // Converts uint8 [N,H,W] / [N,C,H,W] pixels or float images into normalised float [N,C,H,W].
 torch::Tensor prepare_images(const torch::Tensor& images, double mean, double std);
@@ -55,19 +63,26 @@ class ClassifierTrainer {
                                   const SgdSettings& sgd);
   EvalResult evaluate(const torch::Tensor& images, const torch::Tensor& labels, int64_t batch_size);
 
+  // Checkpoint of the model, the loop (momentum buffers, counters, generators) and `extra` tensors.
+  void save_checkpoint(const std::string& path, const NamedTensors& extra);
+  // Returns the extras; the epoch the checkpoint was written after is epochs_done().
+  NamedTensors load_checkpoint(const std::string& path);
+  int64_t epochs_done() const { return loop_ ? loop_->epoch() : 0; }
+
   SmallCnn& model() { return model_; }
-  const torch::Device& device() const { return device_; }
+  torch::nn::Module& module() { return *model_; }
+  torch::Device device() const { return device_; }
   void to(const torch::Device& device);
 
   // Normalisation applied to uint8 inputs (Fashion-MNIST statistics by default).
   double mean = 0.2860, std = 0.3530;
 
  private:
-  torch::optim::SGD& optimizer(const SgdSettings& sgd);
+  TrainingLoop& loop(const SgdSettings& sgd);
 
   SmallCnn model_;
   torch::Device device_;
-  std::unique_ptr<torch::optim::SGD> optimizer_;
+  std::unique_ptr<TrainingLoop> loop_;
 };
 
 }  // namespace torchnas

@@ -93,4 +93,15 @@ void LrSchedule::advance() {
   }
 }
 
+std::vector<double> LrSchedule::position() const {
+  return {static_cast<double>(last_epoch_), value_.lr, value_.momentum ? 1.0 : 0.0, value_.momentum.value_or(0.0)};
+}
+
+void LrSchedule::restore(const std::vector<double>& p) {
+  if (p.size() != 4 || !(p[0] >= 0) || p[0] > 9e15) fail("FILE_CORRUPT", "the checkpoint's schedule position is malformed");
+  last_epoch_ = static_cast<int64_t>(p[0]);
+  value_.lr = p[1];
+  value_.momentum = p[2] != 0 ? std::optional<double>(p[3]) : std::nullopt;
+}
+
 }  // namespace torchnas

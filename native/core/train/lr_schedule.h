@@ -44,6 +44,11 @@ class LrSchedule {
   void after_batch();  // one-cycle and cosine advance here
   void after_epoch();  // exponential and multi-step advance here
 
+  // The schedule's position (step counter, lr, momentum) for checkpoints; restore() puts it back
+  // bit for bit, including the recursive forms' accumulated lr.
+  std::vector<double> position() const;
+  void restore(const std::vector<double>& position);
+
  private:
   void advance();
 

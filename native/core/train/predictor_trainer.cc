@@ -27,36 +27,17 @@ torch::Tensor loss_of(LossKind kind, const torch::Tensor& pred, const torch::Ten
   return {};
 }
 
-std::unique_ptr<torch::optim::Optimizer> make_optimizer(MlpPredictor& model, const PredictorTrainSettings& s) {
-  switch (s.optimizer) {
-    case OptimizerKind::kAdam:
-      return std::make_unique<torch::optim::Adam>(
-          model->parameters(), torch::optim::AdamOptions(s.lr).betas({s.beta1, s.beta2}).eps(s.eps).weight_decay(s.weight_decay));
-    case OptimizerKind::kAdamW:
-      return std::make_unique<torch::optim::AdamW>(
-          model->parameters(), torch::optim::AdamWOptions(s.lr).betas({s.beta1, s.beta2}).eps(s.eps).weight_decay(s.weight_decay));
-    case OptimizerKind::kSgd:
-      return std::make_unique<torch::optim::SGD>(
-          model->parameters(),
-          torch::optim::SGDOptions(s.lr).momentum(s.momentum).weight_decay(s.weight_decay).nesterov(s.nesterov));
-  }
-  return nullptr;
-}
-
-// What OneCycleLR writes into the param group before each step: lr, and β1 (Adam/AdamW) or momentum (SGD).
-void apply_schedule(torch::optim::Optimizer& opt, OptimizerKind kind, const ScheduleValue& v) {
-  auto& options = opt.param_groups()[0].options();
-  options.set_lr(v.lr);
-  if (!v.momentum) return;
-  if (kind == OptimizerKind::kAdam) {
-    auto& o = static_cast<torch::optim::AdamOptions&>(options);
-    o.betas({*v.momentum, std::get<1>(o.betas())});
-  } else if (kind == OptimizerKind::kAdamW) {
-    auto& o = static_cast<torch::optim::AdamWOptions&>(options);
-    o.betas({*v.momentum, std::get<1>(o.betas())});
-  } else {
-    static_cast<torch::optim::SGDOptions&>(options).momentum(*v.momentum);
-  }
+OptimizerSettings optimizer_settings(const PredictorTrainSettings& s) {
+  OptimizerSettings o;
+  o.kind = s.optimizer;
+  o.lr = s.lr;
+  o.weight_decay = s.weight_decay;
+  o.beta1 = s.beta1;
+  o.beta2 = s.beta2;
+  o.eps = s.eps;
+  o.momentum = s.momentum;
+  o.nesterov = s.nesterov;
+  return o;
 }
 
 // torch.empty((), dtype=torch.int64).random_() on the run's generator: how the DataLoader draws seeds.
@@ -145,50 +126,114 @@ std::vector<double> validation_l1(MlpPredictor& model, const torch::Tensor& x, c
   return std::vector<double>(mean.data_ptr<double>(), mean.data_ptr<double>() + mean.numel());
 }
 
+namespace {
+
+// The run's records as checkpoint extras, and the way back.
+NamedTensors records_of(const PredictorTrainResult& r) {
+  const int64_t epochs = static_cast<int64_t>(r.epochs.size());
+  const int64_t m = epochs ? static_cast<int64_t>(r.epochs[0].val_l1.size()) : 0;
+  auto train_loss = torch::empty({epochs}, torch::kFloat64), lr = torch::empty({epochs}, torch::kFloat64);
+  auto val = torch::empty({epochs, m}, torch::kFloat64);
+  auto* tl = train_loss.data_ptr<double>();
+  auto* lrp = lr.data_ptr<double>();
+  auto* vp = val.data_ptr<double>();
+  for (int64_t e = 0; e < epochs; ++e) {
+    tl[e] = r.epochs[e].train_loss;
+    lrp[e] = r.epochs[e].lr_end;
+    for (int64_t k = 0; k < m; ++k) vp[e * m + k] = r.epochs[e].val_l1[k];
+  }
+  NamedTensors extra = {{"records/train_loss", train_loss}, {"records/val_l1", val}, {"records/lr", lr},
+                        {"records/best", torch::tensor({static_cast<double>(r.best_epoch), r.best_loss}, torch::kFloat64)}};
+  for (const auto& [name, value] : r.best_state) extra.emplace_back("best_state/" + name, value);
+  return extra;
+}
+
+void restore_records(const NamedTensors& extra, int64_t epochs_done, int64_t outputs, PredictorTrainResult& r, const std::string& path) {
+  auto find = [&](const std::string& key) -> torch::Tensor {
+    for (const auto& [name, value] : extra) {
+      if (name == key) return value.to(torch::kCPU, torch::kFloat64).contiguous();
+    }
+    fail("FILE_CORRUPT", path + ": the checkpoint has no '" + key + "'");
+  };
+  auto train_loss = find("records/train_loss"), val = find("records/val_l1"), lr = find("records/lr"), best = find("records/best");
+  if (train_loss.numel() != epochs_done || lr.numel() != epochs_done || val.dim() != 2 || val.size(0) != epochs_done ||
+      (epochs_done > 0 && val.size(1) != outputs) || best.numel() != 2) {
+    fail("FILE_CORRUPT", path + ": the checkpoint's records do not match its " + std::to_string(epochs_done) + " epochs");
+  }
+  const double* tl = train_loss.data_ptr<double>();
+  const double* lrp = lr.data_ptr<double>();
+  const double* vp = val.data_ptr<double>();
+  const int64_t m = val.size(1);
+  for (int64_t e = 0; e < epochs_done; ++e) {
+    PredictorEpoch record{tl[e], std::vector<double>(vp + e * m, vp + (e + 1) * m), lrp[e]};
+    r.epochs.push_back(std::move(record));
+  }
+  r.best_epoch = static_cast<int64_t>(best.data_ptr<double>()[0]);
+  r.best_loss = best.data_ptr<double>()[1];
+  const std::string prefix = "best_state/";
+  for (const auto& [name, value] : extra) {
+    if (name.rfind(prefix, 0) == 0) r.best_state.emplace_back(name.substr(prefix.size()), value);
+  }
+}
+
+}  // namespace
+
 PredictorTrainResult train_predictor(MlpPredictor& model, const PredictorData& data, const PredictorTrainSettings& s,
                                      const EpochCallback& on_epoch, const std::atomic<bool>* cancelled) {
   const auto started = std::chrono::steady_clock::now();
   check_data(data, model->output_dim());
   if (s.epochs < 1 || s.batch_size < 1) fail("INVALID_ARGUMENT", "epochs and batch size must be >= 1");
+  if (s.epochs > 1000000) fail("INVALID_ARGUMENT", "epochs must be <= 1000000, got " + std::to_string(s.epochs));
   const int64_t n = data.train_x.size(0);
   const int64_t batches = (n + s.batch_size - 1) / s.batch_size;
-  auto optimizer = make_optimizer(model, s);
-  LrSchedule schedule(s.schedule, s.lr, batches * s.epochs);
-  auto& generator = model->generator();
   const auto device = data.train_x.device();
+  std::vector<ParameterGroup> groups;
+  groups.push_back({"weights", model->parameters(), optimizer_settings(s), s.schedule, batches * s.epochs});
+  TrainingLoop loop(std::move(groups), model->generator());
+  auto& generator = loop.generator();
 
   PredictorTrainResult result;
   result.best_loss = std::numeric_limits<double>::infinity();
-  for (int64_t epoch = 0; epoch < s.epochs; ++epoch) {
-    if (cancelled && cancelled->load()) fail("CANCELLED", "predictor training was cancelled at epoch " + std::to_string(epoch));
-    model->train();
-    draw_seed(generator);  // the train loader iterator's _base_seed
-    auto shuffle = at::make_generator<at::CPUGeneratorImpl>(static_cast<uint64_t>(draw_seed(generator)));
-    auto order = torch::randperm(n, shuffle, torch::TensorOptions().dtype(torch::kInt64)).to(device);
-    double loss_sum = 0;
-    for (int64_t b = 0; b < batches; ++b) {
-      auto idx = order.slice(0, b * s.batch_size, std::min(n, (b + 1) * s.batch_size));
-      apply_schedule(*optimizer, s.optimizer, schedule.current());
-      auto pred = model->forward(data.train_x.index_select(0, idx));
-      auto loss = loss_of(s.loss, pred, data.train_y.index_select(0, idx));
-      optimizer->zero_grad();
-      loss.backward();
-      optimizer->step();
-      schedule.after_batch();
-      loss_sum += loss.item<double>();
+  if (!s.resume_from.empty()) {
+    auto extra = load_checkpoint(s.resume_from, {{"predictor", model.get()}}, loop, device);
+    if (loop.epoch() > s.epochs) {
+      fail("INVALID_ARGUMENT", s.resume_from + " is at epoch " + std::to_string(loop.epoch()) + ", past this run's " +
+                                   std::to_string(s.epochs) + " epochs");
     }
-    schedule.after_epoch();
-    draw_seed(generator);  // the validation loader iterator's _base_seed
-    PredictorEpoch record{loss_sum / static_cast<double>(batches),
-                          validation_l1(model, data.val_x, data.val_y, data.output_mean, data.output_std, s.batch_size),
-                          schedule.current().lr};
-    if (record.val_l1[0] < result.best_loss) {  // strict: the first best epoch wins ties, as in the original
-      result.best_loss = record.val_l1[0];
-      result.best_epoch = epoch;
-      result.best_state = module_state(*model);
+    restore_records(extra, loop.epoch(), model->output_dim(), result, s.resume_from);
+    result.resumed_at_epoch = loop.epoch();
+  }
+  try {
+    for (int64_t epoch = loop.epoch(); epoch < s.epochs; ++epoch) {
+      if (cancelled && cancelled->load()) fail("CANCELLED", "predictor training was cancelled at epoch " + std::to_string(epoch));
+      model->train();
+      draw_seed(generator);  // the train loader iterator's _base_seed
+      auto shuffle = at::make_generator<at::CPUGeneratorImpl>(static_cast<uint64_t>(draw_seed(generator)));
+      auto order = torch::randperm(n, shuffle, torch::TensorOptions().dtype(torch::kInt64)).to(device);
+      double loss_sum = 0;
+      for (int64_t b = 0; b < batches; ++b) {
+        auto idx = order.slice(0, b * s.batch_size, std::min(n, (b + 1) * s.batch_size));
+        auto loss = loop.step(0, [&] {
+          return loss_of(s.loss, model->forward(data.train_x.index_select(0, idx)), data.train_y.index_select(0, idx));
+        });
+        loss_sum += loss.item<double>();
+      }
+      loop.end_epoch();
+      draw_seed(generator);  // the validation loader iterator's _base_seed
+      PredictorEpoch record{loss_sum / static_cast<double>(batches),
+                            validation_l1(model, data.val_x, data.val_y, data.output_mean, data.output_std, s.batch_size),
+                            loop.lr(0)};
+      if (record.val_l1[0] < result.best_loss) {  // strict: the first best epoch wins ties, as in the original
+        result.best_loss = record.val_l1[0];
+        result.best_epoch = epoch;
+        result.best_state = module_state(*model);
+      }
+      result.epochs.push_back(std::move(record));
+      if (!s.checkpoint_path.empty()) save_checkpoint(s.checkpoint_path, {{"predictor", model.get()}}, loop, records_of(result));
+      if (on_epoch) on_epoch(epoch, result.epochs.back());
     }
-    if (on_epoch) on_epoch(epoch, record);
-    result.epochs.push_back(std::move(record));
+  } catch (const NonFiniteLoss& e) {
+    result.failure = e.what();  // recorded as this run's failure; the states so far are kept
   }
   result.last_state = module_state(*model);
   model->eval();

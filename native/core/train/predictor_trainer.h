@@ -16,10 +16,10 @@
 #include "../nets/mlp_predictor.h"
 #include "../serialize.h"
 #include "lr_schedule.h"
+#include "training_loop.h"
 
 namespace torchnas {
 
-enum class OptimizerKind { kAdam, kAdamW, kSgd };
 enum class LossKind { kSmoothL1, kMse, kL1 };
 
 struct PredictorTrainSettings {
@@ -33,6 +33,10 @@ struct PredictorTrainSettings {
   bool nesterov = false;
   ScheduleSettings schedule;
   LossKind loss = LossKind::kSmoothL1;
+  // Checkpoints (training_loop.h): written atomically after every epoch when set; a run resumed from
+  // one continues bit-identically to an uninterrupted run with the same seed.
+  std::string checkpoint_path;
+  std::string resume_from;
 };
 
 // Everything on the same device as the predictor. Inputs/targets normalised; output_mean/std ([m],
@@ -54,6 +58,8 @@ struct PredictorTrainResult {
   double best_loss = 0;
   NamedTensors best_state, last_state;
   double seconds = 0;
+  int64_t resumed_at_epoch = 0;  // epochs done before this call (0: a fresh run)
+  std::string failure;           // non-empty: the run stopped early (a non-finite loss), recorded here
 };
 
 // (epoch index, its record); called on the training thread after each epoch.
