@@ -174,10 +174,10 @@ namespace {
 
 class CancelToken : public Napi::ObjectWrap<CancelToken> {
  public:
+  static constexpr const char* kClassName = "CancelToken";
   static Napi::Function Define(Napi::Env env) {
-    return DefineClass(env, "CancelToken",
-                       {InstanceMethod("cancel", &CancelToken::Cancel),
-                        InstanceAccessor("cancelled", &CancelToken::Cancelled, nullptr)});
+    return define_checked_class<CancelToken>(env, {InstanceMethod("cancel", &CancelToken::Cancel)},
+                                             {getter<CancelToken, &CancelToken::Cancelled>("cancelled")});
   }
   explicit CancelToken(const Napi::CallbackInfo& info)
       : Napi::ObjectWrap<CancelToken>(info), flag_(std::make_shared<std::atomic<bool>>(false)) {}
@@ -196,11 +196,7 @@ class CancelToken : public Napi::ObjectWrap<CancelToken> {
 
 CancelFlag read_cancel_token(const Napi::Value& v) {
   if (v.IsUndefined() || v.IsNull()) return std::make_shared<std::atomic<bool>>(false);
-  auto& data = addon_data(v.Env());
-  if (!v.IsObject() || !v.As<Napi::Object>().InstanceOf(data.cancel_token_class.Value())) {
-    throw_invalid(v.Env(), "cancel token must be a CancelToken");
-  }
-  return CancelToken::Unwrap(v.As<Napi::Object>())->flag();
+  return unwrap_instance<CancelToken>(v, "cancel token must be a CancelToken")->flag();
 }
 
 // jobThreads(threads?) → Promise<number>: the intra-op thread count a job sees on its own thread (tests:
@@ -223,7 +219,6 @@ Napi::Value JobThreads(const Napi::CallbackInfo& info) {
 
 void register_cancel_token(Napi::Env env, Napi::Object exports) {
   auto ctor = CancelToken::Define(env);
-  addon_data(env).cancel_token_class = Napi::Persistent(ctor);
   exports.Set("CancelToken", ctor);
   exports.Set("jobThreads", Napi::Function::New(env, JobThreads, "jobThreads"));
 }

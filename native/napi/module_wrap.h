@@ -77,12 +77,6 @@ class ModuleWrap : public Napi::ObjectWrap<Derived> {
     using W = Napi::ObjectWrap<Derived>;
     std::vector<Descriptor> m = {
         W::InstanceMethod("dispose", &ModuleWrap::Dispose),
-        W::InstanceAccessor("disposed", &ModuleWrap::Disposed, nullptr),
-        W::InstanceAccessor("busy", &ModuleWrap::Busy, nullptr),
-        W::InstanceAccessor("parameterCount", &ModuleWrap::ParameterCount, nullptr),
-        W::InstanceAccessor("bufferCount", &ModuleWrap::BufferCount, nullptr),
-        W::InstanceAccessor("parameterBytes", &ModuleWrap::ParameterBytes, nullptr),
-        W::InstanceAccessor("device", &ModuleWrap::DeviceName, nullptr),
     };
     if (features.parameters) {
       m.push_back(W::InstanceMethod("parameter", &ModuleWrap::Parameter));
@@ -96,6 +90,19 @@ class ModuleWrap : public Napi::ObjectWrap<Derived> {
       m.push_back(W::InstanceMethod("load", &ModuleWrap::Load));
     }
     return m;
+  }
+
+  // Defines the class: `methods` (module_methods plus the derived ones) and checked getters, the
+  // module's own (disposed, busy, parameterCount, bufferCount, parameterBytes, device) and `getters`.
+  static Napi::Function define(Napi::Env env, const std::vector<Descriptor>& methods,
+                               std::vector<Napi::PropertyDescriptor> getters = {}) {
+    getters.push_back(getter<Derived, &ModuleWrap::Disposed>("disposed"));
+    getters.push_back(getter<Derived, &ModuleWrap::Busy>("busy"));
+    getters.push_back(getter<Derived, &ModuleWrap::ParameterCount>("parameterCount"));
+    getters.push_back(getter<Derived, &ModuleWrap::BufferCount>("bufferCount"));
+    getters.push_back(getter<Derived, &ModuleWrap::ParameterBytes>("parameterBytes"));
+    getters.push_back(getter<Derived, &ModuleWrap::DeviceName>("device"));
+    return define_checked_class<Derived>(env, methods, getters);
   }
 
   // Called by the derived constructor once the state is built: takes it and reports its memory.
@@ -258,12 +265,7 @@ class ModuleWrap : public Napi::ObjectWrap<Derived> {
   // Copies every parameter of another module of the same class and layout (busy checks on both).
   Napi::Value CopyParametersFrom(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
-    auto self = info.This().As<Napi::Object>();
-    if (!info[0].IsObject() || !info[0].As<Napi::Object>().InstanceOf(self.Get("constructor").As<Napi::Function>())) {
-      throw_invalid(env, std::string("copyParametersFrom expects a ") + Derived::kClassName);
-    }
-    auto* other = Napi::ObjectWrap<Derived>::Unwrap(info[0].As<Napi::Object>());
-    if (other == nullptr) throw_invalid(env, std::string("copyParametersFrom expects a ") + Derived::kClassName);
+    Derived* other = unwrap_instance<Derived>(info[0], std::string("copyParametersFrom expects a ") + Derived::kClassName);
     other->require_idle(env, "copy its parameters");
     if (other == this) return env.Undefined();
     require_idle(env, "change parameters");

@@ -99,9 +99,9 @@ class MultiResolutionNetWrap : public ModuleWrap<MultiResolutionNetWrap, MultiRe
     methods.push_back(InstanceMethod("forward", &MultiResolutionNetWrap::Forward));
     methods.push_back(InstanceMethod("trainSteps", &MultiResolutionNetWrap::TrainSteps));
     methods.push_back(InstanceMethod("countOps", &MultiResolutionNetWrap::CountOps));
-    methods.push_back(InstanceAccessor("head", &MultiResolutionNetWrap::Head, nullptr));
-    methods.push_back(InstanceAccessor("numClasses", &MultiResolutionNetWrap::NumClasses, nullptr));
-    exports.Set(kClassName, DefineClass(env, kClassName, methods));
+    exports.Set(kClassName, define(env, methods,
+                                   {getter<MultiResolutionNetWrap, &MultiResolutionNetWrap::Head>("head"),
+                                    getter<MultiResolutionNetWrap, &MultiResolutionNetWrap::NumClasses>("numClasses")}));
   }
 
   explicit MultiResolutionNetWrap(const Napi::CallbackInfo& info) : ModuleWrap(info) {

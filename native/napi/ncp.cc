@@ -54,9 +54,9 @@ class NcpPredictorWrap : public ModuleWrap<NcpPredictorWrap, PredictorState> {
     methods.push_back(InstanceMethod("propagate", &NcpPredictorWrap::Propagate));
     methods.push_back(InstanceMethod("save", &NcpPredictorWrap::Save));
     methods.push_back(InstanceMethod("load", &NcpPredictorWrap::Load));
-    methods.push_back(InstanceAccessor("normalization", &NcpPredictorWrap::Normalization, nullptr));
-    methods.push_back(InstanceAccessor("outputDim", &NcpPredictorWrap::OutputDim, nullptr));
-    exports.Set(kClassName, DefineClass(env, kClassName, methods));
+    exports.Set(kClassName, define(env, methods,
+                                   {getter<NcpPredictorWrap, &NcpPredictorWrap::Normalization>("normalization"),
+                                    getter<NcpPredictorWrap, &NcpPredictorWrap::OutputDim>("outputDim")}));
   }
 
   explicit NcpPredictorWrap(const Napi::CallbackInfo& info) : ModuleWrap(info) {

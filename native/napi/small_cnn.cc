@@ -40,7 +40,7 @@ class SmallCnnWrap : public ModuleWrap<SmallCnnWrap, ClassifierTrainer> {
     methods.push_back(InstanceMethod("forward", &SmallCnnWrap::Forward));
     methods.push_back(InstanceMethod("saveCheckpoint", &SmallCnnWrap::SaveCheckpoint));
     methods.push_back(InstanceMethod("loadCheckpoint", &SmallCnnWrap::LoadCheckpoint));
-    exports.Set(kClassName, DefineClass(env, kClassName, methods));
+    exports.Set(kClassName, define(env, methods));
   }
 
   explicit SmallCnnWrap(const Napi::CallbackInfo& info) : ModuleWrap(info) {

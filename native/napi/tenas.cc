@@ -47,7 +47,7 @@ class Nb201Wrap : public CellNetworkWrap<Nb201Wrap, Nb201Network> {
     methods.push_back(InstanceMethod("linearRegions", &Nb201Wrap::LinearRegions));
     methods.push_back(InstanceMethod("setAlpha", &Nb201Wrap::SetAlpha));
     methods.push_back(InstanceMethod("signPatterns", &Nb201Wrap::SignPatterns));
-    exports.Set(kClassName, DefineClass(env, kClassName, methods));
+    exports.Set(kClassName, define(env, methods));
   }
 
   explicit Nb201Wrap(const Napi::CallbackInfo& info) : CellNetworkWrap(info) {

@@ -80,7 +80,7 @@ class DartsWrap : public CellNetworkWrap<DartsWrap, DartsNetwork> {
     methods.push_back(InstanceMethod("linearRegions", &DartsWrap::LinearRegions));
     methods.push_back(InstanceMethod("setAlpha", &DartsWrap::SetAlpha));
     methods.push_back(InstanceMethod("alpha", &DartsWrap::Alpha));
-    exports.Set(kClassName, DefineClass(env, kClassName, methods));
+    exports.Set(kClassName, define(env, methods));
   }
 
   explicit DartsWrap(const Napi::CallbackInfo& info) : CellNetworkWrap(info) {

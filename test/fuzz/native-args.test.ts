@@ -8,28 +8,11 @@ import * as path from 'node:path';
 import { fuzzCount, fuzzSeed, runFuzzChild } from './run-child';
 
 /**
- * Calls that still crash or throw something other than a TorchnasError, all in the lead's files
- * (module wrappers, async_job): target name → what happens. Empty this list as they are fixed; a target
- * listed here that no longer fails is reported below so it can be removed.
+ * Calls that still crash or throw something other than a TorchnasError: target name → what happens.
+ * Empty: every bound function and getter checks its arguments and `this`. Add an entry only with the
+ * defect's description; a target listed here that no longer fails is reported below so it can be removed.
  */
-const FOREIGN_THIS_GETTER =
-  'a getter called with a foreign `this` throws node-addon-api\'s plain "Error: Invalid argument" (InstanceAccessor unwraps before ' +
-  'any check), not a TorchnasError; fix: install the getter on the prototype with a `this` check, as TensorWrap::CheckedGetter does';
-
-export const KNOWN_NATIVE_ARG_FAILURES: Record<string, string> = {
-  'CancelToken#cancelled': FOREIGN_THIS_GETTER, // async_job.cc
-  'MultiResolutionNet#device': FOREIGN_THIS_GETTER, // multi_resolution_net.cc
-  'MultiResolutionNet#head': FOREIGN_THIS_GETTER, // multi_resolution_net.cc
-  'MultiResolutionNet#numClasses': FOREIGN_THIS_GETTER, // multi_resolution_net.cc
-  'MultiResolutionNet#parameterCount': FOREIGN_THIS_GETTER, // multi_resolution_net.cc
-  'NcpPredictor#bufferCount': FOREIGN_THIS_GETTER, // ncp.cc
-  'NcpPredictor#device': FOREIGN_THIS_GETTER, // ncp.cc
-  'NcpPredictor#normalization': FOREIGN_THIS_GETTER, // ncp.cc
-  'NcpPredictor#outputDim': FOREIGN_THIS_GETTER, // ncp.cc
-  'NcpPredictor#parameterCount': FOREIGN_THIS_GETTER, // ncp.cc
-  'SmallCnn#device': FOREIGN_THIS_GETTER, // small_cnn.cc
-  'SmallCnn#parameterCount': FOREIGN_THIS_GETTER, // small_cnn.cc
-};
+export const KNOWN_NATIVE_ARG_FAILURES: Record<string, string> = {};
 
 const CHILD = path.join(__dirname, 'child', 'native-args.js');
 

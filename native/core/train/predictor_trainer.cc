@@ -92,13 +92,17 @@ void save_predictor_checkpoint(const std::string& path, MlpPredictor& model, con
     if (!values[i]->defined()) fail("INVALID_ARGUMENT", "cannot save a predictor checkpoint without its normalisation");
     archive.write(kNormalizationKeys[i], values[i]->to(torch::kCPU, torch::kFloat32));
   }
-  write_atomically(path, [&](const std::string& tmp) { archive.save_to(tmp); });
+  save_archive(path, archive);
 }
 
 PredictorNormalization load_predictor_checkpoint(const std::string& path, MlpPredictor& model, const torch::Device& device) {
-  load_module(path, *model, device);  // FILE_NOT_FOUND / FILE_CORRUPT with a message
-  torch::serialize::InputArchive archive;
-  archive.load_from(path, torch::Device(torch::kCPU));
+  // FILE_NOT_FOUND / FILE_CORRUPT with a message, before LibTorch parses anything.
+  torch::serialize::InputArchive archive = read_verified_archive(path, device, "a predictor checkpoint");
+  try {
+    model->load(archive);
+  } catch (const c10::Error& e) {
+    fail("FILE_CORRUPT", path + ": the predictor checkpoint does not fit this model (" + e.what_without_backtrace() + ")");
+  }
   PredictorNormalization norm;
   torch::Tensor* values[] = {&norm.input_mean, &norm.input_std, &norm.output_mean, &norm.output_std};
   for (int i = 0; i < 4; ++i) {

@@ -189,7 +189,8 @@ void TrainingLoop::load(torch::serialize::InputArchive& archive, const std::stri
   try {
     generator_.set_state(state.to(torch::kCPU));
     std::lock_guard<std::mutex> lock(default_generator_mutex());
-    at::detail::getDefaultCPUGenerator().set_state(default_state.to(torch::kCPU));
+    at::Generator default_generator = at::detail::getDefaultCPUGenerator();  // a handle to the same generator
+    default_generator.set_state(default_state.to(torch::kCPU));
   } catch (const c10::Error& e) {
     fail("FILE_CORRUPT", path + ": the generator state is malformed (" + std::string(e.what_without_backtrace()) + ")");
   }
@@ -211,12 +212,11 @@ void save_checkpoint(const std::string& path, const NamedModules& modules, const
     names.push_back(name);
   }
   archive.write("extra_names", c10::IValue(c10::List<std::string>(names)));
-  write_atomically(path, [&](const std::string& tmp) { archive.save_to(tmp); });
+  save_archive(path, archive);
 }
 
 NamedTensors load_checkpoint(const std::string& path, const NamedModules& modules, TrainingLoop& loop, const torch::Device& device) {
-  torch::serialize::InputArchive archive;
-  load_archive(path, archive, device);
+  torch::serialize::InputArchive archive = read_verified_archive(path, device, "a checkpoint");
   for (const auto& [name, module] : modules) {
     torch::serialize::InputArchive module_archive;
     if (!archive.try_read("module/" + name, module_archive)) fail("FILE_CORRUPT", path + ": the checkpoint has no module '" + name + "'");

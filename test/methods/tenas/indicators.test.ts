@@ -10,7 +10,7 @@ import { Random } from '../../../src/core/random';
 
 type Net = NativeNb201Network & {
   setParameter(name: string, value: unknown): void;
-  signPatterns(inputs: unknown): { toArray(): Uint8Array; shape: number[] };
+  signPatterns(inputs: unknown): Promise<{ toArray(): Uint8Array; shape: number[] }>;
 };
 
 function thin(ops: number[], options: { numClasses?: number; seed?: number } = {}): Net {
@@ -152,7 +152,7 @@ describe('linear regions', () => {
     const n = 1000;
     const x = tensor(Float64Array.from({ length: n * 9 }, () => random.normal()), [n, 1, 3, 3]);
     const net = thin(ops, { seed: 5 });
-    const patterns = net.signPatterns(x);
+    const patterns = await net.signPatterns(x);
     const [rows, d] = patterns.shape;
     const bits = patterns.toArray();
     // The original's formula: R = Σ_i 1 / #{j : pattern_j == pattern_i}.
