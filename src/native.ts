@@ -27,6 +27,8 @@ export interface NativeTensor {
   toArray(): Float32Array | Float64Array | Int32Array | BigInt64Array | Uint8Array;
   to(device: string): Promise<NativeTensor>;
   dispose(): void;
+  /** `using t = ...` disposes at scope end (installed on the prototype when the addon loads). */
+  [Symbol.dispose](): void;
 }
 
 export type NativeTypedArray = Float32Array | Float64Array | Int32Array | BigInt64Array | Uint8Array;
@@ -36,13 +38,39 @@ export interface NativeCancelToken {
   readonly cancelled: boolean;
 }
 
+/**
+ * What every bound network or predictor has (native/napi/module_wrap.h): one job at a time (a second call
+ * while one runs is BUSY), dispose() / `using` (later use is DISPOSED), parameter access, save/load.
+ */
+export interface NativeModule {
+  dispose(): void;
+  readonly disposed: boolean;
+  /** True while a job (training, scoring, save/load) runs on this object. */
+  readonly busy: boolean;
+  readonly parameterCount: number;
+  readonly bufferCount: number;
+  /** Bytes of parameters and buffers, as reported to V8. */
+  readonly parameterBytes: number;
+  readonly device: string;
+  /** A copy of one parameter on the CPU. */
+  parameter(name: string): NativeTensor;
+  setParameter(name: string, value: NativeTensor): void;
+  parameterNames(): string[];
+  parameterSummary(): { count: number; sum: number; weightCount: number; names: string[] };
+  /** Copies every parameter of another object of the same class and layout. */
+  copyParametersFrom(other: this): void;
+  save(path: string): Promise<void>;
+  load(path: string): Promise<void>;
+  [Symbol.dispose](): void;
+}
+
 export interface NativeSgdOptions {
   lr?: number;
   momentum?: number;
   weightDecay?: number;
 }
 
-export interface NativeSmallCnn {
+export interface NativeSmallCnn extends NativeModule {
   trainEpoch(
     images: NativeTensor,
     labels: NativeTensor,
@@ -53,16 +81,226 @@ export interface NativeSmallCnn {
   trainSteps(images: NativeTensor, labels: NativeTensor, steps: number, options?: NativeSgdOptions): Promise<Float64Array>;
   evaluate(images: NativeTensor, labels: NativeTensor, batchSize?: number): Promise<{ loss: number; accuracy: number; count: number }>;
   forward(images: NativeTensor): Promise<NativeTensor>;
-  save(path: string): Promise<void>;
-  load(path: string): Promise<void>;
-  readonly parameterCount: number;
-  readonly device: string;
+  /** Model, SGD state, counters, generator states and `extras`, written atomically (verified archive). */
+  saveCheckpoint(path: string, extras?: Record<string, NativeTensor>): Promise<void>;
+  /** Restores everything saveCheckpoint wrote; `epochs` is the number of epochs trained before it. */
+  loadCheckpoint(path: string): Promise<{ epochs: number; extras: Record<string, NativeTensor> }>;
 }
 
 export interface NativeGenerator {
   randn(shape: number[]): NativeTensor;
   rand(shape: number[]): NativeTensor;
   randint(low: number, high: number, shape: number[]): NativeTensor;
+}
+
+
+// ---- TE-NAS cell networks (native/napi/tenas.cc, tenas_darts.cc) ----
+
+export type NtkMode = 'logit_sum' | 'per_class_trace' | 'full';
+
+/** Construction options of the NB201 cell network (native/napi/tenas.cc). */
+export interface Nb201NetworkOptions {
+  channels?: number;
+  cellsPerStage?: number;
+  numClasses?: number;
+  inChannels?: number;
+  useStem?: boolean;
+  depth?: number;
+  /** A single architecture: the op index of each of the 6 edges (the network then holds only those ops). */
+  ops?: number[];
+  seed?: number;
+  init?: 'default' | 'kaiming_normal_fanout' | 'kaiming_normal_fanin';
+  device?: string;
+  dtype?: 'float32' | 'float64';
+}
+
+export interface NativeNb201Network extends NativeModule {
+  ntk(
+    inputs: NativeTensor,
+    options?: { alpha?: Float32Array; mode?: NtkMode; singularEps?: number; fallback?: number; workers?: number; cancel?: NativeCancelToken },
+  ): Promise<{ kappa: number; lambdaMax: number; lambdaMin: number; columns: number; fallback: boolean }>;
+  linearRegions(inputs: NativeTensor, options?: { alpha?: Float32Array; batchSize?: number; cancel?: NativeCancelToken }): Promise<{ regions: number; samples: number; features: number }>;
+  forward(inputs: NativeTensor): Promise<NativeTensor>;
+  setAlpha(alpha: Float32Array): void;
+  /** The ReLU sign patterns [n, D] (uint8) whose distinct rows linearRegions counts. */
+  signPatterns(inputs: NativeTensor): Promise<NativeTensor>;
+  macs(side?: number): { macs: number; parameters: number; allParameters: number };
+}
+
+/** Construction options of the raw binding (defaults: DARTS's C=16, N=5, stem multiplier 3, 4 steps). */
+export interface DartsNetworkOptions {
+  channels?: number;
+  cellsPerStage?: number;
+  steps?: number;
+  multiplier?: number;
+  stemMultiplier?: number;
+  numClasses?: number;
+  inChannels?: number;
+  depth?: number;
+  useStem?: boolean;
+  /** Genotype network: per edge (sorted-key order) null (absent), an op index, or op indices. Both or neither. */
+  normalOps?: (number | number[] | null)[];
+  reduceOps?: (number | number[] | null)[];
+  seed?: number;
+  init?: 'default' | 'kaiming_normal_fanout' | 'kaiming_normal_fanin';
+  device?: string;
+  dtype?: 'float32' | 'float64';
+}
+
+export interface NativeDartsNetwork extends NativeModule {
+  ntk(
+    inputs: NativeTensor,
+    options?: { alphaNormal?: Float32Array; alphaReduce?: Float32Array; mode?: NtkMode; singularEps?: number; fallback?: number; workers?: number; cancel?: NativeCancelToken },
+  ): Promise<{ kappa: number; lambdaMax: number; lambdaMin: number; columns: number; fallback: boolean }>;
+  linearRegions(
+    inputs: NativeTensor,
+    options?: { alphaNormal?: Float32Array; alphaReduce?: Float32Array; batchSize?: number; cancel?: NativeCancelToken },
+  ): Promise<{ regions: number; samples: number; features: number }>;
+  forward(inputs: NativeTensor): Promise<NativeTensor>;
+  /** Sets α; an omitted argument keeps that cell type's α. SHAPE_MISMATCH unless 112 numbers. */
+  setAlpha(normal?: Float32Array, reduce?: Float32Array): void;
+  alpha(): { normal: Float32Array; reduce: Float32Array };
+  macs(side?: number): { macs: number; parameters: number; allParameters: number };
+}
+
+// ---- NCP family (native/napi/ncp.cc, multi_resolution_net.cc) ----
+
+export interface NativeMultiResolutionSetting {
+  inputChannel: [number, number];
+  modules: { branches: number; blocks: number[]; channels: number[] }[];
+  lastChannel: number;
+}
+
+export interface MultiResolutionNetOptions {
+  /** 27-number embedding (ncp.md §2.2), or `setting`. */
+  embedding?: ArrayLike<number>;
+  setting?: NativeMultiResolutionSetting;
+  /** Default 19 (the original's default); the benchmark's stored costs use 50. */
+  numClasses?: number;
+  /** Default 'segmentation' (the original's default). */
+  head?: 'classification' | 'segmentation' | 'cls' | 'seg';
+  device?: string;
+  seed?: number;
+}
+
+export interface NativeMultiResolutionNet extends NativeModule {
+  /** Eval-mode forward: classification [N, K, 1, 1], segmentation [N, K, H/4, W/4]. */
+  forward(input: NativeTensor): Promise<NativeTensor>;
+  /** SGD steps with cross-entropy on one batch; labels [N] or [N, H/4, W/4] int64. Returns each step's loss. */
+  trainSteps(input: NativeTensor, labels: NativeTensor, steps: number, options?: { lr?: number; momentum?: number; weightDecay?: number }): Promise<Float64Array>;
+  /** thop-2020 ops/params of one forward of the built module (ncp.md §4). */
+  countOps(options?: { height?: number; width?: number; batch?: number }): Promise<{ ops: number; params: number }>;
+  readonly head: 'classification' | 'segmentation';
+  readonly numClasses: number;
+}
+
+export interface NcpPredictorOptions {
+  inputDim: number;
+  groups: number[];
+  sharedLayer: number;
+  separatedLayer: number;
+  activation: 'relu' | 'relu6' | 'tanh' | 'swish';
+  trunkDropout: number;
+  headDropouts: number[];
+  seed: number;
+  device: string;
+  /**
+   * Linear layers through at::linear (PyTorch's nn.Linear op sequence: bit-identical to PyTorch-in-Python on
+   * the same LibTorch) instead of oneDNN 1×1 convolutions (default; ~10× faster where LibTorch's BLAS is netlib's).
+   */
+  exactLinear?: boolean;
+}
+
+export interface NativeNormalization {
+  inputMean: Float32Array;
+  inputStd: Float32Array;
+  outputMean: Float32Array;
+  outputStd: Float32Array;
+}
+
+export interface NativeTrainOptions {
+  epochs?: number;
+  batchSize?: number;
+  optimizer?: 'adam' | 'adamw' | 'sgd';
+  lr?: number;
+  weightDecay?: number;
+  momentum?: number;
+  nesterov?: boolean;
+  scheduler?: 'onecycle' | 'cosine' | 'exp' | 'step';
+  pctStart?: number;
+  divFactor?: number;
+  finalDivFactor?: number;
+  baseMomentum?: number;
+  maxMomentum?: number;
+  etaMin?: number;
+  gamma?: number;
+  milestones?: number[];
+  loss?: 'smoothl1' | 'mse' | 'l1';
+  /** Written atomically after every epoch: weights, optimizer and schedule state, epoch, records, RNG state. */
+  checkpointPath?: string;
+  /** A checkpoint to continue from; the run then ends bit-identical to an uninterrupted one. */
+  resumeFrom?: string;
+}
+
+export interface NativeTrainResult {
+  epochs: number;
+  outputs: number;
+  trainLoss: Float64Array;
+  /** [epochs × outputs] validation L1 in original units (mean of batch means). */
+  valL1: Float64Array;
+  lr: Float64Array;
+  bestEpoch: number;
+  bestLoss: number;
+  seconds: number;
+  /** Epochs restored from `resumeFrom` (0: a fresh run); the arrays above hold every epoch. */
+  resumedAtEpoch: number;
+  /** Set when the run stopped early on a non-finite loss: that run's recorded failure. */
+  failure?: string;
+}
+
+export interface NativeObjective {
+  output: number;
+  mode: 'increase' | 'decrease' | 'target';
+  step?: number;
+  target?: number;
+  /** One per start code. */
+  weights: number[];
+}
+
+export interface NativePropagation {
+  iterations: number;
+  batch: number;
+  /** [T × B × D] */
+  rounded: Int32Array;
+  continuous: Float64Array;
+  /** [T × B × M] in original units. */
+  predicted: Float64Array;
+  predictedRounded: Float64Array;
+  /** [B × D] after the last step. */
+  finalRounded: Int32Array;
+  finalContinuous: Float64Array;
+}
+
+export interface NativeNcpPredictor extends Omit<NativeModule, 'save'> {
+  setNormalization(n: NativeNormalization): void;
+  readonly normalization: NativeNormalization | undefined;
+  train(
+    data: { trainX: NativeTensor; trainY: NativeTensor; valX: NativeTensor; valY: NativeTensor },
+    options: NativeTrainOptions,
+    onEpoch?: (row: number[]) => void,
+    cancel?: NativeCancelToken,
+  ): Promise<NativeTrainResult>;
+  useState(which: 'best' | 'last'): void;
+  /** Normalised codes [N, D] → normalised predictions [N, M]. */
+  predict(codes: NativeTensor): Promise<NativeTensor>;
+  propagate(
+    startCodes: ArrayLike<number>,
+    options: { iterations: number; lr: number; loss?: 'l1' | 'smoothl1'; minCode: number[]; maxCode: number[]; divisors: number[]; objectives: NativeObjective[] },
+    cancel?: NativeCancelToken,
+  ): Promise<NativePropagation>;
+  save(path: string, which?: 'current' | 'best' | 'last'): Promise<void>;
+  load(path: string): Promise<void>;
+  readonly outputDim: number;
 }
 
 export interface NativeBinding {
@@ -79,13 +317,21 @@ export interface NativeBinding {
   CancelToken: new () => NativeCancelToken;
   /** A seeded LibTorch CPU generator (streams equal torch.Generator's). */
   Generator: new (seed: number) => NativeGenerator;
-  /** NB201 cell network; typed in src/methods/tenas/networks.ts. */
-  Nb201Network: new (options: Record<string, unknown>) => unknown;
-  /** DARTS cell network; typed in src/methods/tenas/darts-networks.ts. */
-  DartsNetwork: new (options: Record<string, unknown>) => unknown;
-  /** NCP family: NcpPredictor, MultiResolutionNet, countMultiResolutionOps, oneCycleSchedule; typed in src/methods/ncp/binding.ts. */
-  NcpPredictor: new (options: Record<string, unknown>) => unknown;
-  MultiResolutionNet: new (options: Record<string, unknown>) => unknown;
+  Nb201Network: new (options: Nb201NetworkOptions) => NativeNb201Network;
+  DartsNetwork: new (options: DartsNetworkOptions) => NativeDartsNetwork;
+  NcpPredictor: new (options: NcpPredictorOptions) => NativeNcpPredictor;
+  MultiResolutionNet: new (options: MultiResolutionNetOptions) => NativeMultiResolutionNet;
+  countMultiResolutionOps(
+    embeddings: ArrayLike<number>,
+    options?: { head?: string; numClasses?: number; height?: number; width?: number },
+    onProgress?: (row: number[]) => void,
+  ): Promise<{ ops: Float64Array; params: Float64Array }>;
+  oneCycleSchedule(
+    totalSteps: number,
+    options?: { maxLr?: number; pctStart?: number; divFactor?: number; finalDivFactor?: number; baseMomentum?: number; maxMomentum?: number },
+  ): { lr: Float64Array; momentum: Float64Array };
+  /** The intra-op thread count a job sees on its own thread (tests: thread counts never leak between jobs). */
+  jobThreads(threads?: number): Promise<number>;
   SmallCnn: new (options?: {
     inChannels?: number;
     imageSize?: number;
@@ -144,10 +390,12 @@ export function native(): NativeBinding {
   }
   binding.setErrorClass(TorchnasError as unknown as new (message: string, code: string) => Error);
   // `using t = tensor(...)` releases native memory at scope end (explicit resource management).
-  const proto = binding.Tensor.prototype as unknown as Record<symbol, unknown>;
-  proto[disposeSymbol] = function (this: NativeTensor) {
-    this.dispose();
-  };
+  for (const cls of [binding.Tensor, binding.Nb201Network, binding.DartsNetwork, binding.NcpPredictor, binding.MultiResolutionNet, binding.SmallCnn]) {
+    const proto = cls.prototype as unknown as Record<symbol, unknown>;
+    proto[disposeSymbol] = function (this: { dispose(): void }) {
+      this.dispose();
+    };
+  }
   cached = binding;
   return binding;
 }

@@ -31,8 +31,12 @@ std::mutex& seeded_construction_mutex() {
 }
 
 namespace {
+// LibTorch keeps one process-wide "last set" count that new threads adopt, so a job that sets its own
+// count would leak it into every later thread. The process's count is therefore pinned here from the
+// start (LibTorch's default, read on the first call: the addon's init, on the JS thread) and every job
+// applies it, or its own, explicitly.
 std::atomic<int>& configured_threads() {
-  static std::atomic<int> n{0};  // 0: not set yet, LibTorch's own default
+  static std::atomic<int> n{at::get_num_threads()};
   return n;
 }
 }  // namespace
@@ -43,14 +47,11 @@ void set_num_threads(int n) {
   at::set_num_threads(n);
 }
 
-int get_num_threads() {
-  const int n = configured_threads().load();
-  return n > 0 ? n : at::get_num_threads();
-}
+int get_num_threads() { return configured_threads().load(); }
 
 void apply_job_threads(int n) {
   if (n <= 0) n = configured_threads().load();
-  if (n > 0 && at::get_num_threads() != n) at::set_num_threads(n);
+  if (at::get_num_threads() != n) at::set_num_threads(n);
 }
 
 torch::Device parse_device(const std::string& spec) {

@@ -93,6 +93,7 @@ class CellNetworkWrap : public ModuleWrap<Derived, CellNetworkState<Net>> {
     const int64_t workers = option_int(o, "workers", 1, "options");
     if (workers < 1 || workers > 256) throw_invalid(env, "options.workers must be in 1..256");
     settings.workers = static_cast<int>(workers);
+    settings.cancelled = read_cancel_token(o.Get("cancel"));
     return settings;
   }
 
@@ -123,16 +124,16 @@ class CellNetworkWrap : public ModuleWrap<Derived, CellNetworkState<Net>> {
   }
 
   Napi::Value start_linear_regions(const Napi::CallbackInfo& info, const char* name, int64_t batch,
-                                   std::function<void(State&)> prepare) {
+                                   std::function<void(State&)> prepare, CancelFlag cancel) {
     auto inputs = TensorWrap::Read(info[0], "inputs");
     if (batch < 1) throw_invalid(info.Env(), "options.batchSize must be >= 1");
     auto state = this->state_;
     return this->start_job(
         info, name, GradMode::kDisabled,
-        [state, inputs, batch, prepare]() -> PromiseJob::Finish {
+        [state, inputs, batch, prepare, cancel]() -> PromiseJob::Finish {
           if (prepare) prepare(*state);
           auto r = count_linear_regions([&](const torch::Tensor& b, const Trace& t) { state->net->forward(b, t); },
-                                        inputs.to(state->device_, state->dtype), batch);
+                                        inputs.to(state->device_, state->dtype), batch, cancel.get());
           return [r](Napi::Env e) -> Napi::Value { return region_count_value(e, r); };
         },
         {info[0]});

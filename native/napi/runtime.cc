@@ -48,6 +48,7 @@ Napi::Value CheckDevice(const Napi::CallbackInfo& info) {
 }  // namespace
 
 void register_runtime(Napi::Env env, Napi::Object exports) {
+  get_num_threads();  // pins the process's thread count before any job thread exists (core/runtime.cc)
   exports.Set("info", Napi::Function::New(env, Info, "info"));
   exports.Set("setSeed", Napi::Function::New(env, SetSeed, "setSeed"));
   exports.Set("setThreads", Napi::Function::New(env, SetThreads, "setThreads"));

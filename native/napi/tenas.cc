@@ -98,13 +98,15 @@ class Nb201Wrap : public CellNetworkWrap<Nb201Wrap, Nb201Network> {
 
   Napi::Value LinearRegions(const Napi::CallbackInfo& info) {
     int64_t batch = 1000;
+    CancelFlag cancel;
     torch::Tensor alpha;
     if (!info[1].IsUndefined()) {
       auto o = read_object(info[1], "options");
       batch = option_int(o, "batchSize", batch, "options");
+      cancel = read_cancel_token(o.Get("cancel"));
       if (!o.Get("alpha").IsUndefined()) alpha = read_alpha(o.Get("alpha"), "options.alpha");
     }
-    return start_linear_regions(info, "torchnas.Nb201Network.linearRegions", batch, alpha_setter(alpha));
+    return start_linear_regions(info, "torchnas.Nb201Network.linearRegions", batch, alpha_setter(alpha), cancel);
   }
 
   Napi::Value SetAlpha(const Napi::CallbackInfo& info) {

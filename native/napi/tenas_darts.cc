@@ -138,13 +138,15 @@ class DartsWrap : public CellNetworkWrap<DartsWrap, DartsNetwork> {
   Napi::Value LinearRegions(const Napi::CallbackInfo& info) {
     require_alive(info.Env());
     int64_t batch = 1000;
+    CancelFlag cancel;
     torch::Tensor normal, reduce;
     if (!info[1].IsUndefined()) {
       auto o = read_object(info[1], "options");
       batch = option_int(o, "batchSize", batch, "options");
+      cancel = read_cancel_token(o.Get("cancel"));
       read_alphas(o, normal, reduce);
     }
-    return start_linear_regions(info, "torchnas.DartsNetwork.linearRegions", batch, alpha_setter(normal, reduce));
+    return start_linear_regions(info, "torchnas.DartsNetwork.linearRegions", batch, alpha_setter(normal, reduce), cancel);
   }
 
   // setAlpha(normal?, reduce?): an undefined argument keeps that cell type's α.

@@ -18,6 +18,8 @@ export type TorchnasErrorCode =
   | 'ADDON_LOAD_FAILED'
   | 'TORCH_ERROR'
   | 'OUT_OF_MEMORY'
+  /** A training run met a NaN or infinite loss: recorded as that run's failure (result.json says where). */
+  | 'NON_FINITE_LOSS'
   | 'INTERNAL';
 
 export class TorchnasError extends Error {

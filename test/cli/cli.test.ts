@@ -49,13 +49,13 @@ describe('torchnas CLI', () => {
     expect(code('CANCELLED')).toBe(130);
   });
 
-  test('--resume DIR reaches trainDemo and trainNcpPredictor, which refuse it for now', async () => {
-    const demo = await run(['train-demo', '--resume', '/tmp/previous-run', '--json']);
-    expect(demo.code).toBe(2);
-    expect(demo.stderr).toBe('torchnas train-demo: error [INVALID_ARGUMENT]: resume is not supported yet\n');
-    const ncp = await run(['ncp', 'train', '--config', 'configs/ncp/seg.yaml', '--resume', '/tmp/previous-run', '--json']);
-    expect(ncp.code).toBe(2);
-    expect(ncp.stderr).toBe('torchnas ncp train: error [INVALID_ARGUMENT]: resume is not supported yet\n');
+  test('--resume DIR reaches trainDemo and trainNcpPredictor (a folder without a run is FILE_NOT_FOUND, exit 1)', async () => {
+    const demo = await run(['train-demo', '--resume', '/tmp/torchnas-no-such-run', '--json']);
+    expect(demo.code).toBe(1);
+    expect(demo.stderr).toMatch(/^torchnas train-demo: error \[FILE_NOT_FOUND\]: --resume \/tmp\/torchnas-no-such-run: no run\.json there/);
+    const ncp = await run(['ncp', 'train', '--config', 'configs/ncp/seg.yaml', '--resume', '/tmp/torchnas-no-such-run', '--json']);
+    expect(ncp.code).toBe(1);
+    expect(ncp.stderr).toMatch(/^torchnas ncp train: error \[FILE_NOT_FOUND\]: --resume \/tmp\/torchnas-no-such-run: no run\.json there/);
   });
 
   test('every command and subcommand answers --help with its own flags', async () => {

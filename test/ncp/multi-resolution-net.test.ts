@@ -4,7 +4,7 @@
 import { info } from '../../src/core/device';
 import { isTorchnasError } from '../../src/core/errors';
 import { tensor } from '../../src/core/tensor';
-import { ncpNative } from '../../src/methods/ncp/binding';
+import { native } from '../../src/native';
 import { codeToEmbedding } from '../../src/spaces/nasbench-mr';
 import { NCP_COST_REFERENCE } from '../helpers/ncp-reference';
 
@@ -13,7 +13,7 @@ const SMALLEST = REFERENCE[3][0];
 const START = REFERENCE[2][0];
 
 const net = (code: string, options: { head?: 'classification' | 'segmentation' | 'cls' | 'seg'; numClasses?: number; device?: string; seed?: number } = {}) =>
-  new (ncpNative().MultiResolutionNet)({ embedding: codeToEmbedding(code), ...options });
+  new (native().MultiResolutionNet)({ embedding: codeToEmbedding(code), ...options });
 
 describe('MultiResolutionNet', () => {
   test.each(REFERENCE)('built parameters equal the closed form of §3.5 (%s)', (code, _ops, params, _segOps, segParams) => {
@@ -36,7 +36,7 @@ describe('MultiResolutionNet', () => {
   });
 
   test('meta-device counts equal the real-forward counts and the reference table', async () => {
-    const b = ncpNative();
+    const b = native();
     const codes = REFERENCE.map((r) => r[0]);
     const cls = await b.countMultiResolutionOps(codes.flatMap((c) => codeToEmbedding(c)), { head: 'classification', numClasses: 50 });
     const seg = await b.countMultiResolutionOps(codes.flatMap((c) => codeToEmbedding(c)), { head: 'segmentation', numClasses: 19 });
@@ -97,7 +97,7 @@ describe('MultiResolutionNet', () => {
   });
 
   test('errors name the problem', async () => {
-    const b = ncpNative();
+    const b = native();
     expect(() => new b.MultiResolutionNet({ embedding: [1, 2, 3] })).toThrow(/27 integers/);
     expect(() => new b.MultiResolutionNet({ setting: { inputChannel: [8, 8], modules: [{ branches: 2, blocks: [1], channels: [8, 8] }], lastChannel: 8 } })).toThrow(
       /2 branches need as many block and channel counts/,

@@ -80,13 +80,6 @@ describe('predictor training on seg (§5.3)', () => {
     expect(envelope).toMatchObject({ method: 'ncp train', status: 'interrupted', error: { code: 'CANCELLED' } });
     expect(envelope.result.epochsDone).toBeLessThan(config.optimization.epoch);
   });
-
-  test('resume is refused until it is implemented', async () => {
-    await expect(trainNcpPredictor(config, { data: sharedFile('nas-bench-mr', 'seg.json'), resume: dir })).rejects.toMatchObject({
-      code: 'INVALID_ARGUMENT',
-      message: 'resume is not supported yet',
-    });
-  });
 });
 
 describe('code propagation (§5.4)', () => {

@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import { isTorchnasError } from '../../src/core/errors';
 import { MT19937, trainTestSplit } from '../../src/core/numpy-random';
 import { loadNasBenchMrTable } from '../../src/benchmarks/nasbench-mr';
-import { ncpNative } from '../../src/methods/ncp/binding';
+import { native } from '../../src/native';
 import { loadNcpConfig, ncpConfigSchema } from '../../src/methods/ncp/config';
 import { buildPredictorDataset } from '../../src/methods/ncp/dataset';
 import { codeBounds, configObjectives } from '../../src/methods/ncp/propagate';
@@ -56,7 +56,7 @@ describe('predictor data (§5.1)', () => {
 
 describe('one-cycle schedule (§5.3)', () => {
   test('lr and β1 used by optimiser steps 0, 479, 959, 2000, 3000, 3199', () => {
-    const s = ncpNative().oneCycleSchedule(3200, { maxLr: 1e-2, pctStart: 0.3, divFactor: 10, baseMomentum: 0.85, maxMomentum: 0.95 });
+    const s = native().oneCycleSchedule(3200, { maxLr: 1e-2, pctStart: 0.3, divFactor: 10, baseMomentum: 0.85, maxMomentum: 0.95 });
     const check: [number, number, number][] = [
       [0, 1.0e-3, 0.95],
       [479, 5.492629e-3, 0.900082],

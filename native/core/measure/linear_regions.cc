@@ -43,12 +43,14 @@ int64_t count_distinct_patterns(const std::vector<torch::Tensor>& relu_outputs) 
   return count_distinct_rows(torch::cat(flat, 1));
 }
 
-torch::Tensor sign_patterns(const TracedForward& forward, const torch::Tensor& x, int64_t batch) {
+torch::Tensor sign_patterns(const TracedForward& forward, const torch::Tensor& x, int64_t batch,
+                            const std::atomic<bool>* cancelled) {
   const int64_t n = x.size(0);
   if (n < 1) fail("INVALID_ARGUMENT", "linear regions need at least one input sample");
   if (batch < 1) fail("INVALID_ARGUMENT", "the linear-region batch size must be >= 1");
   std::vector<torch::Tensor> per_batch;
   for (int64_t start = 0; start < n; start += batch) {
+    if (cancelled && cancelled->load()) fail("CANCELLED", "the linear-region job was cancelled after " + std::to_string(start) + " samples");
     std::vector<torch::Tensor> relus;
     Trace trace{&relus};
     forward(x.slice(0, start, std::min(n, start + batch)), trace);
@@ -60,8 +62,9 @@ torch::Tensor sign_patterns(const TracedForward& forward, const torch::Tensor& x
   return torch::cat(per_batch, 0);
 }
 
-RegionCount count_linear_regions(const TracedForward& forward, const torch::Tensor& x, int64_t batch) {
-  auto signs = sign_patterns(forward, x, batch);
+RegionCount count_linear_regions(const TracedForward& forward, const torch::Tensor& x, int64_t batch,
+                                 const std::atomic<bool>* cancelled) {
+  auto signs = sign_patterns(forward, x, batch, cancelled);
   return {count_distinct_rows(signs), x.size(0), signs.size(1)};
 }
 

@@ -4,6 +4,7 @@
 #pragma once
 #include <torch/types.h>
 
+#include <atomic>
 #include <functional>
 #include <vector>
 
@@ -22,10 +23,13 @@ struct RegionCount {
 
 // The sign patterns [n, D] (bool) of the inputs: `batch` samples per forward (BN in train mode sees one
 // sample batch, as the original's 1000-sample loader batches), post-ReLU signs concatenated per sample.
-torch::Tensor sign_patterns(const TracedForward& forward, const torch::Tensor& x, int64_t batch);
+// A set `cancelled` (may be null) stops before the next batch with CANCELLED.
+torch::Tensor sign_patterns(const TracedForward& forward, const torch::Tensor& x, int64_t batch,
+                            const std::atomic<bool>* cancelled = nullptr);
 
 // §3: R_N = the number of distinct sign patterns of x.
-RegionCount count_linear_regions(const TracedForward& forward, const torch::Tensor& x, int64_t batch);
+RegionCount count_linear_regions(const TracedForward& forward, const torch::Tensor& x, int64_t batch,
+                                 const std::atomic<bool>* cancelled = nullptr);
 
 // relu_outputs: post-ReLU tensors with a leading sample dimension of size n (all the same n).
 // Returns the number of distinct sign patterns (x > 0) across the concatenated features.

@@ -32,8 +32,14 @@ std::vector<torch::Tensor> weight_parameters(const torch::nn::Module& module) {
 namespace {
 
 // Runs fn(i) for i in [0, count) on `workers` threads (round-robin), each with one intra-op thread and
-// grad mode on (both are thread-local); rethrows the first failure.
-void parallel_rows(int64_t count, int workers, const std::function<void(int64_t)>& fn) {
+// grad mode on (both are thread-local); rethrows the first failure. A set `cancelled` flag stops every
+// worker before its next row with CANCELLED (a row is one backward pass: well under a second).
+void parallel_rows(int64_t count, int workers, const std::shared_ptr<std::atomic<bool>>& cancelled,
+                   const std::function<void(int64_t)>& body) {
+  auto fn = [&](int64_t i) {
+    if (cancelled && cancelled->load()) fail("CANCELLED", "the NTK job was cancelled after " + std::to_string(i) + " Jacobian rows");
+    body(i);
+  };
   workers = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(workers, count)));
   if (workers == 1) {
     for (int64_t i = 0; i < count; ++i) fn(i);
@@ -145,7 +151,7 @@ NtkResult ntk_condition_number_wide(const WideForward& forward_wide, const torch
     auto flat = per_copy.empty() ? torch::zeros({copies, 0}, logits.options()) : torch::cat(per_copy, 1);
     for (int64_t k = 0; k < used; ++k) rows[first + k] = flat[k];
   };
-  parallel_rows(chunks, settings.workers, run_chunk);
+  parallel_rows(chunks, settings.workers, settings.cancelled, run_chunk);
   return kernel_condition(torch::stack(rows), batch, classes, settings);
 }
 
@@ -169,7 +175,7 @@ NtkResult ntk_condition_number(const std::function<torch::Tensor(const torch::Te
   std::vector<torch::Tensor> outputs;
   outputs.reserve(static_cast<size_t>(count));
   for (int64_t r = 0; r < count; ++r) outputs.push_back(output_of(r));
-  parallel_rows(count, settings.workers, [&](int64_t r) { rows[r] = gradient_row(outputs[r], parameters); });
+  parallel_rows(count, settings.workers, settings.cancelled, [&](int64_t r) { rows[r] = gradient_row(outputs[r], parameters); });
   return kernel_condition(torch::stack(rows), batch, classes, settings);
 }
 

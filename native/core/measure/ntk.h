@@ -4,7 +4,9 @@
 #include <torch/nn/module.h>
 #include <torch/types.h>
 
+#include <atomic>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -27,6 +29,8 @@ struct NtkSettings {
   // Jacobian rows are independent backward passes through the retained graph: with workers > 1 they run
   // on that many threads at once (each with one intra-op thread). Same rows, same κ, any worker count.
   int workers = 1;
+  // Set from another thread to stop the job between Jacobian rows (a CANCELLED error); may be null.
+  std::shared_ptr<std::atomic<bool>> cancelled;
 };
 
 struct NtkResult {

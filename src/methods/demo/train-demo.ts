@@ -11,7 +11,8 @@ import { TorchnasError } from '../../core/errors';
 import { ProgressCallback } from '../../core/progress';
 import { tensor } from '../../core/tensor';
 import { loadFashionMnist } from '../../data/fashion-mnist';
-import { native } from '../../native';
+import { native, NativeTensor } from '../../native';
+import { CHECKPOINT_FILE, checkResumeSettings, readResumePoint, writeRunIdentity } from '../../core/resume';
 import { EnvelopeTargets, recordRun } from '../../report/envelope';
 
 export interface TrainDemoOptions {
@@ -25,9 +26,13 @@ export interface TrainDemoOptions {
   dataDir?: string;
   /** Use only the first N training images (quick runs). */
   limit?: number;
-  /** Folder for result.json (the shared envelope) and model.pt. */
+  /** Folder for result.json (the shared envelope), model.pt, and checkpoint.pt + run.json after every epoch. */
   out?: string;
-  /** Directory of a previous run's checkpoint to continue from. */
+  /**
+   * A previous run's `out` folder: continue after its last finished epoch (model, SGD momentum, counters and
+   * generator states restored), ending bit-identical to an uninterrupted run. Settings must equal the stored
+   * ones except `epochs` (the lr is constant, so more epochs extend the same computation).
+   */
   resume?: string;
   /** Per training step: steps done of the epoch's steps, with the smoothed loss and the epoch. */
   onProgress?: ProgressCallback;
@@ -46,19 +51,27 @@ export interface TrainDemoResult {
   trainImages: number;
   testImages: number;
   epochs: { epoch: number; meanLoss: number; trainAccuracy: number; seconds: number }[];
+  /** Epochs restored from the `resume` checkpoint (0: an uninterrupted run). */
+  resumedAtEpoch: number;
   testAccuracy: number;
   testLoss: number;
   totalSeconds: number;
 }
 
 export async function trainDemo(options: TrainDemoOptions = {}): Promise<TrainDemoResult> {
-  if (options.resume !== undefined) throw new TorchnasError('resume is not supported yet', 'INVALID_ARGUMENT');
   const started = Date.now();
   const epochs = options.epochs ?? 1;
-  const seed = options.seed ?? 0;
+  const resume = options.resume !== undefined ? readResumePoint(options.resume, 'train-demo') : undefined;
+  const seed = options.seed ?? resume?.identity.seed ?? 0;
+  const out = options.out ?? options.resume;
   const device = resolveDevice(options.device ?? 'cpu');
   if (options.threads !== undefined) setThreads(options.threads);
   if (!Number.isInteger(epochs) || epochs < 1) throw new TorchnasError(`epochs must be an integer >= 1, got ${epochs}`, 'INVALID_ARGUMENT');
+  const batchSize = options.batchSize ?? 64;
+  const sgd = { lr: options.lr ?? 0.05, momentum: options.momentum ?? 0.9 };
+  // What decides the computation (a resumed run must match it; `epochs` may grow).
+  const runSettings = { epochs, batchSize, ...sgd, limit: options.limit ?? null, device };
+  if (resume) checkResumeSettings(resume, { seed: options.seed, settings: runSettings }, ['epochs']);
   const { signal: _signal, onProgress: _onProgress, onEnvelope: _onEnvelope, ...config } = options;
   const history: TrainDemoResult['epochs'] = [];
   return recordRun(
@@ -77,14 +90,23 @@ export async function trainDemo(options: TrainDemoOptions = {}): Promise<TrainDe
       const model = new b.SmallCnn({ inChannels: 1, imageSize: train.height, numClasses: 10, seed, device });
       const cancel = linkCancelToken(options.signal);
       try {
-        for (let epoch = 0; epoch < epochs; epoch++) {
-          const batchSize = options.batchSize ?? 64;
+        let first = 0;
+        if (resume) {
+          const restored = await model.loadCheckpoint(resume.checkpoint);
+          first = restored.epochs;
+          history.push(...historyFrom(restored.extras.history, resume.checkpoint));
+          if (first > epochs) {
+            throw new TorchnasError(`--resume: the checkpoint is after epoch ${first}, past this run's ${epochs} epochs`, 'INVALID_ARGUMENT');
+          }
+        }
+        if (out) await writeRunIdentity(out, 'train-demo', seed, runSettings);
+        for (let epoch = first; epoch < epochs; epoch++) {
           const steps = Math.ceil(train.count / batchSize);
           let smoothed = NaN;
           const r = await model.trainEpoch(
             trainX,
             trainY,
-            { batchSize, lr: options.lr ?? 0.05, momentum: options.momentum ?? 0.9, seed: seed * 1000 + epoch },
+            { batchSize, ...sgd, seed: seed * 1000 + epoch },
             ([step, , loss]) => {
               smoothed = Number.isNaN(smoothed) ? loss : 0.95 * smoothed + 0.05 * loss;
               options.onProgress?.(step, steps, { epoch: epoch + 1, loss: smoothed });
@@ -92,6 +114,10 @@ export async function trainDemo(options: TrainDemoOptions = {}): Promise<TrainDe
             cancel.token,
           );
           history.push({ epoch: epoch + 1, meanLoss: r.meanLoss, trainAccuracy: r.accuracy, seconds: r.seconds });
+          if (out) {
+            using record = historyTensor(history);
+            await model.saveCheckpoint(path.join(out, CHECKPOINT_FILE), { history: record });
+          }
         }
         const evaluation = await model.evaluate(testX, testY, 1000);
         const result: TrainDemoResult = {
@@ -100,6 +126,7 @@ export async function trainDemo(options: TrainDemoOptions = {}): Promise<TrainDe
           threads: getThreads(),
           seed,
           parameters: model.parameterCount,
+          resumedAtEpoch: first,
           trainImages: train.count,
           testImages: test.count,
           epochs: history,
@@ -107,9 +134,9 @@ export async function trainDemo(options: TrainDemoOptions = {}): Promise<TrainDe
           testLoss: evaluation.loss,
           totalSeconds: (Date.now() - started) / 1000,
         };
-        if (options.out) {
-          fs.mkdirSync(options.out, { recursive: true });
-          await model.save(path.join(options.out, 'model.pt'));
+        if (out) {
+          fs.mkdirSync(out, { recursive: true });
+          await model.save(path.join(out, 'model.pt'));
         }
         return result;
       } finally {
@@ -120,4 +147,19 @@ export async function trainDemo(options: TrainDemoOptions = {}): Promise<TrainDe
     // interrupted: the epochs finished so far
     () => ({ epochs: history }),
   );
+}
+
+// The per-epoch records travel in the checkpoint as a float64 [epochs, 4] tensor.
+function historyTensor(history: TrainDemoResult['epochs']) {
+  return tensor(Float64Array.from(history.flatMap((h) => [h.epoch, h.meanLoss, h.trainAccuracy, h.seconds])), [history.length, 4]);
+}
+
+function historyFrom(t: NativeTensor | undefined, file: string): TrainDemoResult['epochs'] {
+  if (!t || t.shape.length !== 2 || t.shape[1] !== 4 || t.dtype !== 'float64') {
+    throw new TorchnasError(`${file}: the checkpoint has no per-epoch history (a float64 [epochs, 4] tensor)`, 'FILE_CORRUPT');
+  }
+  const rows = t.shape[0];
+  const v = t.toArray() as Float64Array;
+  t.dispose();
+  return Array.from({ length: rows }, (_, i) => ({ epoch: v[i * 4], meanLoss: v[i * 4 + 1], trainAccuracy: v[i * 4 + 2], seconds: v[i * 4 + 3] }));
 }

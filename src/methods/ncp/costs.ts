@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { TorchnasError } from '../../core/errors';
 import { loadNasBenchMrTable, loadSearchList } from '../../benchmarks/nasbench-mr';
 import { codeToEmbedding, embeddingToCode, embeddingToSetting, networkCost, TABLE_COST_OPTIONS } from '../../spaces/nasbench-mr';
-import { ncpNative } from './binding';
+import { native } from '../../native';
 
 export type CostMethod = 'closed' | 'hooks' | 'both';
 
@@ -73,7 +73,7 @@ export async function countCosts(
   }
   if (method !== 'closed') {
     const t = process.hrtime.bigint();
-    const r = await ncpNative().countMultiResolutionOps(
+    const r = await native().countMultiResolutionOps(
       embeddings.flat(),
       { head: convention.head, numClasses: convention.numClasses, height: convention.inputSize, width: convention.inputSize },
       options.onProgress ? ([done, total]) => options.onProgress?.(done, total) : undefined,

@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { TorchnasError } from '../../core/errors';
 import { PACKAGE_ROOT } from '../../native';
-import { ncpNative, NativeNcpPredictor, NativeTrainOptions, NcpPredictorOptions } from './binding';
+import { native, NativeNcpPredictor, NativeTrainOptions, NcpPredictorOptions } from '../../native';
 import { headDropouts, NcpConfig } from './config';
 
 export const MANIFEST_FILE = 'predictor.json';
@@ -120,7 +120,7 @@ export async function openPredictor(
   options: { checkpoint?: CheckpointName; device?: string } = {},
 ): Promise<{ predictor: NativeNcpPredictor; manifest: PredictorManifest }> {
   const manifest = readManifest(dir);
-  const predictor = new (ncpNative().NcpPredictor)({ ...manifest.network, seed: manifest.seed, device: options.device ?? 'cpu' });
+  const predictor = new (native().NcpPredictor)({ ...manifest.network, seed: manifest.seed, device: options.device ?? 'cpu' });
   await predictor.load(path.join(dir, manifest.checkpoints[options.checkpoint ?? 'best']));
   return { predictor, manifest };
 }

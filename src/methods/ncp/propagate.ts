@@ -23,7 +23,7 @@ import {
   networkCost,
   TABLE_COST_OPTIONS,
 } from '../../spaces/nasbench-mr';
-import { NativeObjective, NativePropagation } from './binding';
+import { NativeObjective, NativePropagation } from '../../native';
 import { NcpConfig, NcpObjectiveConfig } from './config';
 import { CheckpointName, openPredictor } from './predictor';
 import { trajectoryChart } from './report';

@@ -12,13 +12,14 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { writeJsonAtomic } from '../../core/atomic-file';
 import { linkCancelToken } from '../../core/cancel';
+import { CHECKPOINT_FILE, checkResumeSettings, readResumePoint, writeRunIdentity } from '../../core/resume';
 import { getThreads, resolveDevice, setThreads } from '../../core/device';
 import { TorchnasError } from '../../core/errors';
 import { ProgressCallback } from '../../core/progress';
 import { kendallTau, spearman } from '../../core/stats';
 import { tensor } from '../../core/tensor';
 import { EnvelopeTargets, recordRun } from '../../report/envelope';
-import { ncpNative, NativeNcpPredictor } from './binding';
+import { native, NativeNcpPredictor } from '../../native';
 import { NcpConfig } from './config';
 import { loadPredictorDataset, PredictorDataset, takeRows } from './dataset';
 import { CHECKPOINT_FILES, MANIFEST_FILE, PredictorManifest, predictorOptions, resolveTable, trainOptions } from './predictor';
@@ -34,7 +35,11 @@ export interface TrainPredictorOptions {
   threads?: number;
   /** Bit-exact PyTorch kernels for the Linear layers (see NcpPredictorOptions.exactLinear). */
   exactLinear?: boolean;
-  /** Directory of a previous run's checkpoint to continue from. */
+  /**
+   * A previous run's `out` folder to continue from its last checkpoint (written after every epoch); the
+   * settings must equal the stored ones, and outputs go to `out` (default: that folder). The run then ends
+   * bit-identical to an uninterrupted run with the same seed.
+   */
   resume?: string;
   /** Per epoch: epochs done of the total, with the training loss and the first metric's validation L1. */
   onProgress?: ProgressCallback;
@@ -66,13 +71,16 @@ export interface TrainPredictorResult {
   /** Per metric, for the best (by the first metric's L1) and the last state. */
   metrics: Record<string, { best: MetricScore; last: MetricScore }>;
   wallSeconds: { training: number; total: number };
+  /** Epochs restored from the `resume` checkpoint (0: an uninterrupted run). */
+  resumedAtEpoch: number;
   history: { epoch: number; trainLoss: number; lr: number; validationL1: number[] }[];
 }
 
 export async function trainNcpPredictor(config: NcpConfig, options: TrainPredictorOptions = {}): Promise<TrainPredictorResult> {
-  if (options.resume !== undefined) throw new TorchnasError('resume is not supported yet', 'INVALID_ARGUMENT');
   const started = Date.now();
-  const seed = options.seed ?? config.SEED;
+  const resume = options.resume !== undefined ? readResumePoint(options.resume, 'ncp train') : undefined;
+  const seed = options.seed ?? resume?.identity.seed ?? config.SEED;
+  const out = options.out ?? options.resume;
   const device = resolveDevice(options.device ?? config.device ?? 'cpu');
   if (options.threads !== undefined) setThreads(options.threads);
   let epochsDone = 0;
@@ -85,10 +93,19 @@ export async function trainNcpPredictor(config: NcpConfig, options: TrainPredict
       const { task, data } = await loadPredictorDataset(tableFile, config.data.metrics, seed);
       // The task of the table actually used (cls.yaml also serves cls-10-1000, cls-10c, cls-50-100 via --data).
       const dataset = task ?? config.data.dataset;
+      // What decides the computation; a resumed run must match it (the device and thread count do not
+      // change a CPU run's numbers... but they may on another device, so the device counts too).
+      const runSettings = { config, table: path.resolve(tableFile), exactLinear: Boolean(options.exactLinear), device };
+      if (resume) checkResumeSettings(resume, { seed: options.seed, settings: runSettings }, ['config.source']); // the same config may live elsewhere
+      if (out) await writeRunIdentity(out, 'ncp train', seed, runSettings);
       const { train, val } = tensorsFor(data);
-      const predictor = new (ncpNative().NcpPredictor)(predictorOptions(config, data.inputDim, seed, device, options.exactLinear));
+      const predictor = new (native().NcpPredictor)(predictorOptions(config, data.inputDim, seed, device, options.exactLinear));
       predictor.setNormalization({ inputMean: data.inputMean, inputStd: data.inputStd, outputMean: data.outputMean, outputStd: data.outputStd });
-      const settings = trainOptions(config);
+      const settings = {
+        ...trainOptions(config),
+        checkpointPath: out ? path.join(out, CHECKPOINT_FILE) : undefined,
+        resumeFrom: resume?.checkpoint,
+      };
       const total = settings.epochs ?? 200;
       const cancel = linkCancelToken(options.signal);
       try {
@@ -101,6 +118,7 @@ export async function trainNcpPredictor(config: NcpConfig, options: TrainPredict
           },
           cancel.token,
         );
+        if (run.failure) throw new TorchnasError(`predictor training stopped at epoch ${run.epochs}: ${run.failure}`, 'NON_FINITE_LOSS');
         const m = data.metrics.length;
         const l1At = (epoch: number) => Array.from(run.valL1.subarray(epoch * m, (epoch + 1) * m));
         const scores = {
@@ -126,9 +144,10 @@ export async function trainNcpPredictor(config: NcpConfig, options: TrainPredict
           bestEpoch: run.bestEpoch,
           metrics: Object.fromEntries(data.metrics.map((name, k) => [name, { best: scores.best[k], last: scores.last[k] }])),
           wallSeconds: { training: run.seconds, total: 0 },
+          resumedAtEpoch: run.resumedAtEpoch,
           history: Array.from({ length: run.epochs }, (_, e) => ({ epoch: e, trainLoss: run.trainLoss[e], lr: run.lr[e], validationL1: l1At(e) })),
         };
-        if (options.out) await writeOutputs(options.out, predictor, config, data, result);
+        if (out) await writeOutputs(out, predictor, config, data, result);
         result.wallSeconds.total = (Date.now() - started) / 1000;
         return result;
       } finally {

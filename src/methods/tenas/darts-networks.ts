@@ -4,9 +4,11 @@
  * edge holding all eight ops. The NTK network takes 3×H×W images; the thin linear-region network is the same
  * without the stem and takes 1×3×3 patches. Both are driven by two α (normal and reduction cells, 14×8 each).
  */
-import { native } from '../../native';
+import { DartsNetworkOptions, native, NativeDartsNetwork } from '../../native';
 import { DARTS_NUM_EDGES, DARTS_OPS, DartsGenotype, dartsCellToEdgeOps } from '../../spaces/darts';
-import type { Init, NtkMode, ScoringNetworkOptions } from './networks';
+import type { Init, ScoringNetworkOptions } from './networks';
+
+export type { DartsNetworkOptions, NativeDartsNetwork };
 
 /** Number of α entries per cell type: 14 edges × 8 ops. */
 export const DARTS_ALPHA_LENGTH = DARTS_NUM_EDGES * DARTS_OPS.length;
@@ -17,50 +19,10 @@ export interface DartsAlpha {
   reduce?: Float32Array;
 }
 
-export interface NativeDartsNetwork {
-  ntk(
-    inputs: unknown,
-    options?: { alphaNormal?: Float32Array; alphaReduce?: Float32Array; mode?: NtkMode; singularEps?: number; fallback?: number; workers?: number },
-  ): Promise<{ kappa: number; lambdaMax: number; lambdaMin: number; columns: number; fallback: boolean }>;
-  linearRegions(
-    inputs: unknown,
-    options?: { alphaNormal?: Float32Array; alphaReduce?: Float32Array; batchSize?: number },
-  ): Promise<{ regions: number; samples: number; features: number }>;
-  forward(inputs: unknown): Promise<unknown>;
-  /** Sets α; an omitted argument keeps that cell type's α. SHAPE_MISMATCH unless 112 numbers. */
-  setAlpha(normal?: Float32Array, reduce?: Float32Array): void;
-  alpha(): { normal: Float32Array; reduce: Float32Array };
-  macs(side?: number): { macs: number; parameters: number; allParameters: number };
-  parameter(name: string): { toArray(): Float32Array };
-  setParameter(name: string, value: unknown): void;
-  parameterSummary(): { count: number; sum: number; weightCount: number; names: string[] };
-  copyParametersFrom(other: NativeDartsNetwork): void;
-}
 
-/** Construction options of the raw binding (defaults: DARTS's C=16, N=5, stem multiplier 3, 4 steps). */
-export interface DartsNetworkOptions {
-  channels?: number;
-  cellsPerStage?: number;
-  steps?: number;
-  multiplier?: number;
-  stemMultiplier?: number;
-  numClasses?: number;
-  inChannels?: number;
-  depth?: number;
-  useStem?: boolean;
-  /** Genotype network: per edge (sorted-key order) null (absent), an op index, or op indices. Both or neither. */
-  normalOps?: (number | number[] | null)[];
-  reduceOps?: (number | number[] | null)[];
-  seed?: number;
-  init?: 'default' | 'kaiming_normal_fanout' | 'kaiming_normal_fanin';
-  device?: string;
-  dtype?: 'float32' | 'float64';
-}
 
-type Ctor = new (options: DartsNetworkOptions) => NativeDartsNetwork;
-
-function ctor(): Ctor {
-  return (native() as unknown as { DartsNetwork: Ctor }).DartsNetwork;
+function ctor() {
+  return native().DartsNetwork;
 }
 
 /** Any DARTS cell network (the raw constructor, typed). */

@@ -3,26 +3,14 @@
  * edge holding all five ops) and the thin linear-region network (C=1, one cell on a 1-channel input, no
  * stem). Both are driven by α, so a single architecture is the supernet with a single-path α.
  */
-import { native, PACKAGE_ROOT } from '../../native';
+import { native, NativeNb201Network, NtkMode, PACKAGE_ROOT } from '../../native';
 import { NB201_NUM_EDGES, NB201_NUM_OPS } from '../../spaces/nb201';
+
+export type { NativeNb201Network, NtkMode };
 
 export type Init = 'default' | 'kaiming_normal';
 
-export interface NativeNb201Network {
-  ntk(
-    inputs: unknown,
-    options?: { alpha?: Float32Array; mode?: NtkMode; singularEps?: number; fallback?: number; workers?: number },
-  ): Promise<{ kappa: number; lambdaMax: number; lambdaMin: number; columns: number; fallback: boolean }>;
-  linearRegions(inputs: unknown, options?: { alpha?: Float32Array; batchSize?: number }): Promise<{ regions: number; samples: number; features: number }>;
-  forward(inputs: unknown): Promise<unknown>;
-  setAlpha(alpha: Float32Array): void;
-  macs(side?: number): { macs: number; parameters: number; allParameters: number };
-  parameter(name: string): { toArray(): Float32Array };
-  parameterSummary(): { count: number; sum: number; weightCount: number; names: string[] };
-  copyParametersFrom(other: NativeNb201Network): void;
-}
 
-export type NtkMode = 'logit_sum' | 'per_class_trace' | 'full';
 
 export interface ScoringNetworkOptions {
   seed: number;
@@ -31,10 +19,8 @@ export interface ScoringNetworkOptions {
   device?: string;
 }
 
-type Ctor = new (options: Record<string, unknown>) => NativeNb201Network;
-
-function ctor(): Ctor {
-  return (native() as unknown as { Nb201Network: Ctor }).Nb201Network;
+function ctor() {
+  return native().Nb201Network;
 }
 
 /** TE-NAS's NTK network: C=3, N=1, stem, all five ops per edge (seeded construction, §6(b)). */

@@ -5,6 +5,7 @@
 import { DARTS_EDGES, DARTS_NUM_EDGES, DARTS_OPS } from '../../spaces/darts';
 import { NB201_EDGES, NB201_NUM_EDGES, NB201_OPS } from '../../spaces/nb201';
 import { Tensor } from '../../core/tensor';
+import { NativeCancelToken } from '../../native';
 import { dartsNtkNetwork, dartsThinNetwork } from './darts-networks';
 import { Init, ntkNetwork, NtkMode, thinNetwork } from './networks';
 
@@ -16,6 +17,8 @@ export interface ScoringSettings {
   singularEps: number;
   ntkWorkers: number;
   linearRegionBatchSize: number;
+  /** Stops a running NTK or linear-region job between rows/batches (CANCELLED). */
+  cancel?: NativeCancelToken;
 }
 
 /** κ_N or R_N of an α assignment on one network (origin and candidate share its weights; only α differs). */
@@ -45,11 +48,11 @@ export const NB201_PRUNING_SPACE: PruningSpace = {
   edgeName: (e) => `${NB201_EDGES[e].to}<-${NB201_EDGES[e].from}`,
   ntkScorer(seed, s) {
     const net = ntkNetwork({ seed, numClasses: s.numClasses, init: s.init, device: s.device });
-    return async (batch, [alpha]) => (await net.ntk(batch, { alpha, mode: s.ntkMode, singularEps: s.singularEps, workers: s.ntkWorkers })).kappa;
+    return async (batch, [alpha]) => (await net.ntk(batch, { alpha, mode: s.ntkMode, singularEps: s.singularEps, workers: s.ntkWorkers, cancel: s.cancel })).kappa;
   },
   regionScorer(seed, s) {
     const thin = thinNetwork({ seed, numClasses: s.numClasses, init: s.init, device: s.device });
-    return async (patches, [alpha]) => (await thin.linearRegions(patches, { alpha, batchSize: s.linearRegionBatchSize })).regions;
+    return async (patches, [alpha]) => (await thin.linearRegions(patches, { alpha, batchSize: s.linearRegionBatchSize, cancel: s.cancel })).regions;
   },
 };
 
@@ -69,11 +72,11 @@ export const DARTS_PRUNING_SPACE: PruningSpace = {
   ntkScorer(seed, s) {
     const net = dartsNtkNetwork({ seed, numClasses: s.numClasses, init: s.init, device: s.device });
     return async (batch, [alphaNormal, alphaReduce]) =>
-      (await net.ntk(batch, { alphaNormal, alphaReduce, mode: s.ntkMode, singularEps: s.singularEps, workers: s.ntkWorkers })).kappa;
+      (await net.ntk(batch, { alphaNormal, alphaReduce, mode: s.ntkMode, singularEps: s.singularEps, workers: s.ntkWorkers, cancel: s.cancel })).kappa;
   },
   regionScorer(seed, s) {
     const thin = dartsThinNetwork({ seed, numClasses: s.numClasses, init: s.init, device: s.device });
     return async (patches, [alphaNormal, alphaReduce]) =>
-      (await thin.linearRegions(patches, { alphaNormal, alphaReduce, batchSize: s.linearRegionBatchSize })).regions;
+      (await thin.linearRegions(patches, { alphaNormal, alphaReduce, batchSize: s.linearRegionBatchSize, cancel: s.cancel })).regions;
   },
 };

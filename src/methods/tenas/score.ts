@@ -2,7 +2,8 @@
  * TE-NAS indicators of one NB201 architecture: κ_N (NTK condition number, §2) and R_N (linear regions,
  * §3), each over `repeats` repeats, with mean and standard deviation.
  */
-import { throwIfAborted } from '../../core/cancel';
+import { linkCancelToken, throwIfAborted } from '../../core/cancel';
+import { NativeCancelToken } from '../../native';
 import { TorchnasError } from '../../core/errors';
 import { checkNb201Arch, isNb201Connected } from '../../spaces/nb201';
 import { InputSource } from '../../data/input-source';
@@ -55,6 +56,16 @@ export function summarize(values: number[]): Summary {
 
 /** Scores one architecture: per repeat, a freshly seeded NTK net and thin net, a new NTK batch and new patches. */
 export async function scoreArchitecture(ops: readonly number[], source: InputSource, options: ScoreOptions = {}): Promise<ArchitectureScore> {
+  // The native jobs poll this token: an abort stops a running NTK or region count, not only the next one.
+  const cancel = linkCancelToken(options.signal);
+  try {
+    return await scoreWith(ops, source, options, cancel.token);
+  } finally {
+    cancel.release();
+  }
+}
+
+async function scoreWith(ops: readonly number[], source: InputSource, options: ScoreOptions, cancel: NativeCancelToken): Promise<ArchitectureScore> {
   const started = Date.now();
   const arch = checkNb201Arch(ops);
   const repeats = options.repeats ?? 3;
@@ -73,7 +84,7 @@ export async function scoreArchitecture(ops: readonly number[], source: InputSou
     throwIfAborted(options.signal, 'scoring');
     const batch = source.ntkBatch(batchSize);
     try {
-      const k = await net.ntk(batch, { alpha, mode: options.mode ?? 'logit_sum', singularEps: options.singularEps ?? 0, workers: options.ntkWorkers ?? 1 });
+      const k = await net.ntk(batch, { alpha, mode: options.mode ?? 'logit_sum', singularEps: options.singularEps ?? 0, workers: options.ntkWorkers ?? 1, cancel });
       kappas.push(k.kappa);
     } finally {
       batch.dispose();
@@ -82,7 +93,7 @@ export async function scoreArchitecture(ops: readonly number[], source: InputSou
     throwIfAborted(options.signal, 'scoring');
     const patches = source.patches(regionSamples, side);
     try {
-      regions.push((await thin.linearRegions(patches, { alpha, batchSize: regionBatchSize })).regions);
+      regions.push((await thin.linearRegions(patches, { alpha, batchSize: regionBatchSize, cancel })).regions);
     } finally {
       patches.dispose();
     }

@@ -12,7 +12,8 @@
  * §4.3, fixable with `fixEdgeOriginQuirk`). Deterministic by seed: round k's NTK network is seeded
  * seed·1000 + k, the i-th thin network seed·10⁶ + i, and inputs come from one seeded stream (the original's global-RNG order is not reproduced).
  */
-import { throwIfAborted } from '../../core/cancel';
+import { linkCancelToken, throwIfAborted } from '../../core/cancel';
+import { NativeCancelToken } from '../../native';
 import { TorchnasError } from '../../core/errors';
 import { ProgressCallback } from '../../core/progress';
 import { denseRank, numpyRound, pythonRound } from '../../core/stats';
@@ -157,6 +158,23 @@ export async function searchPruning(
   settings: SearchSettings,
   options: SearchOptions = {},
 ): Promise<SearchResult> {
+  // The native NTK and linear-region jobs poll this token, so an abort stops a running job within one
+  // Jacobian row or region batch (well under a second), not at its end.
+  const cancel = linkCancelToken(options.signal);
+  try {
+    return await runPruning(space, source, settings, options, cancel.token);
+  } finally {
+    cancel.release();
+  }
+}
+
+async function runPruning(
+  space: PruningSpace,
+  source: InputSource,
+  settings: SearchSettings,
+  options: SearchOptions,
+  cancel: NativeCancelToken,
+): Promise<SearchResult> {
   const { onProgress, signal } = options;
   const checkCancelled = () => throwIfAborted(signal, 'TE-NAS search');
   const started = Date.now();
@@ -175,6 +193,7 @@ export async function searchPruning(
     singularEps: settings.singularEps,
     ntkWorkers: settings.ntkWorkers ?? 1,
     linearRegionBatchSize: settings.linearRegionBatchSize,
+    cancel,
   };
 
   // Seeds of the thin networks: one fresh network per candidate (the original builds a new pair per candidate).
@@ -188,8 +207,7 @@ export async function searchPruning(
       for (let r = 0; r < settings.repeats; r++) {
         let kOrigin: number, kCandidate: number, rOrigin: number, rCandidate: number;
         const batch: Tensor = source.ntkBatch(settings.ntkBatchSize);
-        // Cancellation is checked between the native jobs (they do not poll a token), so an abort is honoured
-        // after at most one NTK or linear-region count.
+        // An abort stops a running native job through `cancel`; these checks skip the jobs not yet started.
         try {
           checkCancelled();
           kOrigin = await kappa(batch, origin);

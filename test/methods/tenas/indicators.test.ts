@@ -71,7 +71,7 @@ describe('NTK condition number', () => {
     const rows: number[][] = Array.from({ length: B }, () => []);
     const h = 1e-6;
     for (const name of weightNames) {
-      const base = Float64Array.from(net.parameter(name).toArray());
+      const base = Float64Array.from(net.parameter(name).toArray() as Float32Array);
       for (let k = 0; k < base.length; k++) {
         const plus = Float64Array.from(base);
         plus[k] += h;

@@ -21,7 +21,7 @@ describe('TE-NAS reference checks (index 42)', () => {
     expect(s.count).toBe(14677); // §1.3: 14,707 minus the 30 α
     expect(s.weightCount).toBe(14364); // the Jacobian's columns in the round-1 supernet
     expect(s.sum).toBe(300.85283871628235);
-    expect(Array.from(ntk.parameter('stem_conv.weight').toArray().slice(0, 5))).toEqual([
+    expect(Array.from((ntk.parameter('stem_conv.weight').toArray() as Float32Array).slice(0, 5))).toEqual([
       -0.17610540986061096, -0.08689168840646744, 0.1477353870868683, -0.18192926049232483, 0.19224396347999573,
     ]);
     expect(thinNetwork({ seed: 42000 }).parameterSummary().sum).toBe(15.740610791370273);
