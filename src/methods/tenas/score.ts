@@ -2,7 +2,7 @@
  * TE-NAS indicators of one NB201 architecture: κ_N (NTK condition number, §2) and R_N (linear regions,
  * §3), each over `repeats` repeats, with mean and standard deviation.
  */
-import { linkCancelToken, throwIfAborted } from '../../core/cancel';
+import { isCancelled, linkCancelToken, throwIfAborted } from '../../core/cancel';
 import { NativeCancelToken } from '../../native';
 import { TorchnasError } from '../../core/errors';
 import { checkNb201Arch, isNb201Connected } from '../../spaces/nb201';
@@ -60,6 +60,10 @@ export async function scoreArchitecture(ops: readonly number[], source: InputSou
   const cancel = linkCancelToken(options.signal);
   try {
     return await scoreWith(ops, source, options, cancel.token);
+  } catch (e) {
+    // A native job stopped by the token says where it stopped; the caller sees one message per run.
+    if (isCancelled(e)) throw new TorchnasError('scoring was cancelled', 'CANCELLED', { cause: e });
+    throw e;
   } finally {
     cancel.release();
   }

@@ -12,7 +12,7 @@
  * §4.3, fixable with `fixEdgeOriginQuirk`). Deterministic by seed: round k's NTK network is seeded
  * seed·1000 + k, the i-th thin network seed·10⁶ + i, and inputs come from one seeded stream (the original's global-RNG order is not reproduced).
  */
-import { linkCancelToken, throwIfAborted } from '../../core/cancel';
+import { isCancelled, linkCancelToken, throwIfAborted } from '../../core/cancel';
 import { NativeCancelToken } from '../../native';
 import { TorchnasError } from '../../core/errors';
 import { ProgressCallback } from '../../core/progress';
@@ -163,6 +163,10 @@ export async function searchPruning(
   const cancel = linkCancelToken(options.signal);
   try {
     return await runPruning(space, source, settings, options, cancel.token);
+  } catch (e) {
+    // A native job stopped by the token says where it stopped; the caller sees one message per run.
+    if (isCancelled(e)) throw new TorchnasError('TE-NAS search was cancelled', 'CANCELLED', { cause: e });
+    throw e;
   } finally {
     cancel.release();
   }
