@@ -7,10 +7,11 @@ import { parseNb201String } from '../../spaces/nb201';
 import { PACKAGE_ROOT } from '../../native';
 import { choiceFlag, defineCommand, defineGroup, FlagValues, intFlag, runMethod } from '../command';
 
-/** Where the embedded defaults and the shared NB201 table live (a user points --benchmark at their own copy). */
+/** Where the embedded defaults live. */
 export const DEFAULT_TENAS_CONFIG = path.join(PACKAGE_ROOT, 'configs', 'tenas', 'nb201.yaml');
 const DEFAULT_DARTS_CONFIG = path.join(PACKAGE_ROOT, 'configs', 'tenas', 'darts-cifar10.yaml');
-const SHARED_NB201_TABLE = path.resolve(PACKAGE_ROOT, '..', 'shared', 'benchmarks', 'nas-bench-201', 'ncp-trainval.pkl');
+/** The NB201 table an NB201 search is looked up in unless --benchmark or the config names another: the bundled one. */
+const DEFAULT_NB201_TABLE = 'nb201';
 
 /** The flags every TE-NAS subcommand shares: they override the config before the schema checks it. */
 const configFlags = {
@@ -90,14 +91,14 @@ const searchCommand = (group: string) =>
       usage: '[--space nb201|darts] [--config F] [--benchmark TABLE] [--out DIR] [--seed N] [--threads N] [--batch N] [--repeats N] [--data SRC] [--json]',
       flags: {
         space: { type: 'string', value: 'nb201|darts', help: 'search space (default the config\'s; darts starts from configs/tenas/darts-cifar10.yaml)' },
-        benchmark: { type: 'string', value: 'TABLE', help: 'NB201 table (ncp-trainval.pkl|json) to look the result up in' },
+        benchmark: { type: 'string', value: 'TABLE', help: 'NB201 table to look the result up in: a path (ncp-trainval.pkl|json[.gz]) or a name (default nb201, bundled)' },
         ...configFlags,
       },
       notes: ['Ctrl-C stops the search after the current native job; DIR/result.json then says "interrupted" (exit 130).'],
       async run(flags) {
         const space = choiceFlag(flags.space, 'space', ['nb201', 'darts'] as const);
         const config = configFrom(flags, space);
-        const benchmark = flags.benchmark ?? config.benchmark ?? (config.space === 'nb201' && fs.existsSync(SHARED_NB201_TABLE) ? SHARED_NB201_TABLE : undefined);
+        const benchmark = flags.benchmark ?? config.benchmark ?? (config.space === 'nb201' ? DEFAULT_NB201_TABLE : undefined);
         const r = await runMethod(`TE-NAS ${config.space} search`, flags.json, (context) => runTenasSearch(config, { out: flags.out, benchmark, ...context }));
         if (!flags.json) {
           const lines = [
@@ -110,7 +111,7 @@ const searchCommand = (group: string) =>
             );
           } else if (r.space === 'darts') {
             lines.push('benchmark: none for the DARTS space; train the genotype (e.g. with DARTS evaluation settings) to measure it');
-          } else lines.push('benchmark: no table given (--benchmark ncp-trainval.pkl|json to look the result up)');
+          } else lines.push('benchmark: no table given (--benchmark nb201 or a path to look the result up)');
           if (flags.out) lines.push(`wrote ${path.join(flags.out, 'result.json')} and rounds.svg`);
           process.stdout.write(lines.join('\n') + '\n');
         }
@@ -128,7 +129,7 @@ const correlateCommand = (group: string) =>
       usage: '--benchmark TABLE [--space nb201] [--sample N] [--seed S] [--config F] [--batch N] [--repeats N] [--data SRC] [--out DIR] [--json]',
       flags: {
         space: { type: 'string', value: 'nb201', help: 'search space (only nb201)' },
-        benchmark: { type: 'string', value: 'TABLE', help: 'NB201 table (ncp-trainval.pkl or .json), required' },
+        benchmark: { type: 'string', value: 'TABLE', help: 'NB201 table: a path (ncp-trainval.pkl|json[.gz]) or the name nb201, required' },
         sample: { type: 'string', value: 'N', help: 'architectures to sample, >= 2 (default 200)' },
         ...configFlags,
       },
@@ -137,7 +138,7 @@ const correlateCommand = (group: string) =>
         nb201Only(flags.space);
         const config = configFrom(flags);
         const benchmark = flags.benchmark;
-        if (!benchmark) throw new TorchnasError('tenas correlate needs --benchmark TABLE (ncp-trainval.pkl or .json)', 'INVALID_ARGUMENT');
+        if (!benchmark) throw new TorchnasError('tenas correlate needs --benchmark TABLE (nb201 for the bundled table, or a path to ncp-trainval.pkl|json)', 'INVALID_ARGUMENT');
         const sample = intFlag(flags.sample, 'sample') ?? 200;
         const r = await runMethod('TE-NAS correlate', flags.json, (context) => runTenasCorrelate(config, benchmark, sample, config.seed, { out: flags.out, ...context }));
         if (!flags.json) {

@@ -45,7 +45,7 @@ export const tenasConfigSchema = z
       })
       .strict()
       .default({}),
-    /** Optional benchmark table (NCP's NB201 pkl/json) to look the result up in. */
+    /** Optional benchmark table to look the result up in: a path (NCP's NB201 pkl/json) or the name `nb201`. */
     benchmark: z.string().optional(),
   })
   .strict();
