@@ -14,7 +14,6 @@ import { runTenasCorrelate, runTenasScore, runTenasSearch, scoreOptionsFrom, Ten
 import { scoreArchitecture } from '../../src/methods/tenas/score';
 import { parseNb201String } from '../../src/spaces/nb201';
 import { compileCli, runCli, spawnCli } from '../helpers/cli';
-import { sharedFile } from '../helpers/shared';
 
 interface PinnedCandidate {
   edge: string;
@@ -116,7 +115,7 @@ describe('scoring one architecture', () => {
 
 describe('correlation study', () => {
   test('runTenasCorrelate scores the sampled architectures, looks them up and rank-correlates; the CLI agrees', async () => {
-    const table = sharedFile('nas-bench-201', 'ncp-trainval.pkl');
+    const table = 'nb201'; // the bundled table, by name
     const out = path.join(tmp, 'correlate');
     const r = await runTenasCorrelate(pinnedConfig(), table, 4, 3, { out });
     expect(r.scored).toBe(4);
@@ -222,7 +221,7 @@ describe('cancellation', () => {
 
     test('tenas correlate: exit 130, result.json holds the architectures scored so far', async () => {
       const out = path.join(tmp, 'sigint-correlate');
-      const table = sharedFile('nas-bench-201', 'ncp-trainval.pkl');
+      const table = 'nb201';
       const run = spawnCli(cli, ['tenas', 'correlate', '--benchmark', table, '--data', 'random', '--batch', '8', '--repeats', '3', '--sample', '200', '--threads', '1', '--out', out]);
       await run.waitForStderr(/correlate: [1-9]\d*\/200/);
       run.child.kill('SIGINT');
