@@ -101,6 +101,12 @@ export function resolveTablePath(spec: string, options: ResolveTableOptions = {}
   const kinds = options.kind === undefined ? undefined : ([] as TableKind[]).concat(options.kind);
   if (entry === undefined) {
     if (looksLikePath(spec)) throw new TorchnasError(`file not found: ${asPath}`, 'FILE_NOT_FOUND');
+    // A `<group>/<table>` name the catalog does not know may still name a file placed in $TORCHNAS_HOME.
+    if (/^[a-z0-9][a-z0-9._-]*\/[a-z0-9][a-z0-9._-]*$/i.test(spec)) {
+      const home = torchnasHome();
+      const placed = ['.pkl', '.pkl.gz', '.json', '.json.gz', '.txt', '.txt.gz'].map((ext) => path.join(home, `${spec}${ext}`)).find(isFile);
+      if (placed) return placed;
+    }
     throw new TorchnasError(
       `'${spec}' is neither a file nor a known table name; known ${kinds ? kinds.map((k) => `${KIND_NAMES[k]}s`).join(' and ') : 'tables'}: ${knownNames(tables, kinds)} (torchnas data list shows them all)`,
       'FILE_NOT_FOUND',

@@ -16,6 +16,7 @@ export type TorchnasErrorCode =
   | 'BUSY'
   | 'CANCELLED'
   | 'ADDON_LOAD_FAILED'
+  | 'NETWORK_ERROR'
   | 'TORCH_ERROR'
   | 'OUT_OF_MEMORY'
   | 'INTERNAL';
