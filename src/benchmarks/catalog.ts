@@ -132,16 +132,23 @@ const extraEntrySchema = z
     file: safeRelative,
     bytes: z.number().int().min(0).optional(),
     sha256: sha256Text.optional(),
-    url: z.string().url().optional(),
+    /** Download URL = `<base>/<path>`; a mirror replaces `base`. */
+    base: z.string().url().optional(),
+    path: safeRelative.optional(),
     source: z.string().default('extra catalog'),
     license: z.string().default('unknown'),
   })
   .strict()
-  .refine((e) => e.url === undefined || (e.sha256 !== undefined && e.bytes !== undefined), { message: 'a table with a url needs its bytes and sha256' });
+  .refine((e) => (e.base === undefined) === (e.path === undefined), { message: 'base and path come together (the URL is <base>/<path>)' })
+  .refine((e) => e.base === undefined || (e.sha256 !== undefined && e.bytes !== undefined), { message: 'a table with a download URL needs its bytes and sha256' });
 
 const extraCatalogSchema = z.object({ tables: z.array(extraEntrySchema) }).strict();
 
-/** Reads an extra catalog file: `{ "tables": [{ name, kind, file, bytes, sha256, url, … }] }`. */
+/**
+ * Reads an extra catalog file: `{ "tables": [{ name, aliases?, kind, file, bytes?, sha256?, base?, path?,
+ * description?, source?, license? }] }` (file: where the table goes under $TORCHNAS_HOME; the download URL is
+ * `<base>/<path>`).
+ */
 export function readExtraCatalog(file: string): TableEntry[] {
   let raw: unknown;
   try {
@@ -152,23 +159,19 @@ export function readExtraCatalog(file: string): TableEntry[] {
   }
   const parsed = extraCatalogSchema.safeParse(raw);
   if (!parsed.success) throw new TorchnasError(`table catalog ${file}: ${describeIssues(parsed.error.issues)}`, 'CONFIG_INVALID');
-  return parsed.data.tables.map((e) => {
-    const slash = e.url?.lastIndexOf('/') ?? -1;
-    return {
-      name: e.name,
-      aliases: e.aliases,
-      kind: e.kind,
-      description: e.description,
-      file: e.file,
-      bundled: false,
-      bytes: e.bytes,
-      sha256: e.sha256,
-      // A mirror replaces everything before the last path segment of the URL.
-      remote: e.url === undefined ? undefined : { base: e.url.slice(0, slash), path: e.url.slice(slash + 1) },
-      source: e.source,
-      license: e.license,
-    };
-  });
+  return parsed.data.tables.map((e) => ({
+    name: e.name,
+    aliases: e.aliases,
+    kind: e.kind,
+    description: e.description,
+    file: e.file,
+    bundled: false,
+    bytes: e.bytes,
+    sha256: e.sha256,
+    remote: e.base === undefined || e.path === undefined ? undefined : { base: e.base.replace(/\/+$/, ''), path: e.path },
+    source: e.source,
+    license: e.license,
+  }));
 }
 
 /** Where the catalog comes from: the shipped one plus an extra file (option, else `$TORCHNAS_CATALOG`). */

@@ -42,6 +42,8 @@ export interface FetchTableResult {
   resumedFrom: number;
 }
 
+const idleMs = (options: FetchTableOptions): number => options.timeoutMs ?? 30000;
+
 /** Redirects followed before giving up. */
 const MAX_REDIRECTS = 5;
 
@@ -104,8 +106,11 @@ function request(url: string, headers: Record<string, string>, options: FetchTab
   if (!client) throw new TorchnasError(`cannot download from '${url}': only http and https URLs are supported`, 'INVALID_ARGUMENT');
   return new Promise((resolve, reject) => {
     const req = client.get(parsed, { headers: { 'user-agent': 'torchnas', ...headers }, signal: options.signal });
-    req.setTimeout(options.timeoutMs ?? 30000, () => req.destroy(new Error(`no data for ${(options.timeoutMs ?? 30000) / 1000} s`)));
-    req.on('response', resolve);
+    req.setTimeout(idleMs(options), () => req.destroy(new Error(`no answer for ${idleMs(options) / 1000} s`)));
+    req.on('response', (response) => {
+      req.setTimeout(0); // from here on receive() watches the body
+      resolve(response);
+    });
     req.on('error', (e) => reject(transferError(e, url, options.signal)));
   });
 }
@@ -123,6 +128,7 @@ async function receive(response: http.IncomingMessage, partial: string, append: 
   const handle = await fs.promises.open(partial, append ? 'a' : 'w');
   let received = done;
   let onAbort: (() => void) | undefined;
+  let idle: NodeJS.Timeout | undefined;
   try {
     await new Promise<void>((resolve, reject) => {
       let failed = false;
@@ -134,7 +140,9 @@ async function receive(response: http.IncomingMessage, partial: string, append: 
       };
       // Writes are chained so the file holds the bytes in order even though data events do not wait.
       let writing = Promise.resolve();
+      idle = setTimeout(() => fail(new Error(`no data for ${idleMs(options) / 1000} s after ${received} of ${total} bytes`)), idleMs(options));
       response.on('data', (chunk: Buffer) => {
+        idle?.refresh();
         received += chunk.length;
         if (received > total) {
           fail(new TorchnasError(`the server sent more than the ${total} bytes of the pinned table`, 'FILE_CORRUPT'));
@@ -170,6 +178,7 @@ async function receive(response: http.IncomingMessage, partial: string, append: 
     await handle.sync().catch(() => undefined); // what did arrive is kept for the resume
     throw transferError(e, url, options.signal, { file: partial, bytes: sizeOf(partial), total });
   } finally {
+    clearTimeout(idle);
     if (onAbort) options.signal?.removeEventListener('abort', onAbort);
     await handle.close();
   }

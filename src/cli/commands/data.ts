@@ -10,7 +10,7 @@ const NAMES_NOTE = [
   'A table is named by its catalog name or alias (nb201, nas-bench-mr/seg or seg, seg-4x, search-list, …) wherever',
   'a flag or config field takes one (--benchmark, --data, --file, data.table, benchmark); a path works too.',
   'Names resolve to $TORCHNAS_HOME (default ~/.cache/torchnas) first, then the package\'s bundled data/.',
-  '$TORCHNAS_CATALOG names an extra catalog JSON ({"tables":[{name, kind, file, bytes, sha256, url}]}).',
+  '$TORCHNAS_CATALOG names an extra catalog JSON ({"tables":[{name, kind, file, bytes, sha256, base, path}]}).',
 ];
 
 function megabytes(bytes: number | undefined): string {
