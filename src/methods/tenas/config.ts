@@ -16,6 +16,7 @@ export const tenasConfigSchema = z
     threads: z.number().int().min(1).optional(),
     device: z.string().default('cpu'),
     data: z
+      // dir: the Fashion-MNIST folder; default $TORCHNAS_FASHION_MNIST, else Debian's /usr/share/datasets/fashion-mnist
       .object({ source: dataSource.default('fashion-mnist'), dir: z.string().optional() })
       .strict()
       .default({}),
