@@ -1,5 +1,5 @@
 /**
- * The catalog of benchmark tables torchnas knows by name (DESIGN.md "one way to name a table"): what each
+ * The catalog of benchmark tables torchnas knows by name (docs/architecture.md, "one way to name a table"): what each
  * table is, where it lives under `$TORCHNAS_HOME` and the bundled `data/`, the sha256 of its original
  * bytes, and, for tables the package does not ship, the public URL `torchnas data fetch` downloads.
  * An extra catalog (a JSON file named by `$TORCHNAS_CATALOG` or passed as an option) adds tables or

@@ -1,5 +1,5 @@
 /**
- * One way to name a table (DESIGN.md "One of each"): every flag and config field that takes a table accepts
+ * One way to name a table (docs/architecture.md, "Shared pieces"): every flag and config field that takes a table accepts
  * a path or a name from the catalog (`nb201`, `nas-bench-mr/seg`, `seg-4x`, …). A name resolves to
  *   1. a path that exists (relative to the working directory, or to the config file for config fields);
  *   2. the table's file under `$TORCHNAS_HOME` (default `~/.cache/torchnas`), where `data fetch` puts it;

@@ -1,4 +1,4 @@
-// One way to name a table: a path that exists, else $TORCHNAS_HOME, else the bundled data/ (DESIGN.md).
+// One way to name a table: a path that exists, else $TORCHNAS_HOME, else the bundled data/ (docs/architecture.md).
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
