@@ -4,7 +4,6 @@
  * resumes with an HTTP Range request; the whole file must match the catalog's pinned size and sha256 before
  * it is renamed into place, and a mismatch deletes the partial file.
  */
-import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as https from 'node:https';
@@ -14,6 +13,7 @@ import { TorchnasError } from '../core/errors';
 import { ProgressCallback } from '../core/progress';
 import { CatalogOptions, findTable, TableEntry, tableCatalog } from './catalog';
 import { bundledPath, torchnasHome } from './table-names';
+import { hashStream } from './table-store';
 
 export interface FetchTableOptions extends CatalogOptions {
   /** Base URL that replaces the table's own (`<mirror>/<path>`, e.g. `<mirror>/seg-4x/trainval.pkl`); default `$TORCHNAS_MIRROR`. */
@@ -47,15 +47,9 @@ const idleMs = (options: FetchTableOptions): number => options.timeoutMs ?? 3000
 /** Redirects followed before giving up. */
 const MAX_REDIRECTS = 5;
 
-/** sha256 and size of a file, read as a stream. */
-export async function hashFile(file: string): Promise<{ sha256: string; bytes: number }> {
-  const hash = createHash('sha256');
-  let bytes = 0;
-  for await (const chunk of fs.createReadStream(file)) {
-    hash.update(chunk as Buffer);
-    bytes += (chunk as Buffer).length;
-  }
-  return { sha256: hash.digest('hex'), bytes };
+/** sha256 and size of a file's bytes as they are (the pins are of the downloaded bytes, never decompressed). */
+function hashFile(file: string): Promise<{ sha256: string; bytes: number }> {
+  return hashStream(fs.createReadStream(file));
 }
 
 function sizeOf(file: string): number {

@@ -46,6 +46,17 @@ function fileSize(file: string): number | undefined {
   }
 }
 
+/** sha256 and size of what a stream yields. */
+export async function hashStream(stream: AsyncIterable<unknown>): Promise<{ sha256: string; bytes: number }> {
+  const hash = createHash('sha256');
+  let bytes = 0;
+  for await (const chunk of stream) {
+    hash.update(chunk as Buffer);
+    bytes += (chunk as Buffer).length;
+  }
+  return { sha256: hash.digest('hex'), bytes };
+}
+
 /** sha256 and size of a file's content, decompressed first when it is gzipped (told by its first bytes). */
 export async function contentHash(file: string): Promise<{ sha256: string; bytes: number }> {
   const head = Buffer.alloc(2);
@@ -57,17 +68,11 @@ export async function contentHash(file: string): Promise<{ sha256: string; bytes
   }
   const gz = head[0] === 0x1f && head[1] === 0x8b;
   const stream: NodeJS.ReadableStream = gz ? fs.createReadStream(file).pipe(createGunzip()) : fs.createReadStream(file);
-  const hash = createHash('sha256');
-  let bytes = 0;
   try {
-    for await (const chunk of stream) {
-      hash.update(chunk as Buffer);
-      bytes += (chunk as Buffer).length;
-    }
+    return await hashStream(stream);
   } catch (e) {
     throw new TorchnasError(`${file}: ${gz ? 'corrupt gzip data' : 'cannot be read'} (${(e as Error).message})`, gz ? 'FILE_CORRUPT' : 'INVALID_ARGUMENT', { cause: e });
   }
-  return { sha256: hash.digest('hex'), bytes };
 }
 
 /** Table files in `home` (one folder level, e.g. nas-bench-mr/x.pkl) that no catalog entry claims. */

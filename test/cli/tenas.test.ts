@@ -129,10 +129,12 @@ describe('correlation study', () => {
     const envelope = JSON.parse(fs.readFileSync(path.join(out, 'result.json'), 'utf8'));
     expect(envelope).toMatchObject({ method: 'tenas correlate', status: 'completed', seed: 3, result: { scored: 4, sample: 4 } });
 
-    const cli = await runCli(['tenas', 'correlate', '--config', pinnedConfigFile, '--benchmark', table, '--sample', '4', '--seed', '3', '--json']);
+    // no --benchmark: the bundled NB201 table is the default
+    const cli = await runCli(['tenas', 'correlate', '--config', pinnedConfigFile, '--sample', '4', '--seed', '3', '--json']);
     expect(cli.code).toBe(0);
     const printed = JSON.parse(cli.stdout);
     expect(printed.result.kendallTau).toEqual(r.kendallTau);
+    expect(printed.result.table).toBe('nb201');
   });
 });
 

@@ -126,10 +126,10 @@ const correlateCommand = (group: string) =>
     {
       name: 'correlate',
       summary: 'rank correlation of κ_N and R_N with NB201 accuracy over sampled architectures',
-      usage: '--benchmark TABLE [--space nb201] [--sample N] [--seed S] [--config F] [--batch N] [--repeats N] [--data SRC] [--out DIR] [--json]',
+      usage: '[--benchmark TABLE] [--space nb201] [--sample N] [--seed S] [--config F] [--batch N] [--repeats N] [--data SRC] [--out DIR] [--json]',
       flags: {
         space: { type: 'string', value: 'nb201', help: 'search space (only nb201)' },
-        benchmark: { type: 'string', value: 'TABLE', help: 'NB201 table: a path (ncp-trainval.pkl|json[.gz]) or the name nb201, required' },
+        benchmark: { type: 'string', value: 'TABLE', help: "NB201 table: a path (ncp-trainval.pkl|json[.gz]) or a name (default the config's benchmark, else nb201, bundled)" },
         sample: { type: 'string', value: 'N', help: 'architectures to sample, >= 2 (default 200)' },
         ...configFlags,
       },
@@ -137,8 +137,7 @@ const correlateCommand = (group: string) =>
       async run(flags) {
         nb201Only(flags.space);
         const config = configFrom(flags);
-        const benchmark = flags.benchmark;
-        if (!benchmark) throw new TorchnasError('tenas correlate needs --benchmark TABLE (nb201 for the bundled table, or a path to ncp-trainval.pkl|json)', 'INVALID_ARGUMENT');
+        const benchmark = flags.benchmark ?? config.benchmark ?? DEFAULT_NB201_TABLE;
         const sample = intFlag(flags.sample, 'sample') ?? 200;
         const r = await runMethod('TE-NAS correlate', flags.json, (context) => runTenasCorrelate(config, benchmark, sample, config.seed, { out: flags.out, ...context }));
         if (!flags.json) {
