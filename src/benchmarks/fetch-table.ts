@@ -123,6 +123,8 @@ async function receive(response: http.IncomingMessage, partial: string, append: 
   let received = done;
   let onAbort: (() => void) | undefined;
   let idle: NodeJS.Timeout | undefined;
+  // Writes are chained so the file holds the bytes in order even though data events do not wait.
+  let writing: Promise<void> = Promise.resolve();
   try {
     await new Promise<void>((resolve, reject) => {
       let failed = false;
@@ -132,8 +134,6 @@ async function receive(response: http.IncomingMessage, partial: string, append: 
         response.destroy();
         reject(e);
       };
-      // Writes are chained so the file holds the bytes in order even though data events do not wait.
-      let writing = Promise.resolve();
       idle = setTimeout(() => fail(new Error(`no data for ${idleMs(options) / 1000} s after ${received} of ${total} bytes`)), idleMs(options));
       response.on('data', (chunk: Buffer) => {
         idle?.refresh();
@@ -168,13 +168,18 @@ async function receive(response: http.IncomingMessage, partial: string, append: 
     });
     await handle.sync();
   } catch (e) {
-    if (e instanceof TorchnasError && e.code === 'FILE_CORRUPT') throw e;
+    await writing.catch(() => undefined); // let the write in flight finish before the file is synced and closed
+    if (e instanceof TorchnasError && e.code === 'FILE_CORRUPT') {
+      await handle.close();
+      await fs.promises.rm(partial, { force: true });
+      throw new TorchnasError(`${url}: ${e.message}; the partial file ${partial} was deleted (is the mirror serving another file?)`, 'FILE_CORRUPT', { cause: e });
+    }
     await handle.sync().catch(() => undefined); // what did arrive is kept for the resume
     throw transferError(e, url, options.signal, { file: partial, bytes: sizeOf(partial), total });
   } finally {
     clearTimeout(idle);
     if (onAbort) options.signal?.removeEventListener('abort', onAbort);
-    await handle.close();
+    await handle.close().catch(() => undefined); // closed already when the partial file was deleted
   }
 }
 

@@ -112,6 +112,23 @@ describe('fetchTable', () => {
     expect(fs.readdirSync(path.dirname(t.target))).toEqual([]);
   });
 
+  test('a body without Content-Length that runs past the pinned size is refused mid-transfer and deleted', async () => {
+    const t = catalogFor('long');
+    server.route(t.urlPath, { kind: 'serve', body: Uint8Array.from([...body, ...body]), chunked: true });
+    await expect(fetchTable(t.name, t.options)).rejects.toMatchObject({
+      code: 'FILE_CORRUPT',
+      message: expect.stringMatching(/the server sent more than the 300000 bytes of the pinned table; the partial file .* was deleted/),
+    });
+    expect(fs.readdirSync(path.dirname(t.target))).toEqual([]);
+  });
+
+  test('a body without Content-Length that ends short is NETWORK_ERROR, and the bytes stay for a resume', async () => {
+    const t = catalogFor('shortchunked');
+    server.route(t.urlPath, { kind: 'serve', body: body.subarray(0, 7000), chunked: true });
+    await expect(fetchTable(t.name, t.options)).rejects.toMatchObject({ code: 'NETWORK_ERROR', message: expect.stringContaining('the server sent 7000 of 300000 bytes') });
+    expect(fs.statSync(`${t.target}.partial`).size).toBe(7000);
+  });
+
   test('HTTP 500 is NETWORK_ERROR naming the status; a partial file from before is kept', async () => {
     const t = catalogFor('e500');
     fs.mkdirSync(path.dirname(t.target), { recursive: true });

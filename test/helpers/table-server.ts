@@ -8,7 +8,8 @@ import { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 
 export type RouteBehaviour =
-  | { kind: 'serve'; body: Uint8Array; ignoreRange?: boolean }
+  /** `chunked`: no Content-Length, so the client learns the size only at the end. */
+  | { kind: 'serve'; body: Uint8Array; ignoreRange?: boolean; chunked?: boolean }
   /** The first `times` requests send the headers of the whole body, `cutAt` bytes, then drop the connection. */
   | { kind: 'cut'; body: Uint8Array; cutAt: number; times: number }
   /** Sends `stallAt` bytes, then nothing (the connection stays open until the server closes). */
@@ -57,7 +58,7 @@ export async function startTableServer(): Promise<TableServer> {
       res.writeHead(206, { 'content-length': body.length - start, 'content-range': `bytes ${start}-${body.length - 1}/${body.length}` });
       return void res.end(body.subarray(start));
     }
-    res.writeHead(200, { 'content-length': body.length });
+    res.writeHead(200, route.kind === 'serve' && route.chunked ? {} : { 'content-length': body.length });
     res.end(body);
   });
   server.on('connection', (s) => {
