@@ -4,17 +4,22 @@
 #   2. npm dependencies (npm ci);
 #   3. the native addon (cmake-js, against Debian's LibTorch or the one Torch_DIR points at) and the TypeScript.
 # Re-running it only redoes what is missing or out of date.
+# Options (environment):
+#   Torch_DIR=<folder of TorchConfig.cmake>   build against that LibTorch instead of Debian's libtorch-dev
+#   TORCHNAS_FASHION_MNIST=<folder>           Fashion-MNIST's four IDX files (.gz or not) there instead of
+#                                             Debian's dataset-fashion-mnist (/usr/share/datasets/fashion-mnist)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 say() { printf '[setup] %s\n' "$*"; }
+fashion_dir="${TORCHNAS_FASHION_MNIST:-/usr/share/datasets/fashion-mnist}"
 
 # --- 1. system packages ----------------------------------------------------------------------
 missing=()
 have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
 if command -v dpkg-query >/dev/null 2>&1; then
   if [ -z "${Torch_DIR:-}" ]; then have_pkg libtorch-dev || missing+=(libtorch-dev); fi
-  have_pkg dataset-fashion-mnist || missing+=(dataset-fashion-mnist)
+  if [ -z "${TORCHNAS_FASHION_MNIST:-}" ]; then have_pkg dataset-fashion-mnist || missing+=(dataset-fashion-mnist); fi
   command -v cmake >/dev/null 2>&1 || missing+=(cmake)
   command -v g++ >/dev/null 2>&1 || missing+=(g++)
   command -v make >/dev/null 2>&1 || missing+=(make)
@@ -34,14 +39,23 @@ if command -v dpkg-query >/dev/null 2>&1; then
     say "system packages present"
   fi
 else
-  if [ -z "${Torch_DIR:-}" ] || [ ! -d /usr/share/datasets/fashion-mnist ]; then
+  if [ -z "${Torch_DIR:-}" ] || [ ! -d "$fashion_dir" ]; then
     echo "torchnas setup: this is not a Debian-like system (no dpkg). Provide:" >&2
-    echo "  - a LibTorch (C++ distribution or a PyTorch install) and export Torch_DIR=<prefix>/share/cmake/Torch" >&2
+    if [ -z "${Torch_DIR:-}" ]; then
+      echo "  - a LibTorch (C++ distribution or a PyTorch install) and export Torch_DIR=<prefix>/share/cmake/Torch" >&2
+    fi
     echo "  - cmake >= 3.18 and a C++17 compiler" >&2
-    echo "  - Fashion-MNIST's four .gz IDX files in a folder, exported as TORCHNAS_FASHION_MNIST=<folder>" >&2
+    if [ ! -d "$fashion_dir" ]; then
+      echo "  - Fashion-MNIST's four .gz IDX files in a folder, exported as TORCHNAS_FASHION_MNIST=<folder> (not found: $fashion_dir)" >&2
+    fi
     exit 1
   fi
 fi
+if [ -n "${TORCHNAS_FASHION_MNIST:-}" ] && [ ! -d "$fashion_dir" ]; then
+  echo "torchnas setup: TORCHNAS_FASHION_MNIST=$fashion_dir is not a folder (it should hold Fashion-MNIST's four IDX files)" >&2
+  exit 1
+fi
+say "Fashion-MNIST: $fashion_dir"
 
 # --- 2. npm dependencies --------------------------------------------------------------------
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then

@@ -360,9 +360,12 @@ export function explainLoadFailure(cause: unknown): TorchnasError {
     path.join(PACKAGE_ROOT, 'prebuilds', `${process.platform}-${process.arch}`),
   ];
   const libtorchMissing = /libtorch|libc10|libtorch_cpu/.test(detail);
+  const otherSystems =
+    'elsewhere (or for CUDA), set Torch_DIR to the cmake folder of a LibTorch: <libtorch>/share/cmake/Torch of the LibTorch zip from pytorch.org, ' +
+    'or of a pip torch: python3 -c "import torch;print(torch.utils.cmake_prefix_path)" + "/Torch"; then rebuild with `npm run build`';
   const advice = libtorchMissing
-    ? 'LibTorch was not found by the loader: install it (`sudo apt-get install libtorch-dev`) or, for a CUDA/pip LibTorch, rebuild with Torch_DIR set so its lib folder is recorded in the addon.'
-    : 'Build the addon: `bash scripts/setup.sh` (installs libtorch-dev and builds), or `npm run build:native`; to build against another LibTorch set Torch_DIR (e.g. the one in a PyTorch install: python3 -c "import torch;print(torch.utils.cmake_prefix_path)" + "/Torch").';
+    ? `the addon is built but LibTorch's libraries were not found by the loader. On Debian/Ubuntu: \`sudo apt-get install libtorch-dev\`; ${otherSystems} (the build records that LibTorch's lib folder in the addon).`
+    : `build the addon. On Debian/Ubuntu: \`bash scripts/setup.sh\` (installs libtorch-dev with apt-get, then builds), or \`sudo apt-get install libtorch-dev\` and \`npm run build:native\`; ${otherSystems}.`;
   return new TorchnasError(
     `torchnas native addon could not be loaded.\n  tried: ${tried.join(', ')}\n  cause: ${detail}\n  fix: ${advice}`,
     'ADDON_LOAD_FAILED',

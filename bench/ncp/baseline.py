@@ -9,6 +9,7 @@ Run with Debian's python3 (python3-torch): /usr/bin/python3 baseline.py TABLE.pk
 [--threads N]. Prints one JSON object (timings, validation L1, trajectory) on stdout.
 """
 import argparse
+import gzip
 import json
 import math
 import pickle
@@ -168,7 +169,10 @@ def main():
     torch.set_num_threads(args.threads)
     np.random.seed(233)
     torch.manual_seed(233)
-    records = pickle.load(open(args.table, 'rb'))
+    with open(args.table, 'rb') as f:
+        gzipped = f.read(2) == b'\x1f\x8b'  # the bundled tables are gzipped pickles
+    with (gzip.open if gzipped else open)(args.table, 'rb') as f:
+        records = pickle.load(f)
     names = [m for g in METRICS for m in g]
     x = np.array([r['embedding'] for r in records]).astype(np.float32)
     y = np.array([[r[m] for m in names] for r in records]).astype(np.float32)

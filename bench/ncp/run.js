@@ -3,7 +3,8 @@
 // every step, done by our PyTorch-in-Python baseline (baseline.py, Debian's python3-torch: same LibTorch)
 // and by torchnas, in one run; prints the timings, their ratios and whether the results agree.
 // Needs the built addon and `npm run build:ts`.
-// Usage: node bench/ncp/run.js [--table seg.pkl] [--epochs N] [--iters N] [--exact]
+// Usage: node bench/ncp/run.js [--table TABLE] [--epochs N] [--iters N] [--exact]
+//   TABLE: a NAS-Bench-MR table name (default seg, the bundled one) or a .pkl path, gzipped or not.
 //   --exact also times torchnas with PyTorch's own Linear kernels (bit-identical training to the baseline).
 'use strict';
 const { execFileSync } = require('node:child_process');
@@ -18,7 +19,7 @@ const option = (name, fallback) => {
   const i = args.indexOf(`--${name}`);
   return i >= 0 ? args[i + 1] : fallback;
 };
-const table = option('table', path.resolve(root, '..', 'shared', 'benchmarks', 'nas-bench-mr', 'seg.pkl'));
+const table = dist('benchmarks/table-names').resolveTablePath(option('table', 'seg'), { kind: 'nas-bench-mr' });
 const epochs = Number(option('epochs', 200));
 const iters = Number(option('iters', 70));
 

@@ -9,6 +9,7 @@ import { runInWorker } from '../core/worker-pool';
 import { codeToEmbedding, embeddingProblems, embeddingToCode, embeddingToSetting, NetworkSetting } from '../spaces/nasbench-mr';
 import { readBenchmarkBytes } from './read-bytes';
 import { readTableFile } from './table-file';
+import { resolveTablePath } from './table-names';
 
 /** One architecture of a NAS-Bench-MR table. */
 export interface NasBenchMrRecord {
@@ -65,17 +66,19 @@ export interface LoadNasBenchMrOptions {
 }
 
 /**
- * Loads a NAS-Bench-MR table from a `.pkl` or `.json` file. Reading, decoding and checking run on a
- * worker thread (core/worker-pool.ts), so the caller's event loop keeps running.
+ * Loads a NAS-Bench-MR table from a `.pkl` or `.json` file (either may be gzipped), or by name (`seg`,
+ * `nas-bench-mr/seg-4x`, …; see table-names.ts). Reading, decoding and checking run on a worker thread
+ * (core/worker-pool.ts), so the caller's event loop keeps running.
  * @throws TorchnasError FILE_NOT_FOUND; FILE_CORRUPT naming the record and field that is wrong.
  */
-export async function loadNasBenchMrTable(file: string, options: LoadNasBenchMrOptions = {}): Promise<NasBenchMrTable> {
+export async function loadNasBenchMrTable(table: string, options: LoadNasBenchMrOptions = {}): Promise<NasBenchMrTable> {
+  const file = resolveTablePath(table, { kind: 'nas-bench-mr' });
   return runInWorker<NasBenchMrTable>(__filename, 'loadNasBenchMrTableInThread', [file, tableTask(file, options)]);
 }
 
 /** The task a table is checked against: options.task, else the file's base name when it is a known task. */
 export function tableTask(file: string, options: LoadNasBenchMrOptions = {}): string | undefined {
-  const inferred = path.basename(file).replace(/\.(pkl|json)$/i, '');
+  const inferred = path.basename(file).replace(/\.(pkl|json)(\.gz)?$/i, '');
   const byName = Object.hasOwn(NASBENCH_MR_TASK_METRICS, inferred) ? inferred : undefined;
   return options.task === undefined ? byName : (options.task ?? undefined);
 }
@@ -163,12 +166,13 @@ function checkedEmbedding(v: unknown, where: (what: string) => never): number[] 
 }
 
 /**
- * Reads search_list.txt (§1.3): one code per line, the last line without a trailing newline
- * (a trailing newline is accepted too). Every code is checked against the NCP space and
- * returned in canonical form.
+ * Reads search_list.txt (§1.3; a path, gzipped or not, or the name `search-list`): one code per line, the
+ * last line without a trailing newline (a trailing newline is accepted too). Every code is checked against
+ * the NCP space and returned in canonical form.
  * @throws TorchnasError FILE_NOT_FOUND; FILE_CORRUPT naming the line.
  */
-export async function loadSearchList(file: string): Promise<string[]> {
+export async function loadSearchList(list: string): Promise<string[]> {
+  const file = resolveTablePath(list, { kind: 'search-list' });
   const bytes = await readBenchmarkBytes(file);
   return parseSearchList(new TextDecoder().decode(bytes), file);
 }

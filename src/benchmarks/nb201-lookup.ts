@@ -1,8 +1,10 @@
 /** Looking NB201 architectures up in NCP's NB201 table (ImageNet16-120 accuracy; specs/tenas.md §1.5). */
 import { loadNb201Table, Nb201TableRecord } from './nb201-table';
+import { resolveTablePath } from './table-names';
 import { Nb201IndexMap } from '../spaces/nb201';
 
 export interface Nb201Table {
+  /** The file read (a name such as `nb201` resolved to its path). */
   file: string;
   records: Nb201TableRecord[];
   index: Nb201IndexMap;
@@ -22,7 +24,9 @@ export interface TableLookup {
   params: number;
 }
 
-export async function openNb201Table(file: string): Promise<Nb201Table> {
+/** Loads an NB201 table (a path or the name `nb201`) with its index map and accuracy ranks. */
+export async function openNb201Table(table: string): Promise<Nb201Table> {
+  const file = resolveTablePath(table, { kind: 'nb201' });
   const records = await loadNb201Table(file);
   const index = Nb201IndexMap.fromTableEmbeddings(records.map((r) => r.embedding));
   const sorted = records.map((r) => r.acc).sort((a, b) => b - a);

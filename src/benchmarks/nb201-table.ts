@@ -6,6 +6,7 @@
 import { TorchnasError, showValue } from '../core/errors';
 import { ownRealm, runInWorker, Transferred, transferred } from '../core/worker-pool';
 import { readTableFile } from './table-file';
+import { resolveTablePath } from './table-names';
 
 /** Numbers in one embedding: 6 edges × 5 ops (§6). */
 export const NB201_EMBEDDING_LENGTH = 30;
@@ -27,10 +28,11 @@ export interface Nb201TableRecord {
 const KEYS = ['embedding', 'Acc', 'Flops', 'Params'];
 
 /**
- * Loads `ncp-trainval.pkl` or its JSON copy.
+ * Loads `ncp-trainval.pkl` or its JSON copy (either may be gzipped), or the table named `nb201`.
  * @throws TorchnasError FILE_NOT_FOUND; FILE_CORRUPT naming the record and field that is wrong.
  */
-export async function loadNb201Table(file: string): Promise<Nb201TableRecord[]> {
+export async function loadNb201Table(table: string): Promise<Nb201TableRecord[]> {
+  const file = resolveTablePath(table, { kind: 'nb201' });
   // Decoding and checking run on a worker thread; the 15625 records come back as four columns in moved
   // buffers, and each record's embedding is a view into the one embeddings buffer.
   const received = await runInWorker<Nb201Columns>(__filename, 'loadNb201Columns', [file]);

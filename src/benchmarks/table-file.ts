@@ -1,11 +1,11 @@
-/** Benchmark tables come as a pickle or as its JSON copy (ncp.md §1); this reads either. */
+/** Benchmark tables come as a pickle or as its JSON copy (ncp.md §1), either possibly gzipped; this reads all four. */
 import { TorchnasError } from '../core/errors';
 import { parsePickle } from './pickle';
 import { readBenchmarkBytes } from './read-bytes';
 
 /**
- * Reads a table file and returns its decoded value. The format is told by the first byte, not the
- * file name: 0x80 (pickle PROTO) or a JSON value.
+ * Reads a table file and returns its decoded value. The format is told by the first bytes, not the
+ * file name: gzip's 1f 8b (decompressed first), then 0x80 (pickle PROTO) or a JSON value.
  * @throws TorchnasError FILE_NOT_FOUND, or FILE_CORRUPT naming the file and what is wrong.
  */
 export async function readTableFile(file: string): Promise<unknown> {

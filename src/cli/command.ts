@@ -39,6 +39,8 @@ export interface LeafSpec<F extends Flags> {
   flags: F;
   /** Lines printed after the flags (defaults, notes). */
   notes?: string[];
+  /** Arguments besides the flags (e.g. `data path NAME`): how many are allowed; default none. */
+  positionals?: { min: number; max: number };
   run(flags: FlagValues<F>, positionals: string[]): Promise<number>;
 }
 
@@ -60,7 +62,7 @@ export function defineCommand<F extends Flags>(spec: LeafSpec<F>, path = spec.na
       const options = Object.fromEntries(Object.entries(spec.flags).map(([k, f]) => [k, { type: f.type, multiple: Boolean(f.multiple) }]));
       let parsed: { values: Record<string, unknown>; positionals: string[] };
       try {
-        parsed = parseArgs({ args: argv, options: { ...options, help: { type: 'boolean', short: 'h' } }, strict: true, allowPositionals: false });
+        parsed = parseArgs({ args: argv, options: { ...options, help: { type: 'boolean', short: 'h' } }, strict: true, allowPositionals: spec.positionals !== undefined });
       } catch (e) {
         // parseArgs's own errors (unknown flag, missing value) are the user's; anything else is ours
         if (!String((e as { code?: string }).code).startsWith('ERR_PARSE_ARGS')) throw e;
@@ -69,6 +71,12 @@ export function defineCommand<F extends Flags>(spec: LeafSpec<F>, path = spec.na
       if (parsed.values.help) {
         process.stdout.write(help() + '\n');
         return 0;
+      }
+      const { min, max } = spec.positionals ?? { min: 0, max: 0 };
+      const count = parsed.positionals.length;
+      if (count < min || count > max) {
+        const wanted = min === max ? `${min}` : max === Infinity ? `at least ${min}` : `${min} to ${max}`;
+        throw new TorchnasError(`expected ${wanted} argument(s), got ${count}${count > 0 ? ` (${parsed.positionals.join(' ')})` : ''}\nusage: torchnas ${path} ${spec.usage}`, 'INVALID_ARGUMENT');
       }
       const values = Object.fromEntries(Object.entries(spec.flags).map(([k, f]) => [k, f.type === 'boolean' ? Boolean(parsed.values[k]) : parsed.values[k]]));
       return spec.run(values as FlagValues<F>, parsed.positionals);

@@ -22,7 +22,7 @@ function tempName(file: string): string {
  * belongs to someone else. (A pid from another PID namespace sharing the folder reads as whatever
  * process has that pid here; a live one keeps its temps, which errs on the safe side.)
  */
-function isAlive(pid: number): boolean {
+export function isAlive(pid: number): boolean {
   if (pid === process.pid) return true;
   try {
     process.kill(pid, 0);
@@ -74,6 +74,15 @@ async function syncFolder(dir: string): Promise<void> {
   } finally {
     await handle?.close();
   }
+}
+
+/**
+ * Renames a finished temp file (already synced) onto `file` and syncs the folder, so the rename survives a
+ * crash. Writers that stream into their own temp (e.g. a resumable download's `.partial`) end with this.
+ */
+export async function renameIntoPlace(tmp: string, file: string): Promise<void> {
+  await fs.promises.rename(tmp, file);
+  await syncFolder(path.dirname(path.resolve(file)));
 }
 
 /** Writes `data` to `file` so readers see either the old or the whole new content, never a part. */

@@ -16,6 +16,7 @@ export type TorchnasErrorCode =
   | 'BUSY'
   | 'CANCELLED'
   | 'ADDON_LOAD_FAILED'
+  | 'NETWORK_ERROR'
   | 'TORCH_ERROR'
   | 'OUT_OF_MEMORY'
   /** A training run met a NaN or infinite loss: recorded as that run's failure (result.json says where). */

@@ -1,6 +1,6 @@
 /**
- * Fashion-MNIST from Debian's `dataset-fashion-mnist` (/usr/share/datasets/fashion-mnist) or any folder
- * holding the four original gzipped IDX files.
+ * Fashion-MNIST from any folder holding the four original IDX files (gzipped or not): the folder passed in,
+ * else `$TORCHNAS_FASHION_MNIST`, else Debian's `dataset-fashion-mnist` (/usr/share/datasets/fashion-mnist).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -8,6 +8,11 @@ import { TorchnasError } from '../core/errors';
 import { readIdxFile } from './idx';
 
 export const FASHION_MNIST_DEFAULT_DIR = '/usr/share/datasets/fashion-mnist';
+
+/** Where Fashion-MNIST is read from: `dir`, else `$TORCHNAS_FASHION_MNIST` (when not empty), else Debian's folder. */
+export function fashionMnistDir(dir?: string): string {
+  return dir ?? (process.env.TORCHNAS_FASHION_MNIST || FASHION_MNIST_DEFAULT_DIR);
+}
 export const FASHION_MNIST_CLASSES = [
   'T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot',
 ] as const;
@@ -35,7 +40,8 @@ function locate(dir: string, stem: string): string {
     if (fs.existsSync(p)) return p;
   }
   throw new TorchnasError(
-    `Fashion-MNIST file ${stem}(.gz) not found in ${dir}: install Debian's dataset-fashion-mnist (apt-get install dataset-fashion-mnist) or pass the folder holding the original files`,
+    `Fashion-MNIST file ${stem}(.gz) not found in ${dir}: install Debian's dataset-fashion-mnist (apt-get install dataset-fashion-mnist), ` +
+      'or put the four original files in a folder and set TORCHNAS_FASHION_MNIST=<folder> (or pass the folder)',
     'FILE_NOT_FOUND',
   );
 }
@@ -45,7 +51,7 @@ export async function loadFashionMnist(
   split: 'train' | 'test',
   options: { dir?: string; limit?: number } = {},
 ): Promise<ImageSplit> {
-  const dir = options.dir ?? process.env.TORCHNAS_FASHION_MNIST ?? FASHION_MNIST_DEFAULT_DIR;
+  const dir = fashionMnistDir(options.dir);
   const [imagesStem, labelsStem] = FILES[split];
   const [images, labels] = await Promise.all([readIdxFile(locate(dir, imagesStem)), readIdxFile(locate(dir, labelsStem))]);
   if (images.shape.length !== 3) throw new TorchnasError(`${imagesStem}: expected 3-D images, got [${images.shape}]`, 'FILE_CORRUPT');

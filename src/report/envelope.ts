@@ -1,5 +1,5 @@
 /**
- * The one envelope of every `result.json` (DESIGN.md "One of each"): what ran (method, versions, device,
+ * The one envelope of every `result.json` (docs/architecture.md, "Shared pieces"): what ran (method, versions, device,
  * threads, seed, config), when and for how long, and how it ended; the method's own result sits in `result`.
  * An interrupted or failed run still writes its envelope, with whatever partial result it has, so the file
  * on disk is always one valid JSON document.

@@ -3,7 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { loadNasBenchMrTable, loadSearchList, NasBenchMrTable, parseSearchList } from '../../src/benchmarks/nasbench-mr';
 import { TorchnasError } from '../../src/core/errors';
-import { sharedFile } from '../helpers/shared';
+import { bundledBytes, bundledFile, bundledRecords, writeJsonCopy } from '../helpers/bundled';
 
 const TASKS: [string, string[]][] = [
   ['seg', ['mIoU', 'mAcc', 'aAcc']],
@@ -15,9 +15,11 @@ const TASKS: [string, string[]][] = [
 
 const tables = new Map<string, NasBenchMrTable>();
 let tmp: string;
+let segRecords: Record<string, unknown>[];
 
 beforeAll(async () => {
-  for (const [task] of TASKS) tables.set(task, await loadNasBenchMrTable(sharedFile('nas-bench-mr', `${task}.pkl`)));
+  for (const [task] of TASKS) tables.set(task, await loadNasBenchMrTable(bundledFile(task)));
+  segRecords = await bundledRecords('seg');
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'torchnas-mr-'));
 });
 
@@ -25,9 +27,9 @@ afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 const seg = (): NasBenchMrTable => tables.get('seg') as NasBenchMrTable;
 
-/** Raw JSON records of the seg table, for building variants in a temp folder. */
+/** Raw records of the seg table (as its JSON copy holds them, a fresh copy per call), for building variants in a temp folder. */
 function rawSeg(): Record<string, unknown>[] {
-  return JSON.parse(fs.readFileSync(sharedFile('nas-bench-mr', 'seg.json'), 'utf8')) as Record<string, unknown>[];
+  return structuredClone(segRecords);
 }
 
 function writeTemp(name: string, value: unknown): string {
@@ -37,12 +39,12 @@ function writeTemp(name: string, value: unknown): string {
 }
 
 describe('shipped tables (ncp.md §1.1)', () => {
-  test.each(TASKS)('%s: 2507 typed records with metric keys %j, .pkl equal to .json', async (task, keys) => {
+  test.each(TASKS)('%s: 2507 typed records with metric keys %j (bundled .pkl.gz), equal to its .json copy', async (task, keys) => {
     const fromPickle = tables.get(task) as NasBenchMrTable;
     expect(fromPickle.task).toBe(task);
     expect(fromPickle.metricKeys).toEqual(keys);
     expect(fromPickle.records).toHaveLength(2507);
-    const fromJson = await loadNasBenchMrTable(sharedFile('nas-bench-mr', `${task}.json`));
+    const fromJson = await loadNasBenchMrTable(await writeJsonCopy(task, tmp));
     expect(fromJson.records).toEqual(fromPickle.records);
     const r = fromPickle.records[0];
     expect(r.index).toBe(0);
@@ -157,8 +159,8 @@ describe('other tables and corrupt records', () => {
 
 describe('search_list.txt (ncp.md §1.3)', () => {
   test('2511 codes although the file has 2510 newlines (no newline after the last line)', async () => {
-    const file = sharedFile('nas-bench-mr', 'search_list.txt');
-    const text = fs.readFileSync(file, 'utf8');
+    const file = bundledFile('search-list');
+    const text = bundledBytes('search-list').toString('utf8');
     expect(text.split('\n').length - 1).toBe(2510);
     expect(text.endsWith('\n')).toBe(false);
     const codes = await loadSearchList(file);
@@ -169,7 +171,7 @@ describe('search_list.txt (ncp.md §1.3)', () => {
   });
 
   test('exactly lines 1562, 1580, 1666, 1756 are not in the table; the other 2507 are, including all of 2501..2511', async () => {
-    const codes = await loadSearchList(sharedFile('nas-bench-mr', 'search_list.txt'));
+    const codes = await loadSearchList('search-list');
     const inTable = new Set(seg().records.map((r) => r.code));
     const missing = codes.flatMap((c, i) => (inTable.has(c) ? [] : [i + 1]));
     expect(missing).toEqual([1562, 1580, 1666, 1756]);

@@ -1,20 +1,41 @@
+import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import * as zlib from 'node:zlib';
 import { loadNb201Table, Nb201TableRecord, parseNb201Table } from '../../src/benchmarks/nb201-table';
-import { sharedFile } from '../helpers/shared';
+import { bundledBytes, bundledFile, writeJsonCopy, writeOriginal } from '../helpers/bundled';
 
 let records: Nb201TableRecord[];
+let tmp: string;
 
 beforeAll(async () => {
-  records = await loadNb201Table(sharedFile('nas-bench-201', 'ncp-trainval.pkl'));
+  records = await loadNb201Table(bundledFile('nb201'));
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'torchnas-nb201-'));
 });
+afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 describe('NCP copy of NAS-Bench-201 (ncp.md §1.2, §6)', () => {
   test('15625 records with float32 embeddings of 30; the JSON copy loads to the same records', async () => {
     expect(records).toHaveLength(15625);
     expect(records.every((r, i) => r.index === i && r.embedding instanceof Float32Array && r.embedding.length === 30)).toBe(true);
-    const fromJson = await loadNb201Table(sharedFile('nas-bench-201', 'ncp-trainval.json'));
-    expect(fromJson).toEqual(records);
+    const json = await writeJsonCopy('nb201', tmp);
+    expect(await loadNb201Table(json)).toEqual(records);
+  });
+
+  test('the four forms load to the same records: .pkl, .pkl.gz (bundled), .json, .json.gz; and by the name nb201', async () => {
+    expect(await loadNb201Table(writeOriginal('nb201', tmp))).toEqual(records);
+    const jsonGz = path.join(tmp, 'copy.json.gz');
+    fs.writeFileSync(jsonGz, zlib.gzipSync(fs.readFileSync(await writeJsonCopy('nb201', tmp))));
+    expect(await loadNb201Table(jsonGz)).toEqual(records);
+    expect(await loadNb201Table('nb201')).toEqual(records);
+  });
+
+  test('a truncated gzip file is FILE_CORRUPT naming the file', async () => {
+    const gz = fs.readFileSync(bundledFile('nb201'));
+    const cut = path.join(tmp, 'cut.pkl.gz');
+    fs.writeFileSync(cut, gz.subarray(0, gz.length >> 1));
+    await expect(loadNb201Table(cut)).rejects.toMatchObject({ code: 'FILE_CORRUPT', message: expect.stringContaining(`${cut}: corrupt gzip data`) });
+    expect(bundledBytes('nb201').length).toBe(2953708); // the whole file still decompresses to the original size
   });
 
   test('every embedding is 6 one-hot blocks of 5 and all 5^6 cells occur once', () => {

@@ -1,8 +1,10 @@
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { parsePickle, readPickleFile, NdArray } from '../../src/benchmarks/pickle';
 import { TorchnasError } from '../../src/core/errors';
 import { Random } from '../../src/core/random';
-import { sharedFile } from '../helpers/shared';
+import { bundledBytes, bundledFile } from '../helpers/bundled';
 
 const MR_TASKS = ['seg', 'cls-10-1000', 'cls-10c', 'cls-50-100', 'video'];
 
@@ -44,52 +46,52 @@ function f8Range40(): Uint8Array {
   return hex(head + data + '947494622e');
 }
 
-describe('shipped pickles equal their JSON copies (ncp.md §1)', () => {
-  test.each(MR_TASKS)('nas-bench-mr/%s.pkl: protocol 3, 2507 records equal to the JSON record by record', async (task) => {
-    const file = sharedFile('nas-bench-mr', `${task}.pkl`);
-    const bytes = fs.readFileSync(file);
+/** Fingerprints of the tables' JSON copies (not shipped; see the fixture's "about"). */
+const JSON_COPIES = (JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'fixtures', 'json-copies.json'), 'utf8')) as {
+  tables: Record<string, { records: number; sha256: string; first: Record<string, unknown>; last: Record<string, unknown> }>;
+}).tables;
+
+/** The text of a JSON copy of decoded records: numpy arrays as lists, keys in the pickle's order. */
+function asJsonText(records: unknown[]): string {
+  return JSON.stringify(records, (_, v: unknown) => (ArrayBuffer.isView(v) ? Array.from(v as Float32Array) : v));
+}
+
+const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex');
+
+describe('bundled pickles equal their JSON copies (ncp.md §1)', () => {
+  test.each(MR_TASKS)('nas-bench-mr/%s: protocol 3, 2507 records equal to the JSON copy, keys in its order', async (task) => {
+    const bytes = bundledBytes(task);
     expect([bytes[0], bytes[1]]).toEqual([0x80, 3]);
-    const fromPickle = (await readPickleFile(file)) as Record<string, unknown>[];
-    const fromJson = JSON.parse(fs.readFileSync(sharedFile('nas-bench-mr', `${task}.json`), 'utf8')) as Record<string, unknown>[];
-    expect(fromPickle).toHaveLength(2507);
-    expect(fromJson).toHaveLength(2507);
-    fromPickle.forEach((r, i) => {
-      expect(r).toEqual(fromJson[i]);
-      expect(Object.keys(r)).toEqual(Object.keys(fromJson[i]));
-    });
+    const fromPickle = (await readPickleFile(bundledFile(task))) as Record<string, unknown>[];
+    const copy = JSON_COPIES[`nas-bench-mr/${task}`];
+    expect(fromPickle).toHaveLength(copy.records);
+    expect(fromPickle[0]).toEqual(copy.first);
+    expect(Object.keys(fromPickle[0])).toEqual(Object.keys(copy.first));
+    expect(fromPickle[fromPickle.length - 1]).toEqual(copy.last);
+    expect(sha256(asJsonText(fromPickle))).toBe(copy.sha256);
     // the records hold the table's fields (so "equal" cannot mean "both empty")
     expect(Object.keys(fromPickle[0])).toEqual(expect.arrayContaining(['flops', 'params', 'input_channel', 'inverted_residual_setting', 'last_channel', 'embedding']));
     expect(fromPickle[0].flops).toBeGreaterThan(0);
   });
 
-  test('nas-bench-201/ncp-trainval.pkl: protocol 4 with numpy float32 embeddings, 15625 records equal to the JSON', async () => {
-    const file = sharedFile('nas-bench-201', 'ncp-trainval.pkl');
-    expect([...fs.readFileSync(file).subarray(0, 2)]).toEqual([0x80, 4]);
-    const fromPickle = (await readPickleFile(file)) as { embedding: Float32Array; Acc: number; Flops: number; Params: number }[];
-    const fromJson = JSON.parse(fs.readFileSync(sharedFile('nas-bench-201', 'ncp-trainval.json'), 'utf8')) as {
-      embedding: number[];
-      Acc: number;
-      Flops: number;
-      Params: number;
-    }[];
-    expect(fromPickle).toHaveLength(15625);
-    expect(fromJson).toHaveLength(15625);
-    const differing = fromPickle.flatMap((r, i) => {
-      const j = fromJson[i];
-      const same =
-        r.embedding instanceof Float32Array &&
-        r.embedding.length === 30 &&
-        r.embedding.every((v, k) => v === j.embedding[k]) &&
-        r.Acc === j.Acc &&
-        r.Flops === j.Flops &&
-        r.Params === j.Params;
-      return same ? [] : [i];
-    });
-    expect(differing).toEqual([]);
+  test('nb201 (ncp-trainval.pkl): protocol 4 with numpy float32 embeddings, 15625 records equal to the JSON copy', async () => {
+    expect([...bundledBytes('nb201').subarray(0, 2)]).toEqual([0x80, 4]);
+    const fromPickle = (await readPickleFile(bundledFile('nb201'))) as { embedding: Float32Array; Acc: number; Flops: number; Params: number }[];
+    const copy = JSON_COPIES.nb201;
+    expect(fromPickle).toHaveLength(copy.records);
+    expect(fromPickle.every((r) => r.embedding instanceof Float32Array && r.embedding.length === 30)).toBe(true);
+    expect(JSON.parse(asJsonText([fromPickle[0], fromPickle[15624]]))).toEqual([copy.first, copy.last]);
+    expect(sha256(asJsonText(fromPickle))).toBe(copy.sha256);
     // Record 0 decodes to NB201 index 0 (ncp.md §6): one-hot ops 0,3,2,3,2,2 in blocks of five.
     expect(Array.from(fromPickle[0].embedding)).toEqual(
       [0, 3, 2, 3, 2, 2].flatMap((op) => [0, 1, 2, 3, 4].map((k) => (k === op ? 1 : 0))),
     );
+  });
+
+  test('a changed value changes the fingerprint (the comparison can fail)', async () => {
+    const fromPickle = (await readPickleFile(bundledFile('seg'))) as Record<string, number>[];
+    fromPickle[1234].mIoU += 0.01;
+    expect(sha256(asJsonText(fromPickle))).not.toBe(JSON_COPIES['nas-bench-mr/seg'].sha256);
   });
 });
 
@@ -238,8 +240,8 @@ describe('refusals: FILE_CORRUPT naming the opcode or offset', () => {
   });
 
   test('the shipped pickles cut at several offsets are refused', () => {
-    for (const file of [sharedFile('nas-bench-mr', 'seg.pkl'), sharedFile('nas-bench-201', 'ncp-trainval.pkl')]) {
-      const full = fs.readFileSync(file);
+    for (const name of ['seg', 'nb201']) {
+      const full = bundledBytes(name);
       for (const cut of [1, 2, 11, 12, 100, 4097, 65546, Math.floor(full.length / 2), full.length - 2, full.length - 1]) {
         const e = thrown(() => parsePickle(full.subarray(0, cut)));
         expect(e.code).toBe('FILE_CORRUPT');
@@ -249,7 +251,7 @@ describe('refusals: FILE_CORRUPT naming the opcode or offset', () => {
   });
 
   test('a FRAME longer than the input is caught at the FRAME', () => {
-    const full = fs.readFileSync(sharedFile('nas-bench-201', 'ncp-trainval.pkl'));
+    const full = bundledBytes('nb201');
     const e = thrown(() => parsePickle(full.subarray(0, 5000)));
     expect(e.message).toMatch(/truncated: FRAME at offset 2 announces 65536 bytes, only 4989 left/);
   });

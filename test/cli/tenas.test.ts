@@ -14,7 +14,6 @@ import { runTenasCorrelate, runTenasScore, runTenasSearch, scoreOptionsFrom, Ten
 import { scoreArchitecture } from '../../src/methods/tenas/score';
 import { parseNb201String } from '../../src/spaces/nb201';
 import { compileCli, runCli, spawnCli } from '../helpers/cli';
-import { sharedFile } from '../helpers/shared';
 
 interface PinnedCandidate {
   edge: string;
@@ -116,7 +115,7 @@ describe('scoring one architecture', () => {
 
 describe('correlation study', () => {
   test('runTenasCorrelate scores the sampled architectures, looks them up and rank-correlates; the CLI agrees', async () => {
-    const table = sharedFile('nas-bench-201', 'ncp-trainval.pkl');
+    const table = 'nb201'; // the bundled table, by name
     const out = path.join(tmp, 'correlate');
     const r = await runTenasCorrelate(pinnedConfig(), table, 4, 3, { out });
     expect(r.scored).toBe(4);
@@ -130,10 +129,12 @@ describe('correlation study', () => {
     const envelope = JSON.parse(fs.readFileSync(path.join(out, 'result.json'), 'utf8'));
     expect(envelope).toMatchObject({ method: 'tenas correlate', status: 'completed', seed: 3, result: { scored: 4, sample: 4 } });
 
-    const cli = await runCli(['tenas', 'correlate', '--config', pinnedConfigFile, '--benchmark', table, '--sample', '4', '--seed', '3', '--json']);
+    // no --benchmark: the bundled NB201 table is the default
+    const cli = await runCli(['tenas', 'correlate', '--config', pinnedConfigFile, '--sample', '4', '--seed', '3', '--json']);
     expect(cli.code).toBe(0);
     const printed = JSON.parse(cli.stdout);
     expect(printed.result.kendallTau).toEqual(r.kendallTau);
+    expect(printed.result.table).toBe('nb201');
   });
 });
 
@@ -222,7 +223,7 @@ describe('cancellation', () => {
 
     test('tenas correlate: exit 130, result.json holds the architectures scored so far', async () => {
       const out = path.join(tmp, 'sigint-correlate');
-      const table = sharedFile('nas-bench-201', 'ncp-trainval.pkl');
+      const table = 'nb201';
       const run = spawnCli(cli, ['tenas', 'correlate', '--benchmark', table, '--data', 'random', '--batch', '8', '--repeats', '3', '--sample', '200', '--threads', '1', '--out', out]);
       await run.waitForStderr(/correlate: [1-9]\d*\/200/);
       run.child.kill('SIGINT');

@@ -12,7 +12,6 @@ import { trainDemo } from '../../src/methods/demo/train-demo';
 import { native } from '../../src/native';
 import { CHECKPOINT_FILE, RUN_FILE } from '../../src/core/resume';
 import { compileCli, ROOT, spawnCli } from '../helpers/cli';
-import { sharedFile } from '../helpers/shared';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'torchnas-resume-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -48,7 +47,7 @@ describe('ncp train --resume', () => {
     const file = path.join(tmp, 'seg-short.yaml');
     const text = fs.readFileSync(path.join(ROOT, 'configs', 'ncp', 'seg.yaml'), 'utf8').replace(/^(\s*)epoch:\s*\d+/m, `$1epoch: ${epochs}`);
     fs.writeFileSync(file, text);
-    const data = sharedFile('nas-bench-mr', 'seg.json');
+    const data = 'nas-bench-mr/seg';
     const killed = path.join(tmp, 'ncp-killed');
     await killAfterFirstCheckpoint(['ncp', 'train', '--config', file, '--data', data, '--out', killed, '--seed', '5', '--threads', '1'], killed);
 
@@ -68,7 +67,7 @@ describe('ncp train --resume', () => {
   }, 300_000);
 
   test('settings that differ from the stored run are refused, naming the setting', async () => {
-    const data = sharedFile('nas-bench-mr', 'seg.json');
+    const data = 'nas-bench-mr/seg';
     const dir = path.join(tmp, 'ncp-short');
     const short = { ...config(), optimization: { ...config().optimization, epoch: 2 } };
     await trainNcpPredictor(short, { data, out: dir, seed: 3 });
@@ -86,7 +85,7 @@ describe('ncp train --resume', () => {
   }, 120_000);
 
   test('a corrupted checkpoint is FILE_CORRUPT, never a crash', async () => {
-    const data = sharedFile('nas-bench-mr', 'seg.json');
+    const data = 'nas-bench-mr/seg';
     const dir = path.join(tmp, 'ncp-corrupt');
     const short = { ...config(), optimization: { ...config().optimization, epoch: 1 } };
     await trainNcpPredictor(short, { data, out: dir });

@@ -20,11 +20,12 @@ export async function runCli(argv: string[]): Promise<{ code: number; stdout: st
 }
 
 /**
- * Compiles src/ with the project's tsconfig into ROOT/build-cli-test (ignored by git; a direct child of the
- * root, so the compiled package finds build/Release and configs/ as dist/ does) and returns the CLI's path.
+ * Compiles src/ with the project's tsconfig into ROOT/<folder> (default build-cli-test; ignored by git; a direct
+ * child of the root, so the compiled package finds build/Release, configs/ and data/ as dist/ does) and returns
+ * the CLI's path. Test files that run at the same time use different folders.
  */
-export function compileCli(): string {
-  const outDir = path.join(ROOT, 'build-cli-test');
+export function compileCli(folder = 'build-cli-test'): string {
+  const outDir = path.join(ROOT, folder);
   execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', path.join(ROOT, 'tsconfig.json'), '--outDir', outDir, '--declaration', 'false', '--sourceMap', 'false'], { cwd: ROOT, stdio: 'pipe' });
   return path.join(outDir, 'cli', 'index.js');
 }

@@ -1,4 +1,4 @@
-/** Small benchmark tables generated in code (seeded), for tests that must not depend on ../shared. */
+/** Small benchmark tables generated in code (seeded), for tests that need small or altered tables rather than the bundled ones. */
 import { Random } from '../../src/core/random';
 import { embeddingToSetting, sampleEmbedding } from '../../src/spaces/nasbench-mr';
 import { nb201FromOrdinal, nb201ToTableEmbedding } from '../../src/spaces/nb201';

@@ -1,14 +1,20 @@
 // FLOPs/params of every NAS-Bench-MR record (ncp.md §4): the hook-style count on the built module (meta
 // device) and the closed form both equal the stored values exactly; the CLI reports the same.
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { loadNasBenchMrTable, NasBenchMrTable } from '../../src/benchmarks/nasbench-mr';
 import { main } from '../../src/cli';
 import { countCosts, readCostInputs } from '../../src/methods/ncp/costs';
-import { sharedFile } from '../helpers/shared';
+import { bundledFile, writeJsonCopy } from '../helpers/bundled';
 
 let table: NasBenchMrTable;
+let tmp: string;
 beforeAll(async () => {
-  table = await loadNasBenchMrTable(sharedFile('nas-bench-mr', 'seg.pkl'));
+  table = await loadNasBenchMrTable(bundledFile('seg'));
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'torchnas-flops-'));
 });
+afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 function captureStdout(): { text: () => string; restore: () => void } {
   const chunks: string[] = [];
@@ -39,19 +45,20 @@ describe('NAS-Bench-MR costs', () => {
     expect(seg.rows[0].closed).toEqual(seg.rows[0].hooks);
   });
 
-  test('reads codes from search_list.txt (2511 lines, no trailing newline) and tables', async () => {
-    const list = await readCostInputs(sharedFile('nas-bench-mr', 'search_list.txt'));
+  test('reads codes from search_list.txt (2511 lines, no trailing newline; by name or gzipped path) and tables', async () => {
+    const list = await readCostInputs('search-list');
     expect(list.codes).toHaveLength(2511);
     expect(list.stored).toBeUndefined();
-    const json = await readCostInputs(sharedFile('nas-bench-mr', 'cls-10c.json'));
+    expect((await readCostInputs(bundledFile('search-list'))).codes).toEqual(list.codes);
+    const json = await readCostInputs(await writeJsonCopy('cls-10c', tmp));
     expect(json.codes).toEqual(table.records.map((r) => r.code));
     expect(json.stored?.[2506]).toEqual({ flops: table.records[2506].flops, params: table.records[2506].params });
   });
 
-  test('torchnas flops --file TABLE reports 2507/2507 and exits 0', async () => {
+  test('torchnas flops --file TABLE (a name) reports 2507/2507 and exits 0', async () => {
     const out = captureStdout();
     try {
-      const code = await main(['flops', '--space', 'nasbench-mr', '--file', sharedFile('nas-bench-mr', 'video.json')]);
+      const code = await main(['flops', '--space', 'nasbench-mr', '--file', 'video']);
       expect(code).toBe(0);
     } finally {
       out.restore();

@@ -10,18 +10,22 @@ import { NCP_DEFAULT_START, propagateNcp, PropagateResult } from '../../src/meth
 import { trainNcpPredictor, TrainPredictorResult } from '../../src/methods/ncp/train';
 import { PACKAGE_ROOT } from '../../src/native';
 import { codeToEmbedding, roundEmbedding } from '../../src/spaces/nasbench-mr';
-import { sharedFile } from '../helpers/shared';
+import { bundledFile, writeJsonCopy } from '../helpers/bundled';
 
 const SEG = path.join(PACKAGE_ROOT, 'configs', 'ncp', 'seg.yaml');
 let config: NcpConfig;
 let dir: string;
 let trained: TrainPredictorResult;
 let edited: PropagateResult;
+/** The JSON copy of the bundled seg table, for the runs that read JSON. */
+let segJson: string;
 
 beforeAll(async () => {
   config = loadNcpConfig(SEG);
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ncp-test-'));
-  trained = await trainNcpPredictor(config, { data: sharedFile('nas-bench-mr', 'seg.pkl'), out: path.join(dir, 'predictor') });
+  segJson = await writeJsonCopy('seg', dir);
+  // No --data: the config's dataset (seg) names the bundled table.
+  trained = await trainNcpPredictor(config, { out: path.join(dir, 'predictor') });
   edited = await propagateNcp(config, { predictor: path.join(dir, 'predictor'), out: path.join(dir, 'edit') });
 }, 300_000);
 
@@ -42,6 +46,7 @@ describe('predictor training on seg (§5.3)', () => {
     expect(trained.bestEpoch).toBe(l1.indexOf(Math.min(...l1)));
     expect(trained.metrics.mIoU.best.l1).toBe(l1[trained.bestEpoch]);
     expect(trained.parameters).toBe(107835); // §5.2
+    expect([trained.dataset, trained.table]).toEqual(['seg', bundledFile('seg')]); // the config's dataset named the bundled table
   });
 
   test('writes result.json (the shared envelope), predictor.json and both checkpoints', () => {
@@ -60,7 +65,7 @@ describe('predictor training on seg (§5.3)', () => {
 
   test('same seed → the same run; another seed → another split and run', async () => {
     const short = { ...config, optimization: { ...config.optimization, epoch: 3 } };
-    const data = sharedFile('nas-bench-mr', 'seg.json');
+    const data = segJson;
     const a = await trainNcpPredictor(short, { data });
     const b = await trainNcpPredictor(short, { data });
     const c = await trainNcpPredictor(short, { data, seed: 7 });
@@ -73,7 +78,7 @@ describe('predictor training on seg (§5.3)', () => {
   test('an aborted training rejects with CANCELLED and its result.json says interrupted', async () => {
     const controller = new AbortController();
     const out = path.join(dir, 'aborted');
-    const run = trainNcpPredictor(config, { data: sharedFile('nas-bench-mr', 'seg.json'), out, signal: controller.signal });
+    const run = trainNcpPredictor(config, { data: segJson, out, signal: controller.signal });
     controller.abort();
     await expect(run).rejects.toMatchObject({ code: 'CANCELLED' });
     const envelope = JSON.parse(fs.readFileSync(path.join(out, 'result.json'), 'utf8'));
@@ -160,7 +165,7 @@ describe('code propagation (§5.4)', () => {
     const out = jest.spyOn(process.stdout, 'write').mockImplementation(() => true);
     const err = jest.spyOn(process.stderr, 'write').mockImplementation(() => true);
     try {
-      const data = sharedFile('nas-bench-mr', 'seg.json');
+      const data = segJson;
       expect(await main(['ncp', 'train', '--config', cfgFile, '--data', data, '--out', path.join(dir, 'cli'), '--json'])).toBe(0);
       expect(await main(['ncp', 'edit', '--config', cfgFile, '--predictor', path.join(dir, 'cli'), '--out', path.join(dir, 'cli-edit')])).toBe(0);
       expect(await main(['ncp', 'edit', '--config', cfgFile])).toBe(2);

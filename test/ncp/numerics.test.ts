@@ -12,7 +12,7 @@ import { buildPredictorDataset } from '../../src/methods/ncp/dataset';
 import { codeBounds, configObjectives } from '../../src/methods/ncp/propagate';
 import { predictorOptions, trainOptions } from '../../src/methods/ncp/predictor';
 import { PACKAGE_ROOT } from '../../src/native';
-import { sharedFile } from '../helpers/shared';
+import { bundledFile } from '../helpers/bundled';
 
 const CONFIGS = path.join(PACKAGE_ROOT, 'configs', 'ncp');
 
@@ -35,7 +35,7 @@ describe('numpy legacy RNG and the 80/20 split (§5.1)', () => {
 
 describe('predictor data (§5.1)', () => {
   test('normalisation statistics are numpy float32 mean and population std, bit for bit', async () => {
-    const table = await loadNasBenchMrTable(sharedFile('nas-bench-mr', 'seg.json'));
+    const table = await loadNasBenchMrTable(bundledFile('seg'));
     const data = buildPredictorDataset(table, [['mIoU'], ['mAcc', 'aAcc'], ['flops', 'params']], 233);
     // np.array(...).astype(np.float32).mean(0) / .std(0) with numpy 1.24 on seg.pkl.
     expect(Array.from(data.inputMean.subarray(0, 3))).toEqual([35.71440124511719, 35.78779602050781, 2.107299566268921]);
@@ -49,7 +49,7 @@ describe('predictor data (§5.1)', () => {
   });
 
   test('an unknown metric is a config error naming the table keys', async () => {
-    const table = await loadNasBenchMrTable(sharedFile('nas-bench-mr', 'cls-10c.json'));
+    const table = await loadNasBenchMrTable('cls-10c');
     expect(() => buildPredictorDataset(table, [['mIoU']], 233)).toThrow(/metric 'mIoU' is not in .*top1, top5, flops, params/);
   });
 });

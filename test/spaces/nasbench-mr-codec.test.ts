@@ -1,4 +1,3 @@
-import * as fs from 'node:fs';
 import { readPickleFile } from '../../src/benchmarks/pickle';
 import { TorchnasError } from '../../src/core/errors';
 import {
@@ -20,7 +19,7 @@ import {
   SMALL_SPACE,
   isValidEmbedding,
 } from '../../src/spaces/nasbench-mr';
-import { sharedFile } from '../helpers/shared';
+import { bundledBytes, bundledFile } from '../helpers/bundled';
 
 interface RawRecord {
   embedding: number[];
@@ -33,8 +32,8 @@ let list: string[];
 let records: RawRecord[];
 
 beforeAll(async () => {
-  list = fs.readFileSync(sharedFile('nas-bench-mr', 'search_list.txt'), 'utf8').split('\n');
-  records = (await readPickleFile(sharedFile('nas-bench-mr', 'seg.pkl'))) as RawRecord[];
+  list = bundledBytes('search-list').toString('utf8').split('\n');
+  records = (await readPickleFile(bundledFile('seg'))) as RawRecord[];
 });
 
 /** The TorchnasError `fn` throws. */

@@ -8,7 +8,7 @@ import {
   NetworkSetting,
   TABLE_COST_OPTIONS,
 } from '../../src/spaces/nasbench-mr';
-import { sharedFile } from '../helpers/shared';
+import { bundledFile } from '../helpers/bundled';
 import { NCP_COST_REFERENCE } from '../helpers/ncp-reference';
 
 interface RawRecord {
@@ -22,7 +22,7 @@ let records: RawRecord[];
 let settings: NetworkSetting[];
 
 beforeAll(async () => {
-  records = (await readPickleFile(sharedFile('nas-bench-mr', 'seg.pkl'))) as RawRecord[];
+  records = (await readPickleFile(bundledFile('seg'))) as RawRecord[];
   settings = records.map((r) => embeddingToSetting(r.embedding));
 });
 

@@ -1,4 +1,3 @@
-import * as fs from 'node:fs';
 import { TorchnasError } from '../../src/core/errors';
 import {
   NB201_EDGES,
@@ -21,7 +20,7 @@ import {
   parseNb201String,
   sampleNb201,
 } from '../../src/spaces/nb201';
-import { sharedFile } from '../helpers/shared';
+import { bundledRecords } from '../helpers/bundled';
 import { expectInvalid } from '../helpers/errors';
 
 interface TableRecord {
@@ -37,8 +36,8 @@ const BEST = '|nor_conv_1x1~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|n
 let records: TableRecord[];
 let map: Nb201IndexMap;
 
-beforeAll(() => {
-  records = JSON.parse(fs.readFileSync(sharedFile('nas-bench-201', 'ncp-trainval.json'), 'utf8')) as TableRecord[];
+beforeAll(async () => {
+  records = (await bundledRecords('nb201')) as unknown as TableRecord[];
   map = Nb201IndexMap.fromTableEmbeddings(records.map((r) => r.embedding));
 });
 

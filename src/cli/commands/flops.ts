@@ -10,7 +10,7 @@ export const flopsCommand = defineCommand({
   flags: {
     space: { type: 'string', value: 'nasbench-mr', help: 'search space (only nasbench-mr)' },
     code: { type: 'string', multiple: true, value: 'C', help: 'a network code (repeatable)' },
-    file: { type: 'string', value: 'F', help: 'a text file of codes (one per line) or a NAS-Bench-MR table (.pkl/.json; stored flops/params are compared)' },
+    file: { type: 'string', value: 'F', help: 'a text file of codes (one per line) or a NAS-Bench-MR table (.pkl/.json[.gz]; stored flops/params are compared), or a name (search-list, seg, …)' },
     head: { type: 'string', value: 'cls|seg', help: 'network head (default cls)' },
     classes: { type: 'string', value: 'K', help: 'classes (default 50)' },
     input: { type: 'string', value: 'N', help: 'input side (default 128)' },

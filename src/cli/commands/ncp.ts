@@ -13,10 +13,10 @@ const trainCommand = (group: string) =>
     {
       name: 'train',
       summary: "train NCP's metric predictor on a NAS-Bench-MR table",
-      usage: '--config F [--data TABLE.pkl|json] [--out DIR] [--seed N] [--device D] [--threads N] [--exact] [--resume DIR] [--json]',
+      usage: '--config F [--data TABLE] [--out DIR] [--seed N] [--device D] [--threads N] [--exact] [--resume DIR] [--json]',
       flags: {
         config,
-        data: { type: 'string', value: 'TABLE', help: "NAS-Bench-MR table (.pkl or .json); default the config's" },
+        data: { type: 'string', value: 'TABLE', help: "NAS-Bench-MR table: a path (.pkl|.json[.gz]) or a name (seg, seg-4x, nas-bench-mr/video, …); default the config's" },
         out: { type: 'string', value: 'DIR', help: 'write DIR/result.json, predictor.json, best_model.pt, last_model.pt' },
         seed: { type: 'string', value: 'N', help: "overrides the config's SEED" },
         device,

@@ -7,15 +7,16 @@ import { parseNb201String } from '../../spaces/nb201';
 import { PACKAGE_ROOT } from '../../native';
 import { choiceFlag, defineCommand, defineGroup, FlagValues, intFlag, runMethod } from '../command';
 
-/** Where the embedded defaults and the shared NB201 table live (a user points --benchmark at their own copy). */
+/** Where the embedded defaults live. */
 export const DEFAULT_TENAS_CONFIG = path.join(PACKAGE_ROOT, 'configs', 'tenas', 'nb201.yaml');
 const DEFAULT_DARTS_CONFIG = path.join(PACKAGE_ROOT, 'configs', 'tenas', 'darts-cifar10.yaml');
-const SHARED_NB201_TABLE = path.resolve(PACKAGE_ROOT, '..', 'shared', 'benchmarks', 'nas-bench-201', 'ncp-trainval.pkl');
+/** The NB201 table an NB201 search is looked up in unless --benchmark or the config names another: the bundled one. */
+const DEFAULT_NB201_TABLE = 'nb201';
 
 /** The flags every TE-NAS subcommand shares: they override the config before the schema checks it. */
 const configFlags = {
   config: { type: 'string', value: 'F', help: 'TE-NAS config (configs/tenas/*.yaml); default configs/tenas/nb201.yaml' },
-  data: { type: 'string', value: 'SRC', help: 'fashion-mnist, random or cifar10:DIR (overrides data.source)' },
+  data: { type: 'string', value: 'SRC', help: "fashion-mnist (read from data.dir, else $TORCHNAS_FASHION_MNIST, else Debian's folder), random or cifar10:DIR (overrides data.source)" },
   batch: { type: 'string', value: 'N', help: 'NTK batch size, >= 2 (overrides ntk.batchSize)' },
   repeats: { type: 'string', value: 'N', help: 'repeats per score, >= 1 (overrides search.repeats)' },
   mode: { type: 'string', value: 'M', help: 'NTK mode: logit_sum, per_class_trace or full (overrides ntk.mode)' },
@@ -90,14 +91,14 @@ const searchCommand = (group: string) =>
       usage: '[--space nb201|darts] [--config F] [--benchmark TABLE] [--out DIR] [--seed N] [--threads N] [--batch N] [--repeats N] [--data SRC] [--json]',
       flags: {
         space: { type: 'string', value: 'nb201|darts', help: 'search space (default the config\'s; darts starts from configs/tenas/darts-cifar10.yaml)' },
-        benchmark: { type: 'string', value: 'TABLE', help: 'NB201 table (ncp-trainval.pkl|json) to look the result up in' },
+        benchmark: { type: 'string', value: 'TABLE', help: 'NB201 table to look the result up in: a path (ncp-trainval.pkl|json[.gz]) or a name (default nb201, bundled)' },
         ...configFlags,
       },
       notes: ['Ctrl-C stops the search after the current native job; DIR/result.json then says "interrupted" (exit 130).'],
       async run(flags) {
         const space = choiceFlag(flags.space, 'space', ['nb201', 'darts'] as const);
         const config = configFrom(flags, space);
-        const benchmark = flags.benchmark ?? config.benchmark ?? (config.space === 'nb201' && fs.existsSync(SHARED_NB201_TABLE) ? SHARED_NB201_TABLE : undefined);
+        const benchmark = flags.benchmark ?? config.benchmark ?? (config.space === 'nb201' ? DEFAULT_NB201_TABLE : undefined);
         const r = await runMethod(`TE-NAS ${config.space} search`, flags.json, (context) => runTenasSearch(config, { out: flags.out, benchmark, ...context }));
         if (!flags.json) {
           const lines = [
@@ -110,7 +111,7 @@ const searchCommand = (group: string) =>
             );
           } else if (r.space === 'darts') {
             lines.push('benchmark: none for the DARTS space; train the genotype (e.g. with DARTS evaluation settings) to measure it');
-          } else lines.push('benchmark: no table given (--benchmark ncp-trainval.pkl|json to look the result up)');
+          } else lines.push('benchmark: no table given (--benchmark nb201 or a path to look the result up)');
           if (flags.out) lines.push(`wrote ${path.join(flags.out, 'result.json')} and rounds.svg`);
           process.stdout.write(lines.join('\n') + '\n');
         }
@@ -125,10 +126,10 @@ const correlateCommand = (group: string) =>
     {
       name: 'correlate',
       summary: 'rank correlation of κ_N and R_N with NB201 accuracy over sampled architectures',
-      usage: '--benchmark TABLE [--space nb201] [--sample N] [--seed S] [--config F] [--batch N] [--repeats N] [--data SRC] [--out DIR] [--json]',
+      usage: '[--benchmark TABLE] [--space nb201] [--sample N] [--seed S] [--config F] [--batch N] [--repeats N] [--data SRC] [--out DIR] [--json]',
       flags: {
         space: { type: 'string', value: 'nb201', help: 'search space (only nb201)' },
-        benchmark: { type: 'string', value: 'TABLE', help: 'NB201 table (ncp-trainval.pkl or .json), required' },
+        benchmark: { type: 'string', value: 'TABLE', help: "NB201 table: a path (ncp-trainval.pkl|json[.gz]) or a name (default the config's benchmark, else nb201, bundled)" },
         sample: { type: 'string', value: 'N', help: 'architectures to sample, >= 2 (default 200)' },
         ...configFlags,
       },
@@ -136,8 +137,7 @@ const correlateCommand = (group: string) =>
       async run(flags) {
         nb201Only(flags.space);
         const config = configFrom(flags);
-        const benchmark = flags.benchmark;
-        if (!benchmark) throw new TorchnasError('tenas correlate needs --benchmark TABLE (ncp-trainval.pkl or .json)', 'INVALID_ARGUMENT');
+        const benchmark = flags.benchmark ?? config.benchmark ?? DEFAULT_NB201_TABLE;
         const sample = intFlag(flags.sample, 'sample') ?? 200;
         const r = await runMethod('TE-NAS correlate', flags.json, (context) => runTenasCorrelate(config, benchmark, sample, config.seed, { out: flags.out, ...context }));
         if (!flags.json) {

@@ -12,7 +12,7 @@ export const trainDemoCommand = defineCommand({
     seed: { type: 'string', value: 'N', help: 'seed of initialisation and shuffles (default 0)' },
     device: { type: 'string', value: 'D', help: 'cpu, cuda or cuda:N (default cpu)' },
     threads: { type: 'string', value: 'N', help: 'LibTorch intra-op threads' },
-    data: { type: 'string', value: 'DIR', help: 'Fashion-MNIST IDX folder (default: the Debian copy)' },
+    data: { type: 'string', value: 'DIR', help: "Fashion-MNIST IDX folder (default $TORCHNAS_FASHION_MNIST, else Debian's /usr/share/datasets/fashion-mnist)" },
     limit: { type: 'string', value: 'N', help: 'train on the first N images only' },
     out: { type: 'string', value: 'DIR', help: 'write DIR/result.json and DIR/model.pt' },
     resume: { type: 'string', value: 'DIR', help: "continue from a previous run's checkpoint in DIR" },

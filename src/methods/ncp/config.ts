@@ -29,11 +29,11 @@ export const ncpConfigSchema = z
   .object({
     data: z
       .object({
-        /** Task name: picks the default table (<dataset>.pkl) and names outputs. */
+        /** Task name: names outputs and, without data.table, the table (the name nas-bench-mr/<dataset>). */
         dataset: z.string().min(1),
         /** Metric groups, one predictor head each, in output order (§5.2). */
         metrics: z.array(z.array(z.string().min(1)).min(1)).min(1),
-        /** Ours: the table file (.pkl/.json); relative paths are relative to the config file. */
+        /** Ours: the table, a name (seg-4x, nas-bench-mr/video, …) or a file (.pkl/.json[.gz]) relative to the config file. */
         table: z.string().optional(),
       })
       .strict(),

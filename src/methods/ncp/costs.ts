@@ -7,6 +7,7 @@
 import * as path from 'node:path';
 import { TorchnasError } from '../../core/errors';
 import { loadNasBenchMrTable, loadSearchList } from '../../benchmarks/nasbench-mr';
+import { resolveTablePath } from '../../benchmarks/table-names';
 import { codeToEmbedding, embeddingToCode, embeddingToSetting, networkCost, TABLE_COST_OPTIONS } from '../../spaces/nasbench-mr';
 import { native } from '../../native';
 
@@ -42,9 +43,13 @@ export interface CountCostsOptions {
   onProgress?: (done: number, total: number) => void;
 }
 
-/** Codes from a text file (one per line, like search_list.txt) or a table (.pkl/.json, with stored costs). */
-export async function readCostInputs(file: string): Promise<{ codes: string[]; stored?: { flops: number; params: number }[] }> {
-  if (/\.(pkl|json)$/i.test(file)) {
+/**
+ * Codes from a text file (one per line, like search_list.txt) or a table (.pkl/.json, gzipped or not, with
+ * stored costs); either may be given by name (`search-list`, `seg`, …).
+ */
+export async function readCostInputs(source: string): Promise<{ codes: string[]; stored?: { flops: number; params: number }[] }> {
+  const file = resolveTablePath(source, { kind: ['nas-bench-mr', 'search-list'] });
+  if (/\.(pkl|json)(\.gz)?$/i.test(file)) {
     const table = await loadNasBenchMrTable(file, { task: null });
     return { codes: table.records.map((r) => r.code), stored: table.records.map((r) => ({ flops: r.flops, params: r.params })) };
   }

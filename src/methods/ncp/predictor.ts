@@ -5,8 +5,8 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { TorchnasError } from '../../core/errors';
-import { PACKAGE_ROOT } from '../../native';
+import { isTorchnasError, TorchnasError } from '../../core/errors';
+import { resolveTablePath } from '../../benchmarks/table-names';
 import { native, NativeNcpPredictor, NativeTrainOptions, NcpPredictorOptions } from '../../native';
 import { headDropouts, NcpConfig } from './config';
 
@@ -75,27 +75,24 @@ export function trainOptions(config: NcpConfig): NativeTrainOptions {
 }
 
 /**
- * The table to train on: --data, else `data.table` (relative to the config), else `<dataset>.pkl` or
- * `.json` in ../shared/benchmarks/nas-bench-mr beside the package, else the original repo's layout
- * data/<dataset>/trainval.pkl under the working directory.
+ * The table to train on: --data, else `data.table` (a path relative to the config, or a name), else the
+ * table named by `data.dataset` (`seg` → nas-bench-mr/seg: $TORCHNAS_HOME, then the bundled copy; see
+ * benchmarks/table-names.ts), else the original repo's layout data/<dataset>/trainval.pkl under the
+ * working directory.
  */
 export function resolveTable(config: NcpConfig, data?: string): string {
-  if (data) return path.resolve(data);
-  if (config.data.table) return path.resolve(config.source ? path.dirname(config.source) : '.', config.data.table);
-  const shared = path.resolve(PACKAGE_ROOT, '..', 'shared', 'benchmarks', 'nas-bench-mr');
-  const candidates = [
-    path.join(shared, `${config.data.dataset}.pkl`),
-    path.join(shared, `${config.data.dataset}.json`),
-    path.resolve('data', config.data.dataset, 'trainval.pkl'),
-  ];
-  const found = candidates.find((c) => fs.existsSync(c));
-  if (!found) {
-    throw new TorchnasError(
-      `no table for dataset '${config.data.dataset}': pass --data TABLE.pkl|json or set data.table (looked in ${candidates.join(', ')})`,
-      'FILE_NOT_FOUND',
-    );
+  if (data) return resolveTablePath(data, { kind: 'nas-bench-mr' });
+  if (config.data.table) {
+    return resolveTablePath(config.data.table, { kind: 'nas-bench-mr', baseDir: config.source ? path.dirname(config.source) : undefined });
   }
-  return found;
+  const original = path.resolve('data', config.data.dataset, 'trainval.pkl');
+  try {
+    return resolveTablePath(`nas-bench-mr/${config.data.dataset}`, { kind: 'nas-bench-mr' });
+  } catch (e) {
+    if (!isTorchnasError(e, 'FILE_NOT_FOUND')) throw e;
+    if (fs.existsSync(original)) return original;
+    throw new TorchnasError(`no table for data.dataset '${config.data.dataset}': ${e.message}; nor is there ${original}. Pass --data TABLE or set data.table`, 'FILE_NOT_FOUND', { cause: e });
+  }
 }
 
 export function readManifest(dir: string): PredictorManifest {

@@ -16,6 +16,7 @@ export const tenasConfigSchema = z
     threads: z.number().int().min(1).optional(),
     device: z.string().default('cpu'),
     data: z
+      // dir: the Fashion-MNIST folder; default $TORCHNAS_FASHION_MNIST, else Debian's /usr/share/datasets/fashion-mnist
       .object({ source: dataSource.default('fashion-mnist'), dir: z.string().optional() })
       .strict()
       .default({}),
@@ -45,7 +46,7 @@ export const tenasConfigSchema = z
       })
       .strict()
       .default({}),
-    /** Optional benchmark table (NCP's NB201 pkl/json) to look the result up in. */
+    /** Optional benchmark table to look the result up in: a path (NCP's NB201 pkl/json) or the name `nb201`. */
     benchmark: z.string().optional(),
   })
   .strict();

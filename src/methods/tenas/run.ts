@@ -13,6 +13,7 @@ import { ProgressCallback } from '../../core/progress';
 import { kendallTau, spearman } from '../../core/stats';
 import { openInputSource, parseInputSource } from '../../data/input-source';
 import { lookupNb201, openNb201Table, TableLookup } from '../../benchmarks/nb201-lookup';
+import { resolveTablePath } from '../../benchmarks/table-names';
 import { EnvelopeTargets, recordRun } from '../../report/envelope';
 import { renderChart, stackCharts } from '../../report/svg';
 import { formatNb201String, isNb201Connected, sampleNb201 } from '../../spaces/nb201';
@@ -23,7 +24,7 @@ import { RoundReport, searchDarts, searchNb201, SearchResult } from './search';
 export interface RunOptions {
   /** Folder for result.json (the shared envelope, also written when interrupted) and the SVG chart. */
   out?: string;
-  /** NB201 table (ncp-trainval.pkl|json) to look the result up in; default the config's `benchmark`. */
+  /** NB201 table to look the result up in: a path (ncp-trainval.pkl|json, gzipped or not) or the name `nb201`; default the config's `benchmark`. */
   benchmark?: string;
   /** Progress of the scored candidates (search) or architectures (correlate); nothing is drawn. */
   onProgress?: ProgressCallback;
@@ -109,6 +110,9 @@ export async function runTenasSearch(config: TenasConfig, options: RunOptions = 
     { method: 'tenas search', device, seed: config.seed, config },
     options,
     async () => {
+      // The table (a path or a name such as nb201) is resolved before the search, so a wrong one fails in seconds, not minutes.
+      const benchmark = options.benchmark ?? config.benchmark;
+      const tableFile = benchmark && config.space === 'nb201' ? resolveTablePath(benchmark, { kind: 'nb201' }) : undefined;
       const source = await openInputSource(parseInputSource(config.data.source), config.seed, { dataDir: config.data.dir });
       const search = config.space === 'darts' ? searchDarts : searchNb201;
       const result = await search(
@@ -142,9 +146,8 @@ export async function runTenasSearch(config: TenasConfig, options: RunOptions = 
         ntkWorkers: ntkWorkers(config),
         seconds: result.seconds,
       };
-      const benchmark = options.benchmark ?? config.benchmark;
-      if (benchmark && result.space === 'nb201') {
-        const table = await openNb201Table(benchmark);
+      if (benchmark && tableFile && result.space === 'nb201') {
+        const table = await openNb201Table(tableFile);
         report.lookup = { ...lookupNb201(table, result.ops), table: benchmark, accuracyMeaning: 'ImageNet16-120 top-1 %, one run (NCP NB201 table)' };
       }
       if (options.out) {

@@ -4,7 +4,7 @@ import { benchmarkNetwork } from '../../../src/methods/tenas/networks';
 import { openNb201Table, lookupNb201 } from '../../../src/benchmarks/nb201-lookup';
 import { loadTenasConfig } from '../../../src/methods/tenas/config';
 import { nb201Cost, nb201TableCost, parseNb201String, formatNb201String, isNb201Connected } from '../../../src/spaces/nb201';
-import { sharedFile } from '../../helpers/shared';
+import { bundledFile } from '../../helpers/bundled';
 import * as path from 'node:path';
 
 const quick: SearchSettings = {
@@ -55,7 +55,7 @@ describe('TE-NAS pruning search on NB201', () => {
 
 describe('NB201 benchmark network against the table', () => {
   test('native parameter and MAC counts of C=16, N=5 equal the closed form for every (#1x1, #3x3) combination and the table where it is consistent', async () => {
-    const table = await openNb201Table(sharedFile('nas-bench-201', 'ncp-trainval.json'));
+    const table = await openNb201Table(bundledFile('nb201'));
     const seen = new Map<string, number>();
     table.records.forEach((r, i) => {
       const ops = table.index.opsAt(i);
@@ -82,7 +82,7 @@ describe('NB201 benchmark network against the table', () => {
   });
 
   test('lookup of the best architecture: index 81, 47.33 %, rank 1', async () => {
-    const table = await openNb201Table(sharedFile('nas-bench-201', 'ncp-trainval.pkl'));
+    const table = await openNb201Table('nb201');
     const best = parseNb201String('|nor_conv_1x1~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|');
     const r = lookupNb201(table, best);
     expect(r.index).toBe(81);
