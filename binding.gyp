@@ -35,7 +35,11 @@
         "native/core/measure/linear_regions.cc",
         "native/napi/tenas.cc",
         "native/core/nets/darts_network.cc",
-        "native/napi/tenas_darts.cc"
+        "native/napi/tenas_darts.cc",
+        "native/core/nets/densenas_ops.cc",
+        "native/core/nets/dense_supernet.cc",
+        "native/core/train/densenas_search.cc",
+        "native/napi/densenas.cc"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",

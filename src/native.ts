@@ -303,6 +303,83 @@ export interface NativeNcpPredictor extends Omit<NativeModule, 'save'> {
   readonly outputDim: number;
 }
 
+// ---- DenseNAS (native/napi/densenas.cc) ----
+
+/** A resolved DenseNAS space as the native super network takes it (built by src/spaces/densenas). */
+export interface NativeDenseSpace {
+  netType: 'mbv2' | 'res';
+  inChannels: number;
+  numClasses: number;
+  stemStride: number;
+  initDim: number;
+  headDim: number;
+  lastDim: number;
+  /** BN momentum/eps of every BatchNorm; null: PyTorch's defaults (the ResNet super net). */
+  bn: { momentum: number; eps: number } | null;
+  headOps: string[];
+  stackOps: string[];
+  /** Blocks 0..N: predecessors nearest first, successors ascending. */
+  blocks: { channels: number; numLayers: number; predecessors: { from: number; stride: number }[]; successors: number[] }[];
+}
+
+/** Search settings (defaults: the MBV2 search YAML of specs/densenas.md §1.2, §4.3). */
+export interface NativeDenseSearchSettings {
+  weightLr?: number;
+  weightMomentum?: number;
+  weightDecay?: number;
+  /** Cosine floor (the inherited 1e-5). */
+  minLr?: number;
+  /** T_max of the per-step cosine. */
+  totalWeightSteps?: number;
+  alphaLr?: number;
+  betaLr?: number;
+  archWeightDecay?: number;
+  weightSampleNum?: number;
+  archSampleNum?: number;
+  samplePolicy?: 'prob' | 'uniform';
+  temperature?: number;
+  costTerm?: boolean;
+  /** 'log': λ·log_τ(cost) (the original); 'ratio': λ·cost/target; 'hinge': λ·max(0, cost/target − 1). */
+  penalty?: 'log' | 'ratio' | 'hinge';
+  subLossFactor?: number;
+  logBase?: number;
+  target?: number;
+}
+
+/** Per-op costs in the positional lat_list layout (§5.2), cut to the space: head[j][h][op], stack[j][l][op]. */
+export interface NativeDenseCosts {
+  stem: number;
+  head: number[][][];
+  stack: number[][][];
+  last: number[];
+  classifier: number;
+}
+
+export interface NativeDenseStep {
+  loss: number;
+  ce: number;
+  /** Chained expected cost (§3.5); 0 without a cost table. */
+  cost: number;
+  correct: number;
+  count: number;
+  /** The weight lr in effect for this step. */
+  lr: number;
+}
+
+export type NativeDenseSample = { sample?: 'all' | 'prob' | 'uniform'; k?: number };
+
+export interface NativeDenseSuperNet extends NativeModule {
+  readonly archParameterCount: number;
+  /** β per block 0..N−1, α_head and α_stack per block (row-major; null where a block has none). */
+  archParameters(): { betas: (Float32Array | null)[]; alphaHead: (Float32Array | null)[]; alphaStack: (Float32Array | null)[] };
+  setCosts(costs: NativeDenseCosts): void;
+  forward(images: NativeTensor, options?: NativeDenseSample): Promise<NativeTensor>;
+  expectedCost(options?: NativeDenseSample): Promise<number>;
+  weightStep(images: NativeTensor, labels: NativeTensor, options?: { warmup?: boolean }): Promise<NativeDenseStep>;
+  archStep(images: NativeTensor, labels: NativeTensor): Promise<NativeDenseStep>;
+  evaluate(images: NativeTensor, labels: NativeTensor): Promise<NativeDenseStep>;
+}
+
 export interface NativeBinding {
   version: string;
   setErrorClass(cls: new (message: string, code: string) => Error): void;
@@ -321,6 +398,7 @@ export interface NativeBinding {
   DartsNetwork: new (options: DartsNetworkOptions) => NativeDartsNetwork;
   NcpPredictor: new (options: NcpPredictorOptions) => NativeNcpPredictor;
   MultiResolutionNet: new (options: MultiResolutionNetOptions) => NativeMultiResolutionNet;
+  DenseSuperNet: new (space: NativeDenseSpace, options?: { seed?: number; device?: string; search?: NativeDenseSearchSettings }) => NativeDenseSuperNet;
   countMultiResolutionOps(
     embeddings: ArrayLike<number>,
     options?: { head?: string; numClasses?: number; height?: number; width?: number },
@@ -393,7 +471,7 @@ export function native(): NativeBinding {
   }
   binding.setErrorClass(TorchnasError as unknown as new (message: string, code: string) => Error);
   // `using t = tensor(...)` releases native memory at scope end (explicit resource management).
-  for (const cls of [binding.Tensor, binding.Nb201Network, binding.DartsNetwork, binding.NcpPredictor, binding.MultiResolutionNet, binding.SmallCnn]) {
+  for (const cls of [binding.Tensor, binding.Nb201Network, binding.DartsNetwork, binding.NcpPredictor, binding.MultiResolutionNet, binding.SmallCnn, binding.DenseSuperNet]) {
     const proto = cls.prototype as unknown as Record<symbol, unknown>;
     proto[disposeSymbol] = function (this: { dispose(): void }) {
       this.dispose();

@@ -11,4 +11,5 @@ void register_ncp(Napi::Env env, Napi::Object exports);  // NCP predictor, Multi
 void register_cancel_token(Napi::Env env, Napi::Object exports);
 void register_tenas(Napi::Env env, Napi::Object exports);
 void register_tenas_darts(Napi::Env env, Napi::Object exports);
+void register_densenas(Napi::Env env, Napi::Object exports);  // DenseSuperNet
 }  // namespace torchnas::napi

@@ -128,19 +128,27 @@ void TrainingLoop::apply_schedule(Group& group) {
   write_options(*group.optimizer, group.settings, v.lr, v.momentum);
 }
 
-torch::Tensor TrainingLoop::step(size_t g, const std::function<torch::Tensor()>& compute) {
-  auto& group = *groups_.at(g);
-  apply_schedule(group);
-  group.optimizer->zero_grad();
+torch::Tensor TrainingLoop::step(size_t g, const std::function<torch::Tensor()>& compute) { return step(std::vector<size_t>{g}, compute); }
+
+torch::Tensor TrainingLoop::step(const std::vector<size_t>& indices, const std::function<torch::Tensor()>& compute) {
+  if (indices.empty()) fail("INVALID_ARGUMENT", "a step needs at least one parameter group");
+  std::vector<Group*> groups;
+  for (size_t g : indices) groups.push_back(groups_.at(g).get());
+  for (auto* group : groups) {
+    apply_schedule(*group);
+    group->optimizer->zero_grad();
+  }
   auto loss = compute();
   const double value = loss.item<double>();
   if (!std::isfinite(value)) {
-    throw NonFiniteLoss("the loss of group '" + group.name + "' is " + std::to_string(value) + " at epoch " +
+    throw NonFiniteLoss("the loss of group '" + groups[0]->name + "' is " + std::to_string(value) + " at epoch " +
                         std::to_string(epoch_) + ", step " + std::to_string(steps_) + "; the weights were not updated");
   }
   loss.backward();
-  group.optimizer->step();
-  if (group.schedule) group.schedule->after_batch();
+  for (auto* group : groups) {
+    group->optimizer->step();
+    if (group->schedule) group->schedule->after_batch();
+  }
   ++steps_;
   return loss.detach();
 }

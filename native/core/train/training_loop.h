@@ -61,6 +61,8 @@ class TrainingLoop {
   // One optimisation step of group g: schedule → zero grad → loss = compute() → finite check →
   // backward → optimizer step → schedule advance. Returns the loss (detached).
   torch::Tensor step(size_t g, const std::function<torch::Tensor()>& compute);
+  // One step of several groups from one loss (e.g. DenseNAS's α and β, two Adam groups with their own lr).
+  torch::Tensor step(const std::vector<size_t>& groups, const std::function<torch::Tensor()>& compute);
   void end_epoch();  // epoch-stepped schedules advance; the epoch counter moves on
 
   int64_t epoch() const { return epoch_; }

@@ -1,0 +1,342 @@
+// DenseSuperNet: the DenseNAS super network with its architecture parameters and search steps
+// (core/nets/dense_supernet.h, core/train/densenas_search.h), bound on the shared module binding.
+// The space arrives resolved from TypeScript (src/spaces/densenas: buildDenseSpace).
+#include <ATen/CPUGeneratorImpl.h>
+#include <napi.h>
+
+#include <cstring>
+#include <memory>
+#include <mutex>
+
+#include "../core/runtime.h"
+#include "../core/train/densenas_search.h"
+#include "async_job.h"
+#include "common.h"
+#include "families.h"
+#include "module_wrap.h"
+#include "tensor.h"
+
+namespace torchnas::napi {
+
+namespace {
+
+std::vector<double> read_numbers(const Napi::Value& v, const std::string& what, size_t max = 1 << 20) {
+  if (!v.IsArray()) throw_invalid(v.Env(), what + " must be an array of numbers");
+  auto a = v.As<Napi::Array>();
+  if (a.Length() > max) throw_invalid(v.Env(), what + " holds more than " + std::to_string(max) + " entries");
+  std::vector<double> out;
+  for (uint32_t i = 0; i < a.Length(); ++i) out.push_back(read_number(a.Get(i), what + "[" + std::to_string(i) + "]"));
+  return out;
+}
+
+std::vector<std::string> read_strings(const Napi::Value& v, const std::string& what) {
+  if (!v.IsArray()) throw_invalid(v.Env(), what + " must be an array of strings");
+  auto a = v.As<Napi::Array>();
+  if (a.Length() > 64) throw_invalid(v.Env(), what + " holds more than 64 ops");
+  std::vector<std::string> out;
+  for (uint32_t i = 0; i < a.Length(); ++i) out.push_back(read_string(a.Get(i), what + "[" + std::to_string(i) + "]"));
+  return out;
+}
+
+Napi::Array array_of(const Napi::Value& v, const std::string& what, size_t max) {
+  if (!v.IsArray()) throw_invalid(v.Env(), what + " must be an array");
+  auto a = v.As<Napi::Array>();
+  if (a.Length() > max) throw_invalid(v.Env(), what + " holds more than " + std::to_string(max) + " entries");
+  return a;
+}
+
+DenseSpaceSpec read_space(const Napi::Value& v) {
+  Napi::Env env = v.Env();
+  auto o = read_object(v, "space");
+  const std::string owner = "space";
+  DenseSpaceSpec s;
+  s.net_type = option_string(o, "netType", "", owner);
+  s.in_channels = option_int(o, "inChannels", 3, owner);
+  s.num_classes = option_int(o, "numClasses", 1000, owner);
+  s.stem_stride = option_int(o, "stemStride", 2, owner);
+  s.init_dim = option_int(o, "initDim", 16, owner);
+  s.head_dim = option_int(o, "headDim", s.init_dim, owner);
+  s.last_dim = option_int(o, "lastDim", 1984, owner);
+  Napi::Value bn = o.Get("bn");
+  if (!bn.IsNull() && !bn.IsUndefined()) {
+    auto b = read_object(bn, "space.bn");
+    s.bn.momentum = option_number(b, "momentum", 0.1, "space.bn");
+    s.bn.eps = option_number(b, "eps", 1e-5, "space.bn");
+    if (!(s.bn.momentum >= 0 && s.bn.momentum <= 1) || !(s.bn.eps > 0 && s.bn.eps < 1)) throw_invalid(env, "space.bn: momentum in [0, 1] and eps in (0, 1)");
+  }
+  s.head_ops = read_strings(o.Get("headOps"), "space.headOps");
+  s.stack_ops = read_strings(o.Get("stackOps"), "space.stackOps");
+  auto blocks = array_of(o.Get("blocks"), "space.blocks", 256);
+  for (uint32_t j = 0; j < blocks.Length(); ++j) {
+    const std::string where = "space.blocks[" + std::to_string(j) + "]";
+    auto b = read_object(blocks.Get(j), where);
+    DenseBlockSpec block;
+    block.channels = option_int(b, "channels", 0, where);
+    block.num_layers = option_int(b, "numLayers", 0, where);
+    auto preds = array_of(b.Get("predecessors"), where + ".predecessors", 256);
+    for (uint32_t h = 0; h < preds.Length(); ++h) {
+      auto e = read_object(preds.Get(h), where + ".predecessors[" + std::to_string(h) + "]");
+      block.predecessors.push_back({option_int(e, "from", -1, where), option_int(e, "stride", 1, where)});
+    }
+    for (double x : read_numbers(b.Get("successors"), where + ".successors", 256)) {
+      if (x != static_cast<double>(static_cast<int64_t>(x))) throw_invalid(env, where + ".successors must hold integers");
+      block.successors.push_back(static_cast<int64_t>(x));
+    }
+    s.blocks.push_back(std::move(block));
+  }
+  guarded(env, [&] { s.validate(); });
+  return s;
+}
+
+DenseSearchSettings read_search_settings(const Napi::Value& v) {
+  DenseSearchSettings s;
+  if (v.IsUndefined()) return s;
+  auto o = read_object(v, "options.search");
+  const std::string owner = "options.search";
+  s.weight_lr = option_number(o, "weightLr", s.weight_lr, owner);
+  s.weight_momentum = option_number(o, "weightMomentum", s.weight_momentum, owner);
+  s.weight_decay = option_number(o, "weightDecay", s.weight_decay, owner);
+  s.min_lr = option_number(o, "minLr", s.min_lr, owner);
+  s.total_weight_steps = option_int_in(o, "totalWeightSteps", s.total_weight_steps, owner, 1, int64_t(1) << 40);
+  s.alpha_lr = option_number(o, "alphaLr", s.alpha_lr, owner);
+  s.beta_lr = option_number(o, "betaLr", s.beta_lr, owner);
+  s.arch_weight_decay = option_number(o, "archWeightDecay", s.arch_weight_decay, owner);
+  s.weight_sample_num = option_int_in(o, "weightSampleNum", s.weight_sample_num, owner, 1, 64);
+  s.arch_sample_num = option_int_in(o, "archSampleNum", s.arch_sample_num, owner, 1, 64);
+  const auto policy = option_string(o, "samplePolicy", "prob", owner);
+  if (policy == "prob") s.sample_policy = DenseSamplePolicy::kProb;
+  else if (policy == "uniform") s.sample_policy = DenseSamplePolicy::kUniform;
+  else throw_invalid(v.Env(), "options.search.samplePolicy must be 'prob' or 'uniform'");
+  s.temperature = option_number(o, "temperature", s.temperature, owner);
+  Napi::Value cost_term = o.Get("costTerm");
+  if (!cost_term.IsUndefined()) s.cost_term = read_bool(cost_term, "options.search.costTerm");
+  const auto penalty = option_string(o, "penalty", "log", owner);
+  if (penalty == "log") s.penalty = DenseCostPenalty::kLog;
+  else if (penalty == "ratio") s.penalty = DenseCostPenalty::kRatio;
+  else if (penalty == "hinge") s.penalty = DenseCostPenalty::kHinge;
+  else throw_invalid(v.Env(), "options.search.penalty must be 'log', 'ratio' or 'hinge'");
+  s.sub_loss_factor = option_number(o, "subLossFactor", s.sub_loss_factor, owner);
+  s.log_base = option_number(o, "logBase", s.log_base, owner);
+  s.target = option_number(o, "target", s.target, owner);
+  return s;
+}
+
+DenseCosts read_costs(const Napi::Value& v, const DenseSpaceSpec& space) {
+  auto o = read_object(v, "costs");
+  DenseCosts c;
+  c.stem = option_number(o, "stem", -1, "costs");
+  c.classifier = option_number(o, "classifier", -1, "costs");
+  auto rows = [&](const char* key) {
+    std::vector<std::vector<std::vector<double>>> out;
+    auto blocks = array_of(o.Get(key), std::string("costs.") + key, 256);
+    for (uint32_t j = 0; j < blocks.Length(); ++j) {
+      std::vector<std::vector<double>> block;
+      const std::string where = std::string("costs.") + key + "[" + std::to_string(j) + "]";
+      auto r = array_of(blocks.Get(j), where, 256);
+      for (uint32_t h = 0; h < r.Length(); ++h) block.push_back(read_numbers(r.Get(h), where + "[" + std::to_string(h) + "]", 64));
+      out.push_back(std::move(block));
+    }
+    return out;
+  };
+  c.head = rows("head");
+  c.stack = rows("stack");
+  c.last = read_numbers(o.Get("last"), "costs.last", 256);
+  guarded(v.Env(), [&] { c.validate(space); });
+  return c;
+}
+
+Napi::Object step_value(Napi::Env env, const DenseStepResult& r, double lr) {
+  auto o = Napi::Object::New(env);
+  o.Set("loss", r.loss);
+  o.Set("ce", r.ce);
+  o.Set("cost", r.cost);
+  o.Set("correct", static_cast<double>(r.correct));
+  o.Set("count", static_cast<double>(r.count));
+  o.Set("lr", lr);
+  return o;
+}
+
+Napi::Array float_rows(Napi::Env env, const std::vector<torch::Tensor>& tensors) {
+  auto out = Napi::Array::New(env);
+  uint32_t k = 0;
+  for (const auto& t : tensors) {
+    if (!t.defined()) {
+      out.Set(k++, env.Null());
+      continue;
+    }
+    auto c = t.detach().to(torch::kCPU, torch::kFloat32).contiguous();
+    auto arr = Napi::Float32Array::New(env, static_cast<size_t>(c.numel()));
+    std::memcpy(arr.Data(), c.data_ptr<float>(), sizeof(float) * static_cast<size_t>(c.numel()));
+    out.Set(k++, arr);
+  }
+  return out;
+}
+
+struct DenseState {
+  DenseSuperNet net{nullptr};
+  std::unique_ptr<DenseSearch> search;
+  std::shared_ptr<DenseCosts> costs;  // set by setCosts; shared with running jobs
+  torch::Device where{torch::kCPU};
+  torch::nn::Module& module() { return *net; }
+  torch::Device device() const { return where; }
+};
+
+DenseSamplePolicy read_policy(const std::string& name, Napi::Env env) {
+  if (name == "all") return DenseSamplePolicy::kAll;
+  if (name == "prob") return DenseSamplePolicy::kProb;
+  if (name == "uniform") return DenseSamplePolicy::kUniform;
+  throw_invalid(env, "sample must be 'all', 'prob' or 'uniform'");
+}
+
+class DenseSuperNetWrap : public ModuleWrap<DenseSuperNetWrap, DenseState> {
+ public:
+  static constexpr const char* kClassName = "DenseSuperNet";
+
+  static void Register(Napi::Env env, Napi::Object exports) {
+    auto methods = module_methods({/*save_load=*/true, /*parameters=*/true});
+    methods.push_back(InstanceMethod("archParameters", &DenseSuperNetWrap::ArchParameters));
+    methods.push_back(InstanceMethod("setCosts", &DenseSuperNetWrap::SetCosts));
+    methods.push_back(InstanceMethod("forward", &DenseSuperNetWrap::Forward));
+    methods.push_back(InstanceMethod("expectedCost", &DenseSuperNetWrap::ExpectedCost));
+    methods.push_back(InstanceMethod("weightStep", &DenseSuperNetWrap::WeightStep));
+    methods.push_back(InstanceMethod("archStep", &DenseSuperNetWrap::ArchStep));
+    methods.push_back(InstanceMethod("evaluate", &DenseSuperNetWrap::Evaluate));
+    exports.Set(kClassName, define(env, methods, {getter<DenseSuperNetWrap, &DenseSuperNetWrap::ArchParameterCount>("archParameterCount")}));
+  }
+
+  // new DenseSuperNet(space, {seed, device, search}): the super net, its α/β (1e-3·N(0,1)) and the search
+  // loop, all drawn from one generator seeded with `seed`.
+  explicit DenseSuperNetWrap(const Napi::CallbackInfo& info) : ModuleWrap(info) {
+    Napi::Env env = info.Env();
+    auto space = read_space(info[0]);
+    auto o = info[1].IsUndefined() ? Napi::Object::New(env) : read_object(info[1], "DenseSuperNet options");
+    const auto seed = option_int_in(o, "seed", 0, "options", 0, int64_t(1) << 53);
+    const auto device_spec = option_string(o, "device", "cpu", "options");
+    auto settings = read_search_settings(o.Get("search"));
+    bind(env, guarded(env, [&] {
+           auto s = std::make_shared<DenseState>();
+           s->where = parse_device(device_spec);
+           auto generator = at::make_generator<at::CPUGeneratorImpl>(static_cast<uint64_t>(seed));
+           // Construction draws LibTorch's default init from the global generator before the seeded
+           // re-init: serialised so that it cannot disturb another thread's seeded construction.
+           std::lock_guard<std::mutex> lock(seeded_construction_mutex());
+           s->net = DenseSuperNet(space, generator, s->where);
+           auto arch = DenseArch::initial(space, generator, s->where);
+           s->search = std::make_unique<DenseSearch>(s->net, std::move(arch), settings, generator);
+           return s;
+         }));
+  }
+
+ private:
+  Napi::Value ArchParameterCount(const Napi::CallbackInfo& info) {
+    auto& s = idle_state(info.Env(), "read the architecture parameters");
+    return Napi::Number::New(info.Env(), static_cast<double>(s.search->arch().count()));
+  }
+
+  // {betas, alphaHead, alphaStack}: one Float32Array per block (row-major), null where a block has none.
+  Napi::Value ArchParameters(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    auto& s = idle_state(env, "read the architecture parameters");
+    auto o = Napi::Object::New(env);
+    const auto& arch = s.search->arch();
+    o.Set("betas", float_rows(env, arch.betas));
+    o.Set("alphaHead", float_rows(env, arch.alpha_head));
+    o.Set("alphaStack", float_rows(env, arch.alpha_stack));
+    return o;
+  }
+
+  // setCosts(costs): the positional cost list (§5.2 layout, cut to this space) used by expectedCost and
+  // the steps' cost term.
+  Napi::Value SetCosts(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    require_idle(env, "change the cost table");
+    auto costs = std::make_shared<DenseCosts>(read_costs(info[0], state_->net->space()));
+    state_->costs = std::move(costs);
+    return env.Undefined();
+  }
+
+  DenseSamplePolicy policy_option(const Napi::CallbackInfo& info, size_t at, int64_t& k) {
+    k = 1;
+    if (info[at].IsUndefined()) return DenseSamplePolicy::kAll;
+    auto o = read_object(info[at], "options");
+    k = option_int_in(o, "k", 1, "options", 1, 64);
+    return read_policy(option_string(o, "sample", "all", "options"), info.Env());
+  }
+
+  // forward(images, {sample, k}) → logits: all ops by default (BN in training mode, §3.4).
+  Napi::Value Forward(const Napi::CallbackInfo& info) {
+    auto images = TensorWrap::Read(info[0], "images");
+    int64_t k;
+    auto policy = policy_option(info, 1, k);
+    auto state = state_;
+    return start_job(
+        info, "torchnas.DenseSuperNet.forward", GradMode::kInference,
+        [state, images, policy, k]() -> PromiseJob::Finish {
+          auto& search = *state->search;
+          auto sample = sample_ops(state->net->space(), search.arch(), k, policy, search.loop().generator());
+          state->net->train();
+          auto x = images.to(state->where);
+          if (x.scalar_type() == torch::kUInt8) x = x.to(torch::kFloat32).div_(255.0);
+          auto logits = state->net->forward(x.to(torch::kFloat32), search.arch().detached(), sample, search.settings().temperature).cpu();
+          return [logits](Napi::Env e) -> Napi::Value { return TensorWrap::Wrap(e, logits); };
+        },
+        {info[0]});
+  }
+
+  // expectedCost({sample, k}) → the chained cost (§3.5) under the cost table.
+  Napi::Value ExpectedCost(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    int64_t k;
+    auto policy = policy_option(info, 0, k);
+    require_idle(env, "estimate the cost");
+    if (!state_->costs) throw make_error(env, "INVALID_ARGUMENT", "no cost table: call setCosts first");
+    auto state = state_;
+    return start_job(info, "torchnas.DenseSuperNet.expectedCost", GradMode::kDisabled, [state, policy, k]() -> PromiseJob::Finish {
+      auto& search = *state->search;
+      auto sample = sample_ops(state->net->space(), search.arch(), k, policy, search.loop().generator());
+      const double cost = state->net->expected_cost(search.arch().detached(), sample, *state->costs, search.settings().temperature).item<double>();
+      return [cost](Napi::Env e) -> Napi::Value { return Napi::Number::New(e, cost); };
+    });
+  }
+
+  enum class StepKind { kWeight, kArch, kEvaluate };
+
+  Napi::Value start_step(const Napi::CallbackInfo& info, StepKind kind, const char* name) {
+    auto images = TensorWrap::Read(info[0], "images");
+    auto labels = TensorWrap::Read(info[1], "labels");
+    bool warmup = false;
+    if (!info[2].IsUndefined()) {
+      auto o = read_object(info[2], "options");
+      Napi::Value w = o.Get("warmup");
+      if (!w.IsUndefined()) warmup = read_bool(w, "options.warmup");
+    }
+    auto state = state_;
+    auto costs = state_ ? state_->costs : nullptr;
+    return start_job(
+        info, name, kind == StepKind::kEvaluate ? GradMode::kDisabled : GradMode::kEnabled,
+        [state, images, labels, warmup, kind, costs]() -> PromiseJob::Finish {
+          auto& search = *state->search;
+          const double lr = search.weight_lr();
+          DenseStepResult r;
+          switch (kind) {
+            case StepKind::kWeight: r = search.weight_step(images, labels, warmup, costs.get()); break;
+            case StepKind::kArch: r = search.arch_step(images, labels, costs.get()); break;
+            case StepKind::kEvaluate: r = search.evaluate(images, labels, costs.get()); break;
+          }
+          return [r, lr](Napi::Env e) -> Napi::Value { return step_value(e, r, lr); };
+        },
+        {info[0], info[1]});
+  }
+
+  // weightStep(images, labels, {warmup}) / archStep(images, labels) / evaluate(images, labels):
+  // one step on one batch → {loss, ce, cost, correct, count, lr}.
+  Napi::Value WeightStep(const Napi::CallbackInfo& info) { return start_step(info, StepKind::kWeight, "torchnas.DenseSuperNet.weightStep"); }
+  Napi::Value ArchStep(const Napi::CallbackInfo& info) { return start_step(info, StepKind::kArch, "torchnas.DenseSuperNet.archStep"); }
+  Napi::Value Evaluate(const Napi::CallbackInfo& info) { return start_step(info, StepKind::kEvaluate, "torchnas.DenseSuperNet.evaluate"); }
+};
+
+}  // namespace
+
+void register_densenas(Napi::Env env, Napi::Object exports) { DenseSuperNetWrap::Register(env, exports); }
+
+}  // namespace torchnas::napi

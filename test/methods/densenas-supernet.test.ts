@@ -1,0 +1,138 @@
+/**
+ * The DenseNAS super network on the shared module binding (specs/densenas.md §3): forward shapes on small
+ * inputs, architecture-parameter counts, the chained cost against an explicit expectation over every path,
+ * weight and architecture steps, determinism and input errors. Spaces here are small hand-made ones; the
+ * full MBV2/ResNet spaces are built from configs in src/spaces/densenas.
+ */
+import { native, NativeDenseCosts, NativeDenseSpace } from '../../src/native';
+import { tensor } from '../../src/core/tensor';
+
+const HEAD = ['mbconv_k3_t3', 'mbconv_k5_t6'];
+const STACK = ['mbconv_k3_t3', 'skip_connect'];
+
+/** 0 → {1, 2}; 1 → {2, 3}; 2 → {3}; 3 = conv1_1 block. Paths: 0-1-2-3, 0-1-3, 0-2-3. */
+function tinySpace(inChannels = 3): NativeDenseSpace {
+  return {
+    netType: 'mbv2',
+    inChannels,
+    numClasses: 10,
+    stemStride: 2,
+    initDim: 8,
+    headDim: 8,
+    lastDim: 32,
+    bn: { momentum: 0.1, eps: 1e-3 },
+    headOps: HEAD,
+    stackOps: STACK,
+    blocks: [
+      { channels: 8, numLayers: 0, predecessors: [], successors: [1, 2] },
+      { channels: 12, numLayers: 1, predecessors: [{ from: 0, stride: 2 }], successors: [2, 3] },
+      { channels: 16, numLayers: 1, predecessors: [{ from: 1, stride: 1 }, { from: 0, stride: 2 }], successors: [3] },
+      { channels: 32, numLayers: 0, predecessors: [{ from: 2, stride: 1 }, { from: 1, stride: 1 }], successors: [] },
+    ],
+  };
+}
+
+const COSTS: NativeDenseCosts = {
+  stem: 1.5,
+  head: [[], [[2, 7]], [[1, 3], [4, 9]]],
+  stack: [[], [[1.25, 0.01]], [[2.5, 0.02]]],
+  last: [0.5, 0.75],
+  classifier: 0.25,
+};
+
+function images(n: number, channels: number, side: number) {
+  return tensor(Float32Array.from({ length: n * channels * side * side }, (_, i) => Math.sin(i * 0.37)), [n, channels, side, side]);
+}
+const labels = (n: number) => tensor(BigInt64Array.from({ length: n }, (_, i) => BigInt(i % 10)), [n]);
+
+const softmax = (v: ArrayLike<number>) => {
+  const m = Math.max(...Array.from(v));
+  const e = Array.from(v, (x) => Math.exp(x - m));
+  const s = e.reduce((a, b) => a + b, 0);
+  return e.map((x) => x / s);
+};
+const dot = (a: number[], b: number[]) => a.reduce((s, x, i) => s + x * b[i], 0);
+
+test('forward on 32×32×3 and 28×28×1 inputs; 15 architecture parameters (5 β + 6 α_head + 4 α_stack)', async () => {
+  const net = new (native().DenseSuperNet)(tinySpace(), { seed: 1 });
+  expect(net.archParameterCount).toBe(15);
+  const a = net.archParameters();
+  expect(a.betas.map((b) => b?.length ?? null)).toEqual([2, 2, 1, null]);
+  expect(a.alphaHead.map((b) => b?.length ?? null)).toEqual([null, 2, 4, null]);
+  expect(a.alphaStack.map((b) => b?.length ?? null)).toEqual([null, 2, 2, null]);
+  // 1e-3·N(0, 1) initialisation
+  expect(Math.max(...a.betas.flatMap((b) => (b ? Array.from(b, Math.abs) : [])))).toBeLessThan(0.01);
+  const logits = await net.forward(images(4, 3, 32));
+  expect(logits.shape).toEqual([4, 10]);
+  const gray = new (native().DenseSuperNet)(tinySpace(1), { seed: 1 });
+  expect((await gray.forward(images(2, 1, 28), { sample: 'prob', k: 1 })).shape).toEqual([2, 10]);
+});
+
+test('the chained cost (§3.5) equals the expectation over every stem→end path, all ops', async () => {
+  const net = new (native().DenseSuperNet)(tinySpace(), { seed: 7 });
+  // Make the parameters far from uniform so that a wrong pairing of β and paths shows.
+  net.setCosts(COSTS);
+  const a = net.archParameters();
+  const p = a.betas.map((b) => (b ? softmax(b) : []));
+  const headRow = (j: number, h: number) => softmax(a.alphaHead[j]!.subarray(h * 2, h * 2 + 2));
+  const stackRow = (j: number, l: number) => softmax(a.alphaStack[j]!.subarray(l * 2, l * 2 + 2));
+  const H = (j: number, h: number) => dot(headRow(j, h), COSTS.head[j][h]);
+  const S = (j: number) => dot(stackRow(j, 0), COSTS.stack[j][0]);
+  // Markov chain over successors: P_i[pos(j)].
+  const paths: { prob: number; cost: number }[] = [
+    { prob: p[0][0] * p[1][0] * p[2][0], cost: H(1, 0) + S(1) + H(2, 0) + S(2) + COSTS.last[0] },
+    { prob: p[0][0] * p[1][1], cost: H(1, 0) + S(1) + COSTS.last[1] },
+    { prob: p[0][1] * p[2][0], cost: H(2, 1) + S(2) + COSTS.last[0] },
+  ];
+  const expected = COSTS.stem + COSTS.classifier + paths.reduce((s, x) => s + x.prob * x.cost, 0);
+  expect(await net.expectedCost()).toBeCloseTo(expected, 5);
+});
+
+test('weight steps lower the loss; the cosine lr moves; same seed → same steps', async () => {
+  const run = async () => {
+    const net = new (native().DenseSuperNet)(tinySpace(), { seed: 3, search: { weightLr: 0.5, totalWeightSteps: 400 } });
+    const x = images(16, 3, 32);
+    const y = labels(16);
+    const steps = [];
+    for (let i = 0; i < 50; i++) steps.push(await net.weightStep(x, y, { warmup: i < 5 }));
+    return steps;
+  };
+  const a = await run();
+  const b = await run();
+  expect(b.map((s) => s.loss)).toEqual(a.map((s) => s.loss));
+  const mean = (xs: typeof a) => xs.reduce((t, s) => t + s.loss, 0) / xs.length;
+  expect(mean(a.slice(45))).toBeLessThan(0.75 * mean(a.slice(0, 5)));
+  expect(a[0].lr).toBeCloseTo(0.5, 12);
+  expect(a[49].lr).toBeLessThan(a[1].lr);
+  expect(a.every((s) => s.count === 16 && s.cost === 0)).toBe(true);
+});
+
+test('architecture steps with a heavy cost penalty drive the expected cost down (log_τ and target penalties)', async () => {
+  for (const search of [
+    { subLossFactor: 5, logBase: 15 },
+    { subLossFactor: 5, penalty: 'hinge' as const, target: 3 },
+  ]) {
+    const net = new (native().DenseSuperNet)(tinySpace(), { seed: 5, search: { ...search, alphaLr: 0.05, betaLr: 0.05 } });
+    net.setCosts(COSTS);
+    const before = await net.expectedCost();
+    const x = images(8, 3, 32);
+    const y = labels(8);
+    let last;
+    for (let i = 0; i < 25; i++) last = await net.archStep(x, y);
+    expect(last!.cost).toBeGreaterThan(0);
+    expect(await net.expectedCost()).toBeLessThan(before - 0.3);
+  }
+});
+
+test('bad spaces, costs and batches are clear errors', async () => {
+  const broken = tinySpace();
+  broken.blocks[2].predecessors = [{ from: 0, stride: 2 }, { from: 1, stride: 1 }]; // not nearest first
+  expect(() => new (native().DenseSuperNet)(broken, { seed: 0 })).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT', message: expect.stringMatching(/block 2: predecessors must be nearest first/) }));
+  const unknown = { ...tinySpace(), headOps: ['mbconv_k9_t3'] };
+  expect(() => new (native().DenseSuperNet)(unknown, { seed: 0 })).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT', message: expect.stringMatching(/unknown DenseNAS op 'mbconv_k9_t3'/) }));
+  const net = new (native().DenseSuperNet)(tinySpace(), { seed: 0 });
+  expect(() => net.setCosts({ ...COSTS, head: [[], [[2, 7]], [[1, 3]]] })).toThrow(expect.objectContaining({ code: 'SHAPE_MISMATCH', message: expect.stringMatching(/block 2 has 2 head branches/) }));
+  expect(() => net.expectedCost()).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT', message: expect.stringMatching(/setCosts/) }));
+  await expect(net.weightStep(images(2, 1, 32), labels(2))).rejects.toMatchObject({ code: 'SHAPE_MISMATCH' });
+  await expect(net.archStep(images(2, 3, 32), labels(2))).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringMatching(/cost table/) });
+});
