@@ -39,7 +39,8 @@
         "native/core/nets/densenas_ops.cc",
         "native/core/nets/dense_supernet.cc",
         "native/core/train/densenas_search.cc",
-        "native/napi/densenas.cc"
+        "native/napi/densenas.cc",
+        "native/core/measure/latency.cc"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",

@@ -366,6 +366,26 @@ export interface NativeDenseStep {
   lr: number;
 }
 
+/** One op to time: a DenseNAS op (super-net BN), the stem ('relu6' mbv2 / 'relu' res), a conv1_1 branch or the classifier. */
+export interface NativeLatencyEntry {
+  kind: 'op' | 'stem' | 'conv1_1' | 'linear';
+  op?: string;
+  cIn: number;
+  cOut: number;
+  stride?: number;
+  h?: number;
+  w?: number;
+}
+
+/** Timed runs of one entry, in ms per batch. */
+export interface NativeLatencyStats {
+  count: number;
+  mean: number;
+  median: number;
+  std: number;
+  min: number;
+}
+
 export type NativeDenseSample = { sample?: 'all' | 'prob' | 'uniform'; k?: number };
 
 export interface NativeDenseSuperNet extends NativeModule {
@@ -378,6 +398,12 @@ export interface NativeDenseSuperNet extends NativeModule {
   weightStep(images: NativeTensor, labels: NativeTensor, options?: { warmup?: boolean }): Promise<NativeDenseStep>;
   archStep(images: NativeTensor, labels: NativeTensor): Promise<NativeDenseStep>;
   evaluate(images: NativeTensor, labels: NativeTensor): Promise<NativeDenseStep>;
+  /** Ends a search epoch; returns the number of epochs done (stored in checkpoints). */
+  endEpoch(): number;
+  /** Weights, α/β, both optimizers, the cosine position, counters, the generator and `extras`, atomically. */
+  saveCheckpoint(path: string, extras?: Record<string, NativeTensor>): Promise<void>;
+  /** Restores a checkpoint of the same space in place. */
+  loadCheckpoint(path: string): Promise<{ epoch: number; steps: number; extras: Record<string, NativeTensor> }>;
 }
 
 export interface NativeBinding {
@@ -398,6 +424,13 @@ export interface NativeBinding {
   DartsNetwork: new (options: DartsNetworkOptions) => NativeDartsNetwork;
   NcpPredictor: new (options: NcpPredictorOptions) => NativeNcpPredictor;
   MultiResolutionNet: new (options: MultiResolutionNetOptions) => NativeMultiResolutionNet;
+  /** Times DenseNAS ops in isolation (LUT entries, §5.1) → ms per batch; progress rows [done, total, median]. */
+  measureDenseOps(
+    entries: NativeLatencyEntry[],
+    options?: { batch?: number; device?: string; warmup?: number; minRuns?: number; maxRuns?: number; relSe?: number; bn?: { momentum: number; eps: number } | null; seed?: number },
+    onProgress?: (row: number[]) => void,
+    cancel?: NativeCancelToken,
+  ): Promise<NativeLatencyStats[]>;
   DenseSuperNet: new (space: NativeDenseSpace, options?: { seed?: number; device?: string; search?: NativeDenseSearchSettings }) => NativeDenseSuperNet;
   countMultiResolutionOps(
     embeddings: ArrayLike<number>,

@@ -4,10 +4,12 @@
 #include <ATen/CPUGeneratorImpl.h>
 #include <napi.h>
 
+#include <algorithm>
 #include <cstring>
 #include <memory>
 #include <mutex>
 
+#include "../core/measure/latency.h"
 #include "../core/runtime.h"
 #include "../core/train/densenas_search.h"
 #include "async_job.h"
@@ -201,6 +203,9 @@ class DenseSuperNetWrap : public ModuleWrap<DenseSuperNetWrap, DenseState> {
     methods.push_back(InstanceMethod("weightStep", &DenseSuperNetWrap::WeightStep));
     methods.push_back(InstanceMethod("archStep", &DenseSuperNetWrap::ArchStep));
     methods.push_back(InstanceMethod("evaluate", &DenseSuperNetWrap::Evaluate));
+    methods.push_back(InstanceMethod("endEpoch", &DenseSuperNetWrap::EndEpoch));
+    methods.push_back(InstanceMethod("saveCheckpoint", &DenseSuperNetWrap::SaveCheckpoint));
+    methods.push_back(InstanceMethod("loadCheckpoint", &DenseSuperNetWrap::LoadCheckpoint));
     exports.Set(kClassName, define(env, methods, {getter<DenseSuperNetWrap, &DenseSuperNetWrap::ArchParameterCount>("archParameterCount")}));
   }
 
@@ -333,10 +338,190 @@ class DenseSuperNetWrap : public ModuleWrap<DenseSuperNetWrap, DenseState> {
   Napi::Value WeightStep(const Napi::CallbackInfo& info) { return start_step(info, StepKind::kWeight, "torchnas.DenseSuperNet.weightStep"); }
   Napi::Value ArchStep(const Napi::CallbackInfo& info) { return start_step(info, StepKind::kArch, "torchnas.DenseSuperNet.archStep"); }
   Napi::Value Evaluate(const Napi::CallbackInfo& info) { return start_step(info, StepKind::kEvaluate, "torchnas.DenseSuperNet.evaluate"); }
+
+  // endEpoch() → the epoch count after it (saved in checkpoints; a resumed search starts there).
+  Napi::Value EndEpoch(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    require_idle(env, "end the epoch");
+    const double epoch = while_held(env, [&] {
+      state_->search->end_epoch();
+      return static_cast<double>(state_->search->loop().epoch());
+    });
+    return Napi::Number::New(env, epoch);
+  }
+
+  // saveCheckpoint(path, extras?): weights, α/β, both optimizers' states, the cosine position, counters and
+  // the generator's state, plus `extras` — everything a resumed search needs to continue exactly.
+  Napi::Value SaveCheckpoint(const Napi::CallbackInfo& info) {
+    auto path = read_string(info[0], "path");
+    auto extra = read_named_tensors(info[1], "extras");
+    for (const auto& [name, _] : extra) {
+      if (name.rfind("arch/", 0) == 0) throw_invalid(info.Env(), "extras: names starting with 'arch/' are reserved");
+    }
+    auto state = state_;
+    return start_job(info, "torchnas.DenseSuperNet.saveCheckpoint", GradMode::kDisabled,
+                     [state, path, extra]() -> PromiseJob::Finish {
+                       auto all = extra;
+                       for (const auto& [name, t] : arch_tensors(state->search->arch())) all.emplace_back(name, t.detach());
+                       save_checkpoint(path, {{"supernet", state->net.get()}}, state->search->loop(), all);
+                       return {};
+                     },
+                     {info[1]});
+  }
+
+  // loadCheckpoint(path) → {epoch, steps, extras}: restores everything saveCheckpoint wrote, in place.
+  Napi::Value LoadCheckpoint(const Napi::CallbackInfo& info) {
+    auto path = read_string(info[0], "path");
+    auto state = state_;
+    return start_job(info, "torchnas.DenseSuperNet.loadCheckpoint", GradMode::kDisabled,
+                     [state, path]() -> PromiseJob::Finish {
+                       auto& search = *state->search;
+                       auto extra = load_checkpoint(path, {{"supernet", state->net.get()}}, search.loop(), state->where);
+                       auto user = std::make_shared<NamedTensors>();
+                       auto targets = arch_tensors(search.arch());
+                       size_t restored = 0;
+                       for (const auto& [name, value] : extra) {
+                         if (name.rfind("arch/", 0) != 0) {
+                           user->emplace_back(name, value);
+                           continue;
+                         }
+                         auto it = std::find_if(targets.begin(), targets.end(), [&](const auto& t) { return t.first == name; });
+                         if (it == targets.end() || !it->second.sizes().equals(value.sizes())) {
+                           fail("FILE_CORRUPT", path + ": architecture parameter '" + name + "' does not fit this space");
+                         }
+                         torch::NoGradGuard no_grad;
+                         it->second.copy_(value);
+                         ++restored;
+                       }
+                       if (restored != targets.size()) fail("FILE_CORRUPT", path + ": the checkpoint lacks some architecture parameters");
+                       const double epoch = static_cast<double>(search.loop().epoch()), steps = static_cast<double>(search.loop().steps());
+                       return [user, epoch, steps](Napi::Env e) -> Napi::Value {
+                         auto o = Napi::Object::New(e);
+                         o.Set("epoch", epoch);
+                         o.Set("steps", steps);
+                         o.Set("extras", named_tensors_value(e, *user));
+                         return o;
+                       };
+                     });
+  }
+
+  // The α/β tensors under stable names (checkpoint entries).
+  static std::vector<std::pair<std::string, torch::Tensor>> arch_tensors(DenseArch& arch) {
+    std::vector<std::pair<std::string, torch::Tensor>> out;
+    for (size_t i = 0; i < arch.betas.size(); ++i) {
+      if (arch.betas[i].defined()) out.emplace_back("arch/beta/" + std::to_string(i), arch.betas[i]);
+      if (arch.alpha_head[i].defined()) out.emplace_back("arch/alpha_head/" + std::to_string(i), arch.alpha_head[i]);
+      if (arch.alpha_stack[i].defined()) out.emplace_back("arch/alpha_stack/" + std::to_string(i), arch.alpha_stack[i]);
+    }
+    return out;
+  }
 };
+
+// One LUT entry to time (§5.1: every candidate op in isolation, eval mode, no grad).
+struct LatencyEntry {
+  std::string kind;  // op | stem | conv1_1 | linear
+  std::string op;    // kind op: the DenseNAS op name; kind stem: "relu6" or "relu"
+  int64_t in = 0, out = 0, stride = 1, h = 1, w = 1;
+};
+
+// measureDenseOps(entries, {batch, device, warmup, minRuns, maxRuns, relSe, bn, seed}, onProgress?, cancel?)
+// → [{count, mean, median, std, min}] in ms per batch, one per entry. Progress rows: [done, total, median].
+Napi::Value MeasureDenseOps(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto list = array_of(info[0], "entries", 100000);
+  std::vector<LatencyEntry> entries;
+  for (uint32_t i = 0; i < list.Length(); ++i) {
+    const std::string where = "entries[" + std::to_string(i) + "]";
+    auto o = read_object(list.Get(i), where);
+    LatencyEntry e;
+    e.kind = option_string(o, "kind", "op", where);
+    e.op = option_string(o, "op", e.kind == "stem" ? "relu6" : "", where);
+    e.in = option_int_in(o, "cIn", 0, where, 1, 65536);
+    e.out = option_int_in(o, "cOut", 0, where, 1, 65536);
+    e.stride = option_int_in(o, "stride", 1, where, 1, 2);
+    e.h = option_int_in(o, "h", 1, where, 1, 4096);
+    e.w = option_int_in(o, "w", 1, where, 1, 4096);
+    if (e.kind != "op" && e.kind != "stem" && e.kind != "conv1_1" && e.kind != "linear") {
+      throw_invalid(env, where + ".kind must be op, stem, conv1_1 or linear");
+    }
+    if (e.kind == "op" && !is_dense_op(e.op)) throw_invalid(env, where + ": unknown DenseNAS op '" + e.op + "'");
+    if (e.kind == "stem" && e.op != "relu6" && e.op != "relu") throw_invalid(env, where + ": a stem's op is 'relu6' or 'relu'");
+    entries.push_back(e);
+  }
+  auto o = info[1].IsUndefined() ? Napi::Object::New(env) : read_object(info[1], "options");
+  const int64_t batch = option_int_in(o, "batch", 1, "options", 1, 4096);
+  const auto device_spec = option_string(o, "device", "cpu", "options");
+  LatencySettings settings;
+  settings.warmup = option_int_in(o, "warmup", settings.warmup, "options", 0, 100000);
+  settings.min_runs = option_int_in(o, "minRuns", settings.min_runs, "options", 1, 1000000);
+  settings.max_runs = option_int_in(o, "maxRuns", settings.max_runs, "options", 1, 1000000);
+  if (settings.max_runs < settings.min_runs) throw_invalid(env, "options.maxRuns must be >= options.minRuns");
+  settings.rel_se = option_number(o, "relSe", settings.rel_se, "options");
+  DenseBnSettings bn;
+  Napi::Value bn_value = o.Get("bn");
+  if (!bn_value.IsUndefined() && !bn_value.IsNull()) {
+    auto b = read_object(bn_value, "options.bn");
+    bn.momentum = option_number(b, "momentum", 0.1, "options.bn");
+    bn.eps = option_number(b, "eps", 1e-5, "options.bn");
+  }
+  const auto seed = option_int_in(o, "seed", 0, "options", 0, int64_t(1) << 53);
+  auto cancel = read_cancel_token(info[3]);
+  ProgressSink progress(env, info[2], "torchnas.measureDenseOps", cancel);
+  const ProgressSink sink = progress;  // the work's copy (argument order below is unspecified)
+  return PromiseJob::Start(
+      env, "torchnas.measureDenseOps", GradMode::kInference,
+      [entries, batch, device_spec, settings, bn, seed, cancel, sink]() -> PromiseJob::Finish {
+        const auto device = parse_device(device_spec);
+        auto generator = at::make_generator<at::CPUGeneratorImpl>(static_cast<uint64_t>(seed));
+        auto results = std::make_shared<std::vector<LatencyStats>>();
+        for (size_t i = 0; i < entries.size(); ++i) {
+          const auto& e = entries[i];
+          std::shared_ptr<torch::nn::Module> module;
+          std::function<torch::Tensor(const torch::Tensor&)> forward;
+          torch::Tensor x;
+          if (e.kind == "linear") {
+            auto linear = torch::nn::Linear(e.in, e.out);
+            module = linear.ptr();
+            forward = [linear](const torch::Tensor& t) mutable { return linear->forward(t); };
+            x = torch::randn({batch, e.in}, generator);
+          } else {
+            std::shared_ptr<DenseOpImpl> op;
+            if (e.kind == "op") op = make_dense_op(e.op, e.in, e.out, e.stride, /*affine=*/false, bn);
+            else if (e.kind == "stem") op = std::make_shared<DenseStemImpl>(e.in, e.out, e.stride, e.op == "relu6", bn);
+            else op = std::make_shared<Conv1x1BranchImpl>(e.in, e.out, /*affine=*/false, bn);
+            module = op;
+            forward = [op](const torch::Tensor& t) { return op->forward(t); };
+            x = torch::randn({batch, e.in, e.h, e.w}, generator);
+          }
+          module->to(device);
+          module->eval();
+          x = x.to(device);
+          results->push_back(measure_latency([&] { forward(x); }, device, settings, cancel.get()));
+          sink.report({static_cast<double>(i + 1), static_cast<double>(entries.size()), results->back().median_ms});
+        }
+        return [results](Napi::Env env) -> Napi::Value {
+          auto out = Napi::Array::New(env, results->size());
+          for (size_t i = 0; i < results->size(); ++i) {
+            const auto& r = (*results)[i];
+            auto o = Napi::Object::New(env);
+            o.Set("count", static_cast<double>(r.count));
+            o.Set("mean", r.mean_ms);
+            o.Set("median", r.median_ms);
+            o.Set("std", r.std_ms);
+            o.Set("min", r.min_ms);
+            out.Set(static_cast<uint32_t>(i), o);
+          }
+          return out;
+        };
+      },
+      {}, {}, std::move(progress));
+}
 
 }  // namespace
 
-void register_densenas(Napi::Env env, Napi::Object exports) { DenseSuperNetWrap::Register(env, exports); }
+void register_densenas(Napi::Env env, Napi::Object exports) {
+  DenseSuperNetWrap::Register(env, exports);
+  exports.Set("measureDenseOps", Napi::Function::New(env, MeasureDenseOps, "measureDenseOps"));
+}
 
 }  // namespace torchnas::napi

@@ -136,3 +136,72 @@ test('bad spaces, costs and batches are clear errors', async () => {
   await expect(net.weightStep(images(2, 1, 32), labels(2))).rejects.toMatchObject({ code: 'SHAPE_MISMATCH' });
   await expect(net.archStep(images(2, 3, 32), labels(2))).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringMatching(/cost table/) });
 });
+
+test('a checkpoint restores weights, α/β, both optimizers, the cosine and the generator: continuing equals never stopping', async () => {
+  const fs = await import('node:fs');
+  const os = await import('node:os');
+  const path = await import('node:path');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'torchnas-dense-'));
+  const file = path.join(dir, 'checkpoint.pt');
+  const make = () => {
+    const net = new (native().DenseSuperNet)(tinySpace(), { seed: 11, search: { weightLr: 0.3, totalWeightSteps: 20, alphaLr: 0.01, betaLr: 0.02 } });
+    net.setCosts(COSTS);
+    return net;
+  };
+  const x = images(8, 3, 32);
+  const y = labels(8);
+  const tail = async (net: ReturnType<typeof make>) => {
+    const out = [];
+    for (let i = 0; i < 2; i++) out.push((await net.weightStep(x, y)).loss, (await net.archStep(x, y)).loss);
+    return { losses: out, arch: net.archParameters() };
+  };
+  const a = make();
+  for (let i = 0; i < 3; i++) await a.weightStep(x, y, { warmup: true });
+  await a.archStep(x, y);
+  expect(a.endEpoch()).toBe(1);
+  await a.saveCheckpoint(file, { note: tensor(new Float64Array([42]), [1]) });
+  const whole = await tail(a);
+
+  const b = make(); // a fresh net of the same space, then the checkpoint
+  const restored = await b.loadCheckpoint(file);
+  expect([restored.epoch, restored.steps]).toEqual([1, 4]);
+  expect(Array.from(restored.extras.note.toArray() as Float64Array)).toEqual([42]);
+  const resumed = await tail(b);
+  expect(resumed.losses).toEqual(whole.losses);
+  expect(resumed.arch).toEqual(whole.arch);
+
+  const other = new (native().DenseSuperNet)({ ...tinySpace(), headOps: ['mbconv_k3_t3'] }, { seed: 0 });
+  await expect(other.loadCheckpoint(file)).rejects.toMatchObject({ code: 'FILE_CORRUPT' });
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+test('measureDenseOps times each op in isolation with stable-median stopping', async () => {
+  const b = native();
+  const rows: number[][] = [];
+  const stats = await b.measureDenseOps(
+    [
+      { kind: 'stem', op: 'relu6', cIn: 3, cOut: 8, stride: 2, h: 32, w: 32 },
+      { kind: 'op', op: 'mbconv_k3_t3', cIn: 8, cOut: 12, stride: 2, h: 16, w: 16 },
+      { kind: 'op', op: 'skip_connect', cIn: 12, cOut: 12, stride: 1, h: 8, w: 8 },
+      { kind: 'conv1_1', cIn: 16, cOut: 32, h: 8, w: 8 },
+      { kind: 'linear', cIn: 32, cOut: 10 },
+    ],
+    { batch: 2, warmup: 2, minRuns: 5, maxRuns: 30, relSe: 0.05 },
+    (row) => rows.push(row),
+  );
+  expect(stats).toHaveLength(5);
+  for (const s of stats) {
+    expect(s.count).toBeGreaterThanOrEqual(5);
+    expect(s.count).toBeLessThanOrEqual(30);
+    expect(s.min).toBeGreaterThan(0);
+    expect(s.min).toBeLessThanOrEqual(s.median);
+    expect(s.std).toBeGreaterThanOrEqual(0);
+  }
+  expect(rows.map((r) => r.slice(0, 2))).toEqual([[1, 5], [2, 5], [3, 5], [4, 5], [5, 5]]);
+  // An identity skip is far cheaper than an MBConv on the same device.
+  expect(stats[2].median).toBeLessThan(stats[1].median);
+  expect(() => b.measureDenseOps([{ kind: 'op', op: 'conv9', cIn: 1, cOut: 1 }])).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
+  const token = new b.CancelToken();
+  token.cancel();
+  await expect(b.measureDenseOps([{ kind: 'linear', cIn: 4, cOut: 4 }], { maxRuns: 1000, relSe: 0 }, undefined, token)).rejects.toMatchObject({ code: 'CANCELLED' });
+});

@@ -12,24 +12,6 @@ namespace {
 
 std::string block_name(int64_t j) { return "block " + std::to_string(j); }
 
-// Stem: conv3×3 (stem stride) in→init_dim, BN (affine), ReLU6 for mbv2 / ReLU for the res super net (§2).
-class DenseStemImpl : public DenseOpImpl {
- public:
-  DenseStemImpl(int64_t in, int64_t out, int64_t stride, bool relu6, const DenseBnSettings& bn) : relu6_(relu6) {
-    conv = register_module("conv", dense_conv(in, out, 3, stride, 1));
-    norm = register_module("bn", dense_bn(out, /*affine=*/true, bn));
-  }
-  torch::Tensor forward(const torch::Tensor& x) override {
-    auto h = norm->forward(conv->forward(x));
-    return relu6_ ? torch::hardtanh(h, 0.0, 6.0) : torch::relu(h);
-  }
-
- private:
-  torch::nn::Conv2d conv{nullptr};
-  torch::nn::BatchNorm2d norm{nullptr};
-  bool relu6_;
-};
-
 }  // namespace
 
 void DenseSpaceSpec::validate() const {

@@ -91,6 +91,17 @@ Conv1x1BranchImpl::Conv1x1BranchImpl(int64_t in, int64_t out, bool affine, const
 
 torch::Tensor Conv1x1BranchImpl::forward(const torch::Tensor& x) { return clip6(bn->forward(conv->forward(x))); }
 
+DenseStemImpl::DenseStemImpl(int64_t in, int64_t out, int64_t stride, bool relu6, const DenseBnSettings& bn) : relu6_(relu6) {
+  check_channels("stem", in, out, stride);
+  conv = register_module("conv", dense_conv(in, out, 3, stride, 1));
+  norm = register_module("bn", dense_bn(out, /*affine=*/true, bn));
+}
+
+torch::Tensor DenseStemImpl::forward(const torch::Tensor& x) {
+  auto h = norm->forward(conv->forward(x));
+  return relu6_ ? clip6(h) : torch::relu(h);
+}
+
 namespace {
 const std::regex& mbconv_name() {
   static const std::regex re("mbconv_k([357])_t([136])");

@@ -79,6 +79,18 @@ class Conv1x1BranchImpl : public DenseOpImpl {
   torch::nn::BatchNorm2d bn{nullptr};
 };
 
+// Stem: conv3×3 (stem stride) in→out, BN (affine), ReLU6 (mbv2) or ReLU (the res super net) (§2).
+class DenseStemImpl : public DenseOpImpl {
+ public:
+  DenseStemImpl(int64_t in, int64_t out, int64_t stride, bool relu6, const DenseBnSettings& bn);
+  torch::Tensor forward(const torch::Tensor& x) override;
+
+ private:
+  torch::nn::Conv2d conv{nullptr};
+  torch::nn::BatchNorm2d norm{nullptr};
+  bool relu6_;
+};
+
 // An op by its DenseNAS name (mbconv_k3_t6, basic_block, skip_connect); INVALID_ARGUMENT names an
 // unknown op or a stride the op cannot take.
 std::shared_ptr<DenseOpImpl> make_dense_op(const std::string& name, int64_t in, int64_t out, int64_t stride, bool affine,

@@ -59,6 +59,8 @@ class DenseSearch {
   DenseArch& arch() { return arch_; }
   const DenseSearchSettings& settings() const { return settings_; }
   double weight_lr() const { return loop_->lr(0); }
+  // An epoch boundary of the search (the loop's epoch counter; the cosine is stepped per batch).
+  void end_epoch() { loop_->end_epoch(); }
 
  private:
   torch::Tensor penalty(const torch::Tensor& cost) const;

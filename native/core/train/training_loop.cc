@@ -172,6 +172,13 @@ void TrainingLoop::save(torch::serialize::OutputArchive& archive) const {
     g->optimizer->save(optimizer_archive);
     archive.write("loop/optimizer/" + g->name, optimizer_archive);
     if (g->schedule) archive.write("loop/schedule/" + g->name, doubles(g->schedule->position()));
+    // Which parameters hold a (zeroed) gradient: an optimizer decays and momentum-updates those even in
+    // steps where they get no gradient (PyTorch 1.x zero_grad keeps zero tensors; DenseNAS relies on it),
+    // so a resumed run must start with the same set to continue bit-identically.
+    const auto& params = g->optimizer->param_groups()[0].params();
+    auto defined = torch::zeros({static_cast<int64_t>(params.size())}, torch::kUInt8);
+    for (size_t i = 0; i < params.size(); ++i) defined[static_cast<int64_t>(i)] = params[i].grad().defined() ? 1 : 0;
+    archive.write("loop/grad_defined/" + g->name, defined);
   }
 }
 
@@ -193,6 +200,17 @@ void TrainingLoop::load(torch::serialize::InputArchive& archive, const std::stri
       fail("FILE_CORRUPT", path + ": the optimizer state of group '" + g->name + "' does not fit this model (" + e.what_without_backtrace() + ")");
     }
     if (g->schedule) g->schedule->restore(read_doubles(archive, "loop/schedule/" + g->name, path));
+    torch::Tensor defined;
+    if (archive.try_read("loop/grad_defined/" + g->name, defined)) {
+      auto& params = g->optimizer->param_groups()[0].params();
+      if (defined.numel() != static_cast<int64_t>(params.size())) fail("FILE_CORRUPT", path + ": the gradient record of group '" + g->name + "' does not fit");
+      auto flags = defined.to(torch::kCPU, torch::kUInt8);
+      for (size_t i = 0; i < params.size(); ++i) {
+        auto& p = params[i];
+        if (flags[static_cast<int64_t>(i)].item<uint8_t>()) p.mutable_grad() = torch::zeros_like(p);
+        else p.mutable_grad() = torch::Tensor();
+      }
+    }
   }
   try {
     generator_.set_state(state.to(torch::kCPU));

@@ -43,6 +43,20 @@ const FACTORIES = {
   DartsNetwork: () => new b.DartsNetwork(),
   NcpPredictor: () => new b.NcpPredictor({ inputDim: 27, groups: [1, 1], headDropouts: [0, 0], sharedLayer: 2, separatedLayer: 1 }),
   MultiResolutionNet: () => new b.MultiResolutionNet({ embedding: [8, 8, 1, 1, 8, 1, 1, 1, 8, 8, 1, 1, 1, 1, 8, 8, 8, 1, 1, 1, 1, 1, 8, 8, 8, 8, 8], numClasses: 3 }),
+  // A three-block DenseNAS space: 0 → 1 → 2 (conv1_1).
+  DenseSuperNet: () =>
+    new b.DenseSuperNet(
+      {
+        netType: 'mbv2', inChannels: 1, numClasses: 3, stemStride: 2, initDim: 4, headDim: 4, lastDim: 8, bn: null,
+        headOps: ['mbconv_k3_t3'], stackOps: ['mbconv_k3_t3', 'skip_connect'],
+        blocks: [
+          { channels: 4, numLayers: 0, predecessors: [], successors: [1] },
+          { channels: 6, numLayers: 1, predecessors: [{ from: 0, stride: 2 }], successors: [2] },
+          { channels: 8, numLayers: 0, predecessors: [{ from: 1, stride: 1 }], successors: [] },
+        ],
+      },
+      { seed: 1 },
+    ),
 };
 const instances = {};
 function instance(cls, fresh) {

@@ -1,0 +1,69 @@
+#include "latency.h"
+
+#include <torch/cuda.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <vector>
+
+#include "../errors.h"
+
+namespace torchnas {
+
+LatencyStats measure_latency(const std::function<void()>& run, const torch::Device& device, const LatencySettings& s,
+                             const std::atomic<bool>* cancelled) {
+  if (s.warmup < 0 || s.min_runs < 1 || s.max_runs < s.min_runs || s.max_runs > 1000000) {
+    fail("INVALID_ARGUMENT", "latency settings: warmup >= 0 and 1 <= min_runs <= max_runs <= 1e6");
+  }
+  if (!(s.rel_se >= 0)) fail("INVALID_ARGUMENT", "latency settings: rel_se must be >= 0");
+  const bool cuda = device.is_cuda();
+  auto sync = [&] {
+    if (cuda) torch::cuda::synchronize(device.has_index() ? device.index() : -1);
+  };
+  auto check = [&] {
+    if (cancelled && cancelled->load()) fail("CANCELLED", "latency measurement was cancelled");
+  };
+  for (int64_t i = 0; i < s.warmup; ++i) {
+    check();
+    run();
+  }
+  sync();
+  std::vector<double> times;
+  times.reserve(static_cast<size_t>(std::min<int64_t>(s.max_runs, 4096)));
+  auto median_of = [](std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    const size_t n = v.size();
+    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+  };
+  while (static_cast<int64_t>(times.size()) < s.max_runs) {
+    check();
+    const auto start = std::chrono::steady_clock::now();
+    run();
+    sync();
+    times.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
+    const auto n = static_cast<int64_t>(times.size());
+    if (n >= s.min_runs && s.rel_se > 0) {
+      double mean = 0;
+      for (double t : times) mean += t;
+      mean /= static_cast<double>(n);
+      double var = 0;
+      for (double t : times) var += (t - mean) * (t - mean);
+      const double sd = n > 1 ? std::sqrt(var / static_cast<double>(n - 1)) : 0;
+      const double median = median_of(times);
+      if (median > 0 && 1.2533 * sd / std::sqrt(static_cast<double>(n)) / median <= s.rel_se) break;
+    }
+  }
+  LatencyStats r;
+  r.count = static_cast<int64_t>(times.size());
+  for (double t : times) r.mean_ms += t;
+  r.mean_ms /= static_cast<double>(r.count);
+  double var = 0;
+  for (double t : times) var += (t - r.mean_ms) * (t - r.mean_ms);
+  r.std_ms = r.count > 1 ? std::sqrt(var / static_cast<double>(r.count - 1)) : 0;
+  r.median_ms = median_of(times);
+  r.min_ms = *std::min_element(times.begin(), times.end());
+  return r;
+}
+
+}  // namespace torchnas
