@@ -72,6 +72,7 @@ class LiteralParser {
     let sawComma = false;
     for (;;) {
       this.skipSpace();
+      if (this.at >= this.text.length) this.fail(`'${open}' opened at character ${start} is never closed`);
       if (this.text[this.at] === close) {
         this.at++;
         break;
@@ -85,8 +86,8 @@ class LiteralParser {
           this.at++;
           break;
         }
+        if (this.at >= this.text.length) this.fail(`'${open}' opened at character ${start} is never closed`);
       }
-      if (this.at >= this.text.length) this.fail(`'${open}' opened at character ${start} is never closed`);
       items.push(this.value());
     }
     // `(x)` is a parenthesised value in Python, not a tuple; `(x,)` and `()` are tuples.

@@ -34,3 +34,13 @@ data:
 }
 
 export const tinySpace = (netType: 'mbv2' | 'res' = 'mbv2'): DenseSpace => buildDenseSpace(parseDenseNasConfig(tinyYaml(netType), 'tiny.yaml'));
+
+/** densenas.md §4.4: the seed-2 untrained derivation (issue #18's epoch-6 log). */
+export const ISSUE18_NET_CONFIG = `[[16, 16], 'mbconv_k3_t1', [], 0, 1]|
+[[16, 24], 'mbconv_k3_t3', ['mbconv_k3_t3', 'mbconv_k7_t6'], 2, 2]|
+[[24, 48], 'mbconv_k7_t6', ['mbconv_k7_t6'], 1, 2]|
+[[48, 72], 'mbconv_k5_t6', ['mbconv_k5_t3', 'mbconv_k7_t6', 'mbconv_k7_t6'], 3, 2]|
+[[72, 128], 'mbconv_k3_t6', ['mbconv_k7_t6', 'mbconv_k7_t3'], 2, 1]|
+[[128, 192], 'mbconv_k7_t6', ['mbconv_k5_t3', 'mbconv_k7_t6', 'mbconv_k7_t6'], 3, 2]|
+[[192, 384], 'mbconv_k5_t3', [], 0, 1]|
+[[384, 1984], 'conv1_1']`;
