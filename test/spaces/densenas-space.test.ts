@@ -1,4 +1,5 @@
 import { archParameterCounts, archParameterShapes, buildDenseSpace, countBranches, countPaths, parseDenseNasConfig } from '../../src/spaces/densenas';
+import { expectInvalid } from '../helpers/errors';
 import { loadConfig, loadSpace, tinySpace, tinyYaml } from '../helpers/densenas';
 
 /** densenas.md §1.3, MBV2 space: block → [width, successors, strides] (17 = conv1_1, 1984). */
@@ -150,6 +151,12 @@ describe('small inputs ("Beyond the original" item 2, §8.1)', () => {
     expect(s.inChannels).toBe(1);
     expect(s.inputSize).toBe(28);
     expect(s.blocks.map((b) => b.fmSize)).toEqual([14, 14, 7, 7, 7, 4, 4, 4, 4, 4, 4, 2, 2, 2, 2, 2, 2, 2]);
+  });
+
+  test('configs built in code are type-checked like loaded ones', () => {
+    const c = loadConfig('mbv2-small32');
+    (c.search_params.net_scale as { chs: unknown }).chs = 'wide';
+    expectInvalid(() => buildDenseSpace(c), 'DenseNAS config: invalid config: search_params.net_scale.chs: Expected array, received string', 'CONFIG_INVALID');
   });
 
   test('stem_stride is a config key: stride 1 keeps 32×32 at block 0', () => {

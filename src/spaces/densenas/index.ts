@@ -1,4 +1,5 @@
 /** DenseNAS densely connected space (densenas.md §1–§5): configs, connectivity, counts, costs, net_config, derivation. */
+export * from './config-schema';
 export * from './config';
 export * from './space';
 export * from './ops';

@@ -3,8 +3,9 @@
  * routing blocks, N = the conv1_1 block) and their connectivity, derived from a config exactly as the
  * original does: the successor scan stops at the first failing block; predecessors are nearest first.
  */
+import { validateConfig } from '../../config/load';
 import { TorchnasError } from '../../core/errors';
-import type { DenseNasConfig } from './config';
+import { DenseNasConfig, denseNasConfigSchema } from './config-schema';
 import { convOutSize, parseDenseOp } from './ops';
 
 export interface DenseBlock {
@@ -53,7 +54,9 @@ const invalid = (message: string): never => {
  * reachable and continuing, stride-1 edges where an op cannot change the size.
  * @throws TorchnasError CONFIG_INVALID naming the key and what is wrong.
  */
-export function buildDenseSpace(config: DenseNasConfig): DenseSpace {
+export function buildDenseSpace(input: DenseNasConfig): DenseSpace {
+  // Configs built in code get the loader's type checks too (CONFIG_INVALID naming the key).
+  const config = validateConfig(denseNasConfigSchema, input, 'DenseNAS config');
   const sp = config.search_params;
   const { chs, fm_sizes: fm, stage, num_layers: layers } = sp.net_scale;
   const N = chs.length;
