@@ -34,6 +34,8 @@ export { openNb201Table, lookupNb201 } from './benchmarks/nb201-lookup';
 export * as nb201 from './spaces/nb201';
 export * as darts from './spaces/darts';
 export * as nasbenchMr from './spaces/nasbench-mr';
+export * as densenas from './spaces/densenas';
+export * as densenasLut from './benchmarks/densenas-lut';
 export { loadNasBenchMrTable, loadSearchList } from './benchmarks/nasbench-mr';
 export { loadNb201Table } from './benchmarks/nb201-table';
 export { parsePickle, readPickleFile } from './benchmarks/pickle';

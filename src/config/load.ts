@@ -79,8 +79,11 @@ function checkUniqueKeys(doc: Document.Parsed, lineCounter: LineCounter, source:
   });
 }
 
-/** Loads and validates a YAML config file. */
-export function loadYamlConfig<S extends z.ZodTypeAny>(file: string, schema: S): z.infer<S> {
+/**
+ * Reads and parses a YAML config file (not validated): for loaders that transform the raw value
+ * before validating it, e.g. DenseNAS's merge onto the original's base config.
+ */
+export function readYamlFile(file: string): unknown {
   let text: string;
   try {
     // stat first: a FIFO or device would block the read, and an oversized file is refused unread.
@@ -96,5 +99,10 @@ export function loadYamlConfig<S extends z.ZodTypeAny>(file: string, schema: S):
     if (code === 'ENOENT') throw new TorchnasError(`config file not found: ${file}`, 'FILE_NOT_FOUND');
     throw new TorchnasError(`cannot read config ${file}: ${(e as Error).message}`, 'INVALID_ARGUMENT');
   }
-  return validateConfig(schema, parseYaml(text, file), file);
+  return parseYaml(text, file);
+}
+
+/** Loads and validates a YAML config file. */
+export function loadYamlConfig<S extends z.ZodTypeAny>(file: string, schema: S): z.infer<S> {
+  return validateConfig(schema, readYamlFile(file), file);
 }

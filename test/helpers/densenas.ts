@@ -1,0 +1,46 @@
+import * as path from 'node:path';
+import { DenseNasConfig, DenseSpace, buildDenseSpace, loadDenseNasConfig, parseDenseNasConfig } from '../../src/spaces/densenas';
+
+export const ROOT = path.resolve(__dirname, '..', '..');
+export const configPath = (name: string): string => path.join(ROOT, 'configs', 'densenas', `${name}.yaml`);
+export const loadConfig = (name: string): DenseNasConfig => loadDenseNasConfig(configPath(name));
+export const loadSpace = (name: string): DenseSpace => buildDenseSpace(loadConfig(name));
+/** The example LUT of densenas.md §8 (measured for this project), bundled gzipped under data/. */
+export const SMALL32_LAT_LIST = path.join(ROOT, 'data', 'densenas', 'lat_list_small32_cpu.gz');
+
+/**
+ * A tiny MBV2-type space: blocks 0..4 (N = 4), successors 0→[1,2], 1→[2,3], 2→[3,4], 3→[4], five paths.
+ * Head ops k3_t3, k5_t6; stack ops k3_t3, skip; stack layers 1, 2, 1 for blocks 1..3.
+ */
+export function tinyYaml(netType: 'mbv2' | 'res' = 'mbv2'): string {
+  return `net_type: ${netType}
+num_classes: 5
+search_params:
+    PRIMITIVES_head: ['mbconv_k3_t3', 'mbconv_k5_t6']
+    PRIMITIVES_stack: ['mbconv_k3_t3', 'skip_connect']
+    adjoin_connect_nums: [3, 2, 3]
+    net_scale:
+        chs: [8, 12, 16, 20]
+        fm_sizes: [8, 8, 4, 4]
+        stage: [0, 1, 1, 2, 2]
+        num_layers: [0, 1, 2, 1]
+optim:
+    init_dim: 8
+    head_dim: 8
+    last_dim: 32
+data:
+    input_size: (3,16,16)
+`;
+}
+
+export const tinySpace = (netType: 'mbv2' | 'res' = 'mbv2'): DenseSpace => buildDenseSpace(parseDenseNasConfig(tinyYaml(netType), 'tiny.yaml'));
+
+/** densenas.md §4.4: the seed-2 untrained derivation (issue #18's epoch-6 log). */
+export const ISSUE18_NET_CONFIG = `[[16, 16], 'mbconv_k3_t1', [], 0, 1]|
+[[16, 24], 'mbconv_k3_t3', ['mbconv_k3_t3', 'mbconv_k7_t6'], 2, 2]|
+[[24, 48], 'mbconv_k7_t6', ['mbconv_k7_t6'], 1, 2]|
+[[48, 72], 'mbconv_k5_t6', ['mbconv_k5_t3', 'mbconv_k7_t6', 'mbconv_k7_t6'], 3, 2]|
+[[72, 128], 'mbconv_k3_t6', ['mbconv_k7_t6', 'mbconv_k7_t3'], 2, 1]|
+[[128, 192], 'mbconv_k7_t6', ['mbconv_k5_t3', 'mbconv_k7_t6', 'mbconv_k7_t6'], 3, 2]|
+[[192, 384], 'mbconv_k5_t3', [], 0, 1]|
+[[384, 1984], 'conv1_1']`;
