@@ -487,7 +487,7 @@ Napi::Value MeasureDenseOps(const Napi::CallbackInfo& info) {
           } else {
             std::shared_ptr<DenseOpImpl> op;
             if (e.kind == "op") op = make_dense_op(e.op, e.in, e.out, e.stride, /*affine=*/false, bn);
-            else if (e.kind == "stem") op = std::make_shared<DenseStemImpl>(e.in, e.out, e.stride, e.op == "relu6", bn);
+            else if (e.kind == "stem") op = std::make_shared<DenseStemImpl>(e.in, e.out, e.stride, e.op == "relu6", /*affine=*/e.op != "relu6", bn);
             else op = std::make_shared<Conv1x1BranchImpl>(e.in, e.out, /*affine=*/false, bn);
             module = op;
             forward = [op](const torch::Tensor& t) { return op->forward(t); };

@@ -205,3 +205,59 @@ test('measureDenseOps times each op in isolation with stable-median stopping', a
   token.cancel();
   await expect(b.measureDenseOps([{ kind: 'linear', cIn: 4, cOut: 4 }], { maxRuns: 1000, relSe: 0 }, undefined, token)).rejects.toMatchObject({ code: 'CANCELLED' });
 });
+
+describe('the super networks of the shipped configs', () => {
+  // Imported here so the hand-made cases above do not depend on the config layer.
+  const load = () => require('../helpers/densenas') as typeof import('../helpers/densenas');
+  const spaces = () => require('../../src/spaces/densenas') as typeof import('../../src/spaces/densenas');
+  const lut = () => require('../../src/benchmarks/densenas-lut') as typeof import('../../src/benchmarks/densenas-lut');
+  const sn = () => require('../../src/methods/densenas/supernet') as typeof import('../../src/methods/densenas/supernet');
+
+  test('§8 small32: the native super net holds exactly the analytically counted weights (90.25 M) and 633 α/β', async () => {
+    const space = load().loadSpace('mbv2-small32');
+    const net = sn().createSuperNet(space, { seed: 2 });
+    expect(net.archParameterCount).toBe(633);
+    expect(net.parameterCount).toBe(spaces().countSuperNet(space).params);
+    expect(Math.round(net.parameterCount / 1e4) / 100).toBe(90.25);
+    const logits = await net.forward(images(2, 3, 32), { sample: 'prob', k: 1 });
+    expect(logits.shape).toEqual([2, 10]);
+    net.dispose();
+  });
+
+  test('tiny MBV2 and ResNet spaces: native weights equal the analytic count (stems, basic blocks, skips, conv1_1)', () => {
+    for (const netType of ['mbv2', 'res'] as const) {
+      const space = load().tinySpace(netType);
+      const net = sn().createSuperNet(space, { seed: 0 });
+      expect(net.parameterCount).toBe(spaces().countSuperNet(space).params);
+      net.dispose();
+    }
+  });
+
+  test('the native chained cost equals the TypeScript one on the example LUT (all ops and sampled subsets)', async () => {
+    const space = load().loadSpace('mbv2-small32');
+    const costs = await lut().readLatListFile(load().SMALL32_LAT_LIST, space);
+    const net = sn().createSuperNet(space, { seed: 4, search: { temperature: 0.9 } });
+    net.setCosts(sn().nativeCosts(costs));
+    // Move α/β away from uniform with a few heavy architecture steps, then compare.
+    const x = images(2, 3, 32);
+    const y = labels(2);
+    for (let i = 0; i < 2; i++) await net.archStep(x, y);
+    const arch = sn().archParametersOf(space, net);
+    const expected = spaces().chainedCost(space, costs, arch, { temperature: 0.9 });
+    expect(await net.expectedCost()).toBeCloseTo(expected, 3);
+    expect(expected).toBeGreaterThan(costs.stem + costs.classifier);
+    net.dispose();
+  });
+
+  test('fmnist28: one channel, 28×28, a weight and an architecture step', async () => {
+    const space = load().loadSpace('mbv2-fmnist28');
+    const net = sn().createSuperNet(space, { seed: 1 });
+    net.setCosts(sn().nativeCosts(spaces().flopsCostList(space)));
+    const x = tensor(new Uint8Array(4 * 28 * 28).fill(120), [4, 1, 28, 28]);
+    const y = labels(4);
+    const w = await net.weightStep(x, y, { warmup: true });
+    const a = await net.archStep(x, y);
+    expect([Number.isFinite(w.loss), Number.isFinite(a.loss), a.cost > 0]).toEqual([true, true, true]);
+    net.dispose();
+  });
+});

@@ -189,7 +189,7 @@ DenseSuperNetImpl::DenseSuperNetImpl(DenseSpaceSpec space, at::Generator& genera
   const bool mbv2 = space_.net_type == "mbv2";
   const int64_t n = space_.last_block();
   const auto& bn = space_.bn;
-  stem_conv_block_ = register_module("stem", std::make_shared<DenseStemImpl>(space_.in_channels, space_.init_dim, space_.stem_stride, mbv2, bn));
+  stem_conv_block_ = register_module("stem", std::make_shared<DenseStemImpl>(space_.in_channels, space_.init_dim, space_.stem_stride, mbv2, /*affine=*/!mbv2, bn));
   if (mbv2) {
     head_block_ = register_module("head_block", make_dense_op("mbconv_k3_t1", space_.init_dim, space_.head_dim, 1, /*affine=*/false, bn));
   }

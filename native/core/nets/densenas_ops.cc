@@ -91,10 +91,10 @@ Conv1x1BranchImpl::Conv1x1BranchImpl(int64_t in, int64_t out, bool affine, const
 
 torch::Tensor Conv1x1BranchImpl::forward(const torch::Tensor& x) { return clip6(bn->forward(conv->forward(x))); }
 
-DenseStemImpl::DenseStemImpl(int64_t in, int64_t out, int64_t stride, bool relu6, const DenseBnSettings& bn) : relu6_(relu6) {
+DenseStemImpl::DenseStemImpl(int64_t in, int64_t out, int64_t stride, bool relu6, bool affine, const DenseBnSettings& bn) : relu6_(relu6) {
   check_channels("stem", in, out, stride);
   conv = register_module("conv", dense_conv(in, out, 3, stride, 1));
-  norm = register_module("bn", dense_bn(out, /*affine=*/true, bn));
+  norm = register_module("bn", dense_bn(out, affine, bn));
 }
 
 torch::Tensor DenseStemImpl::forward(const torch::Tensor& x) {

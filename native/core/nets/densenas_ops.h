@@ -79,10 +79,11 @@ class Conv1x1BranchImpl : public DenseOpImpl {
   torch::nn::BatchNorm2d bn{nullptr};
 };
 
-// Stem: conv3×3 (stem stride) in→out, BN (affine), ReLU6 (mbv2) or ReLU (the res super net) (§2).
+// Stem: conv3×3 (stem stride) in→out, BN, ReLU6 (mbv2) or ReLU (the res super net) (§2). The super nets'
+// stem BN: MBV2 affine=False like its other BNs, ResNet affine (the spec names it so).
 class DenseStemImpl : public DenseOpImpl {
  public:
-  DenseStemImpl(int64_t in, int64_t out, int64_t stride, bool relu6, const DenseBnSettings& bn);
+  DenseStemImpl(int64_t in, int64_t out, int64_t stride, bool relu6, bool affine, const DenseBnSettings& bn);
   torch::Tensor forward(const torch::Tensor& x) override;
 
  private:
