@@ -1,0 +1,126 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { writeFileAtomic } from '../../core/atomic-file';
+import { TorchnasError } from '../../core/errors';
+import { CHECKPOINT_FILE, readResumePoint } from '../../core/resume';
+import { archParametersOf, createSuperNet } from '../../methods/densenas/supernet';
+import { DenseSearchResult, runDenseSearch, SEARCH_FILES } from '../../methods/densenas/search';
+import { buildDenseSpace, deriveArchitecture, DenseNasConfig, formatNetConfig, loadDenseNasConfig, netConfigToJson } from '../../spaces/densenas';
+import { choiceFlag, defineCommand, defineGroup, intFlag, numberFlag, runMethod } from '../command';
+
+const json = { type: 'boolean', help: 'print the result envelope as JSON (no progress bar)' } as const;
+
+const searchCommand = (group: string) =>
+  defineCommand(
+    {
+      name: 'search',
+      summary: 'search the DenseNAS super network (weights and architecture alternately) and derive the network',
+      usage:
+        '--config F [--lut F] [--data fashion-mnist|cifar10:DIR] [--out DIR] [--resume DIR] [--seed N] [--epochs N] [--limit N] [--batch N] [--penalty log|ratio|hinge] [--target X] [--device D] [--threads N] [--json]',
+      flags: {
+        config: { type: 'string', value: 'F', help: 'DenseNAS search config (configs/densenas/*.yaml), required' },
+        lut: { type: 'string', value: 'F', help: 'latency table: keyed JSON or positional lat_list, a path or a name (densenas/lat-small32-cpu)' },
+        'allow-foreign-lut': { type: 'boolean', help: 'use a keyed LUT measured on another device (warns instead of refusing)' },
+        data: { type: 'string', value: 'SRC', help: 'fashion-mnist (default) or cifar10:DIR (cifar-10-batches-bin)' },
+        'data-dir': { type: 'string', value: 'DIR', help: 'Fashion-MNIST folder (default $TORCHNAS_FASHION_MNIST, else Debian\'s)' },
+        out: { type: 'string', value: 'DIR', help: 'write the checkpoint, net_config, records, histograms and result.json every epoch' },
+        resume: { type: 'string', value: 'DIR', help: 'continue a search from its last checkpoint in DIR' },
+        seed: { type: 'string', value: 'N', help: "overrides train_params.seed" },
+        epochs: { type: 'string', value: 'N', help: 'overrides train_params.epochs' },
+        limit: { type: 'string', value: 'N', help: 'training images per epoch (a seeded subset; validation gets a quarter)' },
+        batch: { type: 'string', value: 'N', help: 'overrides data.batch_size' },
+        penalty: { type: 'string', value: 'log|ratio|hinge', help: "cost term: the original's λ·log_τ(cost), or against --target" },
+        target: { type: 'string', value: 'X', help: 'target cost in the table\'s unit (ms, or MMAdds for FLOPs)' },
+        device: { type: 'string', value: 'D', help: 'cpu, cuda or cuda:N (default cpu)' },
+        threads: { type: 'string', value: 'N', help: 'LibTorch intra-op threads' },
+        json,
+      },
+      async run(flags) {
+        if (!flags.config) throw new TorchnasError('--config is required', 'INVALID_ARGUMENT');
+        const config = loadDenseNasConfig(flags.config);
+        const r = await runMethod('densenas search', flags.json, (context) =>
+          runDenseSearch(config, {
+            configFile: flags.config,
+            lut: flags.lut,
+            allowForeignLut: flags['allow-foreign-lut'],
+            data: flags.data,
+            dataDir: flags['data-dir'],
+            out: flags.out,
+            resume: flags.resume,
+            seed: intFlag(flags.seed, 'seed'),
+            epochs: intFlag(flags.epochs, 'epochs'),
+            limit: intFlag(flags.limit, 'limit'),
+            batchSize: intFlag(flags.batch, 'batch'),
+            penalty: choiceFlag(flags.penalty, 'penalty', ['log', 'ratio', 'hinge'] as const),
+            target: numberFlag(flags.target, 'target'),
+            device: flags.device,
+            threads: intFlag(flags.threads, 'threads'),
+            ...context,
+          }),
+        );
+        if (!flags.json) process.stdout.write(describeSearch(r, flags.out ?? flags.resume));
+        return 0;
+      },
+    },
+    `${group} search`,
+  );
+
+const deriveCommand = (group: string) =>
+  defineCommand(
+    {
+      name: 'derive',
+      summary: "derive the network from a search's checkpoint (Viterbi path over β, argmax ops, skip layers dropped)",
+      usage: '--checkpoint DIR [--out DIR] [--json]',
+      flags: {
+        checkpoint: { type: 'string', value: 'DIR', help: "a 'densenas search --out DIR' folder, required" },
+        out: { type: 'string', value: 'DIR', help: 'write net_config and net_config.json there (default: print only)' },
+        json: { type: 'boolean', help: 'print the derivation as JSON' },
+      },
+      async run(flags) {
+        if (!flags.checkpoint) throw new TorchnasError('--checkpoint DIR is required', 'INVALID_ARGUMENT');
+        const point = readResumePoint(flags.checkpoint, 'densenas search');
+        const config = point.identity.settings.config as DenseNasConfig;
+        const space = buildDenseSpace(config);
+        const net = createSuperNet(space, { seed: point.identity.seed });
+        try {
+          await net.loadCheckpoint(path.join(flags.checkpoint, CHECKPOINT_FILE));
+          const derivation = deriveArchitecture(space, archParametersOf(space, net));
+          if (flags.out) {
+            fs.mkdirSync(flags.out, { recursive: true });
+            await writeFileAtomic(path.join(flags.out, SEARCH_FILES.netConfig), formatNetConfig(derivation.netConfig, { netTypeLine: true }));
+            await writeFileAtomic(path.join(flags.out, SEARCH_FILES.netConfigJson), netConfigToJson(derivation.netConfig));
+          }
+          if (flags.json) process.stdout.write(JSON.stringify({ netConfig: derivation.netConfig, path: derivation.path, pathProbability: derivation.pathProbability }, null, 2) + '\n');
+          else process.stdout.write(`${formatNetConfig(derivation.netConfig, { netTypeLine: true })}\n(path ${derivation.path.join('→')}, probability ${derivation.pathProbability.toPrecision(4)})\n`);
+        } finally {
+          net.dispose();
+        }
+        return 0;
+      },
+    },
+    `${group} derive`,
+  );
+
+export const densenasCommand = defineGroup({
+  name: 'densenas',
+  summary: 'DenseNAS: search a densely connected super network against a latency table, derive the network',
+  subcommands: [searchCommand, deriveCommand],
+});
+
+function describeSearch(r: DenseSearchResult, out: string | undefined): string {
+  const last = r.records[r.records.length - 1];
+  const unit = r.costUnit;
+  const lines = [
+    `DenseNAS ${r.netType} search on ${r.data}: ${r.records.length} epoch(s)${r.resumedAtEpoch ? ` (resumed after epoch ${r.resumedAtEpoch})` : ''}, ` +
+      `${r.trainImages} training / ${r.valImages} validation images per epoch, seed ${r.seed}, ${r.threads} thread(s)`,
+    last
+      ? `last epoch: weight loss ${last.weightLoss.toFixed(4)}, train accuracy ${(100 * last.trainAccuracy).toFixed(1)}%` +
+        (last.valAccuracy !== null ? `, validation accuracy ${(100 * last.valAccuracy).toFixed(1)}%` : '') +
+        `, expected cost ${last.expectedCost.toFixed(3)} ${unit}`
+      : '',
+    `derived network (cost ${r.derived.cost.toFixed(3)} ${unit} from ${r.costSource}):`,
+    r.derived.netConfig,
+  ];
+  if (out) lines.push(`written to ${out}/ (${SEARCH_FILES.netConfig}, ${SEARCH_FILES.netConfigJson}, ${SEARCH_FILES.records}, ${SEARCH_FILES.histogram}, result.json)`);
+  return lines.filter(Boolean).join('\n') + '\n';
+}

@@ -1,0 +1,118 @@
+/**
+ * The DenseNAS search loop on Fashion-MNIST with a tiny space (fast): per-epoch outputs, the warm-up /
+ * search / validation schedule, resume after an interruption equal to an uninterrupted run, derive from
+ * a checkpoint, and clear errors. The full MBV2 spaces run the same code (see the README's commands).
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { runDenseSearch, SEARCH_FILES, DenseSearchResult } from '../../src/methods/densenas/search';
+import { parseDenseNasConfig, parseNetConfig } from '../../src/spaces/densenas';
+import { CHECKPOINT_FILE, RUN_FILE } from '../../src/core/resume';
+import { runCli } from '../helpers/cli';
+import { configPath } from '../helpers/densenas';
+
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'torchnas-densenas-'));
+afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+/** Blocks 0..4 on 28×28×1; arch steps from epoch 1 (0-based), validation from epoch 2; FLOPs as the cost. */
+const YAML = `net_type: mbv2
+num_classes: 10
+train_params:
+    epochs: 4
+    seed: 3
+search_params:
+    arch_update_epoch: 1
+    val_start_epoch: 2
+    PRIMITIVES_head: ['mbconv_k3_t3', 'mbconv_k5_t6']
+    PRIMITIVES_stack: ['mbconv_k3_t3', 'skip_connect']
+    adjoin_connect_nums: [3, 2, 3]
+    net_scale:
+        chs: [8, 12, 16, 20]
+        fm_sizes: [8, 8, 4, 4]
+        stage: [0, 1, 1, 2, 2]
+        num_layers: [0, 1, 2, 1]
+optim:
+    init_dim: 8
+    head_dim: 8
+    last_dim: 32
+    sub_obj:
+        type: flops
+        log_base: 50.
+        sub_loss_factor: 0.2
+data:
+    batch_size: 16
+    input_size: (1,28,28)
+    mean: [0.286]
+    std: [0.353]
+`;
+const config = () => parseDenseNasConfig(YAML, 'tiny-fmnist.yaml');
+const strip = (r: DenseSearchResult) => r.records.map(({ seconds: _s, ...rest }) => rest);
+
+test('a search writes every epoch: checkpoint, net_config (text and JSON), records, histograms, top-k', async () => {
+  const out = path.join(tmp, 'run');
+  const rows: string[] = [];
+  const r = await runDenseSearch(config(), { limit: 64, out, onProgress: (_d, _t, f) => rows.push(String(f?.phase)) });
+  expect(r.records.map((e) => [e.epoch, e.stage, e.archLoss === null, e.valAccuracy === null])).toEqual([
+    [1, 'warmup', true, true],
+    [2, 'search', false, true],
+    [3, 'search', false, false],
+    [4, 'search', false, false],
+  ]);
+  expect(new Set(rows)).toEqual(new Set(['warm-up', 'arch', 'weights', 'validation']));
+  expect(r.costUnit).toBe('MMAdds');
+  for (const e of r.records) {
+    expect(e.expectedCost).toBeGreaterThan(0);
+    expect(e.derivedCost).toBeGreaterThan(0);
+    const head = Object.values(e.headOpProbability);
+    expect(head.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 5);
+  }
+  for (const f of [CHECKPOINT_FILE, RUN_FILE, SEARCH_FILES.netConfig, SEARCH_FILES.netConfigJson, SEARCH_FILES.records, SEARCH_FILES.topK, SEARCH_FILES.histogram, 'result.json']) {
+    expect(fs.existsSync(path.join(out, f))).toBe(true);
+  }
+  const text = fs.readFileSync(path.join(out, SEARCH_FILES.netConfig), 'utf8');
+  expect(text).toMatch(/net_type: mbv2\s*$/);
+  const parsed = parseNetConfig(text);
+  expect(parsed.entries[0]).toEqual({ kind: 'block', inChannels: 8, outChannels: 8, headOp: 'mbconv_k3_t1', stackOps: [], stride: 1 });
+  expect(r.topK.length).toBe(2);
+  expect(fs.readFileSync(path.join(out, SEARCH_FILES.histogram), 'utf8')).toMatch(/^<svg/);
+  const envelope = JSON.parse(fs.readFileSync(path.join(out, 'result.json'), 'utf8'));
+  expect(envelope).toMatchObject({ method: 'densenas search', status: 'completed', seed: 3 });
+
+  // derive from the checkpoint gives the last epoch's network
+  const derived = await runCli(['densenas', 'derive', '--checkpoint', out, '--json']);
+  expect(derived.code).toBe(0);
+  expect(JSON.parse(derived.stdout).netConfig).toEqual(parseNetConfig(r.derived.netConfig));
+}, 120_000);
+
+test('interrupted after an epoch and resumed: the same records and network as an uninterrupted run', async () => {
+  const whole = await runDenseSearch(config(), { limit: 48, seed: 5 });
+  const out = path.join(tmp, 'interrupted');
+  const controller = new AbortController();
+  const run = runDenseSearch(config(), {
+    limit: 48,
+    seed: 5,
+    out,
+    signal: controller.signal,
+    onProgress: (_d, _t, f) => {
+      if (f?.epoch === 3) controller.abort(); // after two finished (and checkpointed) epochs
+    },
+  });
+  await expect(run).rejects.toMatchObject({ code: 'CANCELLED' });
+  const resumed = await runDenseSearch(config(), { limit: 48, resume: out });
+  expect(resumed.resumedAtEpoch).toBe(2);
+  expect(strip(resumed)).toEqual(strip(whole));
+  expect(resumed.derived).toEqual(whole.derived);
+  await expect(runDenseSearch(config(), { limit: 48, resume: out, seed: 6 })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringContaining('seed 5, not 6') });
+}, 180_000);
+
+test('clear errors: a latency config without a LUT, images that do not fit the config, a LUT of another space', async () => {
+  const latency = parseDenseNasConfig(YAML.replace('type: flops', 'type: latency'), 'latency.yaml');
+  await expect(runDenseSearch(latency, { limit: 16 })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringMatching(/--lut/) });
+  const small32 = parseDenseNasConfig(fs.readFileSync(configPath('mbv2-small32'), 'utf8'), 'mbv2-small32.yaml');
+  await expect(runDenseSearch(small32, { limit: 16, lut: 'densenas/lat-small32-cpu' })).rejects.toMatchObject({
+    code: 'CONFIG_INVALID',
+    message: expect.stringMatching(/fashion-mnist has 1×28×28 images but the config's data.input_size is \(3,32,32\)/),
+  });
+  await expect(runDenseSearch(config(), { limit: 16, lut: 'densenas/lat-small32-cpu' })).rejects.toMatchObject({ code: 'FILE_CORRUPT' });
+}, 60_000);
