@@ -16,7 +16,7 @@ const searchCommand = (group: string) =>
       name: 'search',
       summary: 'search the DenseNAS super network (weights and architecture alternately) and derive the network',
       usage:
-        '--config F [--lut F] [--data fashion-mnist|cifar10:DIR] [--out DIR] [--resume DIR] [--seed N] [--epochs N] [--limit N] [--batch N] [--penalty log|ratio|hinge] [--target X] [--device D] [--threads N] [--json]',
+        '--config F [--lut F] [--data fashion-mnist|cifar10:DIR] [--out DIR] [--resume DIR] [--seed N] [--epochs N] [--limit N] [--batch N] [--arch-start N] [--val-start N] [--penalty log|ratio|hinge] [--target X] [--device D] [--threads N] [--json]',
       flags: {
         config: { type: 'string', value: 'F', help: 'DenseNAS search config (configs/densenas/*.yaml), required' },
         lut: { type: 'string', value: 'F', help: 'latency table: keyed JSON or positional lat_list, a path or a name (densenas/lat-small32-cpu)' },
@@ -29,6 +29,8 @@ const searchCommand = (group: string) =>
         epochs: { type: 'string', value: 'N', help: 'overrides train_params.epochs' },
         limit: { type: 'string', value: 'N', help: 'training images per epoch (a seeded subset; validation gets a quarter)' },
         batch: { type: 'string', value: 'N', help: 'overrides data.batch_size' },
+        'arch-start': { type: 'string', value: 'N', help: 'first epoch (0-based) with architecture steps; overrides search_params.arch_update_epoch' },
+        'val-start': { type: 'string', value: 'N', help: 'first epoch (0-based) with a validation pass; overrides search_params.val_start_epoch' },
         penalty: { type: 'string', value: 'log|ratio|hinge', help: "cost term: the original's λ·log_τ(cost), or against --target" },
         target: { type: 'string', value: 'X', help: 'target cost in the table\'s unit (ms, or MMAdds for FLOPs)' },
         device: { type: 'string', value: 'D', help: 'cpu, cuda or cuda:N (default cpu)' },
@@ -51,6 +53,8 @@ const searchCommand = (group: string) =>
             epochs: intFlag(flags.epochs, 'epochs'),
             limit: intFlag(flags.limit, 'limit'),
             batchSize: intFlag(flags.batch, 'batch'),
+            archStart: intFlag(flags['arch-start'], 'arch-start'),
+            valStart: intFlag(flags['val-start'], 'val-start'),
             penalty: choiceFlag(flags.penalty, 'penalty', ['log', 'ratio', 'hinge'] as const),
             target: numberFlag(flags.target, 'target'),
             device: flags.device,

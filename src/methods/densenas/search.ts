@@ -65,6 +65,10 @@ export interface DenseSearchOptions {
   limit?: number;
   /** Overrides data.batch_size. */
   batchSize?: number;
+  /** Overrides search_params.arch_update_epoch (first epoch with architecture steps, 0-based). */
+  archStart?: number;
+  /** Overrides search_params.val_start_epoch (first epoch with a validation pass, 0-based). */
+  valStart?: number;
   /** Beyond the original: 'log' (default, λ·log_τ cost), 'ratio' or 'hinge' against `target`. */
   penalty?: 'log' | 'ratio' | 'hinge';
   /** Target cost (the LUT's unit: ms, or MMAdds for FLOPs) for 'ratio' / 'hinge'. */
@@ -300,7 +304,18 @@ export async function runDenseSearch(config: DenseNasConfig, options: DenseSearc
         penalty: options.penalty ?? 'log',
         target: options.target ?? 0,
       };
-      const runSettings = { config, data, costSource: source, epochs, batchSize, limit: options.limit ?? null, settings, device };
+      const runSettings = {
+        config,
+        data,
+        costSource: source,
+        epochs,
+        batchSize,
+        limit: options.limit ?? null,
+        archStart: options.archStart ?? null,
+        valStart: options.valStart ?? null,
+        settings,
+        device,
+      };
       if (resume) checkResumeSettings(resume, { seed: options.seed, settings: runSettings }, ['config.source', 'epochs', 'settings.totalWeightSteps']);
       const net: NativeDenseSuperNet = createSuperNet(space, { seed, device, search: settings });
       net.setCosts(nativeCosts(costs));
@@ -313,8 +328,8 @@ export async function runDenseSearch(config: DenseNasConfig, options: DenseSearc
         if (records.length !== first) throw new TorchnasError(`--resume: ${SEARCH_FILES.records} holds fewer epochs than the checkpoint (${first})`, 'FILE_CORRUPT');
       }
       if (out) await writeRunIdentity(out, 'densenas search', seed, runSettings);
-      const archStart = config.search_params.arch_update_epoch;
-      const valStart = config.search_params.val_start_epoch;
+      const archStart = options.archStart ?? config.search_params.arch_update_epoch;
+      const valStart = options.valStart ?? config.search_params.val_start_epoch;
       const trainBatches = Math.ceil(trainPerEpoch / batchSize);
       const valBatches = Math.ceil(valPerEpoch / batchSize);
       const stepsPerEpoch = (e: number) => trainBatches + (e >= archStart ? valBatches : 0) + (e >= valStart ? valBatches : 0);
