@@ -40,7 +40,8 @@
         "native/core/nets/dense_supernet.cc",
         "native/core/train/densenas_search.cc",
         "native/napi/densenas.cc",
-        "native/core/measure/latency.cc"
+        "native/core/measure/latency.cc",
+        "native/core/nets/dense_derived_net.cc"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",

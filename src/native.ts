@@ -386,6 +386,40 @@ export interface NativeLatencyStats {
   min: number;
 }
 
+/** SGD options of classifier training: a constant lr, or a per-step cosine to minLr over cosineSteps; label smoothing. */
+export interface NativeClassifierSgd {
+  lr?: number;
+  momentum?: number;
+  weightDecay?: number;
+  cosineSteps?: number;
+  minLr?: number;
+  labelSmoothing?: number;
+}
+
+/** What every classifier trained by the core's ClassifierTrainer offers (SmallCnn, DenseDerivedNet). */
+export interface NativeClassifier extends NativeModule {
+  trainEpoch(
+    images: NativeTensor,
+    labels: NativeTensor,
+    options?: NativeClassifierSgd & { batchSize?: number; seed?: number },
+    onProgress?: (row: number[]) => void,
+    cancel?: NativeCancelToken,
+  ): Promise<{ meanLoss: number; accuracy: number; steps: number; seconds: number; failure?: string }>;
+  trainSteps(images: NativeTensor, labels: NativeTensor, steps: number, options?: NativeClassifierSgd): Promise<Float64Array>;
+  evaluate(images: NativeTensor, labels: NativeTensor, batchSize?: number): Promise<{ loss: number; accuracy: number; count: number }>;
+  forward(images: NativeTensor): Promise<NativeTensor>;
+  saveCheckpoint(path: string, extras?: Record<string, NativeTensor>): Promise<void>;
+  loadCheckpoint(path: string): Promise<{ epochs: number; extras: Record<string, NativeTensor> }>;
+}
+
+/** A network derived by DenseNAS, built from a net_config (src/spaces/densenas/net-config.ts form). */
+export interface NativeDenseDerivedNet extends NativeClassifier {
+  /** Latency of the whole network (eval, no grad) on its device, ms per batch. */
+  measureLatency(options?: { batch?: number; h?: number; w?: number; warmup?: number; minRuns?: number; maxRuns?: number; relSe?: number }): Promise<NativeLatencyStats>;
+  /** Parameters and buffers as a {name: tensor} dict that Python's torch.load opens. */
+  exportStateDict(path: string): Promise<void>;
+}
+
 export type NativeDenseSample = { sample?: 'all' | 'prob' | 'uniform'; k?: number };
 
 export interface NativeDenseSuperNet extends NativeModule {
@@ -431,6 +465,10 @@ export interface NativeBinding {
     onProgress?: (row: number[]) => void,
     cancel?: NativeCancelToken,
   ): Promise<NativeLatencyStats[]>;
+  DenseDerivedNet: new (
+    netConfig: { netType: 'mbv2' | 'res'; entries: ({ kind: 'block'; inChannels: number; outChannels: number; headOp: string; stackOps: string[]; stride: number } | { kind: 'conv1_1'; inChannels: number; outChannels: number })[] },
+    options?: { inChannels?: number; numClasses?: number; stemStride?: number; bn?: { momentum: number; eps: number } | null; seed?: number; device?: string; mean?: number; std?: number },
+  ) => NativeDenseDerivedNet;
   DenseSuperNet: new (space: NativeDenseSpace, options?: { seed?: number; device?: string; search?: NativeDenseSearchSettings }) => NativeDenseSuperNet;
   countMultiResolutionOps(
     embeddings: ArrayLike<number>,
@@ -504,7 +542,7 @@ export function native(): NativeBinding {
   }
   binding.setErrorClass(TorchnasError as unknown as new (message: string, code: string) => Error);
   // `using t = tensor(...)` releases native memory at scope end (explicit resource management).
-  for (const cls of [binding.Tensor, binding.Nb201Network, binding.DartsNetwork, binding.NcpPredictor, binding.MultiResolutionNet, binding.SmallCnn, binding.DenseSuperNet]) {
+  for (const cls of [binding.Tensor, binding.Nb201Network, binding.DartsNetwork, binding.NcpPredictor, binding.MultiResolutionNet, binding.SmallCnn, binding.DenseSuperNet, binding.DenseDerivedNet]) {
     const proto = cls.prototype as unknown as Record<symbol, unknown>;
     proto[disposeSymbol] = function (this: { dispose(): void }) {
       this.dispose();

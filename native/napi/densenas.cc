@@ -9,7 +9,14 @@
 #include <memory>
 #include <mutex>
 
+#include <torch/serialize.h>
+
+#include <fstream>
+
 #include "../core/measure/latency.h"
+#include "../core/nets/dense_derived_net.h"
+#include "../core/serialize.h"
+#include "classifier_wrap.h"
 #include "../core/runtime.h"
 #include "../core/train/densenas_search.h"
 #include "async_job.h"
@@ -417,6 +424,126 @@ class DenseSuperNetWrap : public ModuleWrap<DenseSuperNetWrap, DenseState> {
   }
 };
 
+// new DenseDerivedNet(netConfig, {inChannels, numClasses, stemStride, bn, seed, device, mean, std}):
+// netConfig = {netType, entries: [{kind: 'block', inChannels, outChannels, headOp, stackOps, stride} |
+// {kind: 'conv1_1', inChannels, outChannels}]} as src/spaces/densenas/net-config.ts writes it.
+class DenseDerivedNetWrap : public ClassifierWrap<DenseDerivedNetWrap> {
+ public:
+  static constexpr const char* kClassName = "DenseDerivedNet";
+
+  static void Register(Napi::Env env, Napi::Object exports) {
+    auto methods = classifier_methods();
+    methods.push_back(InstanceMethod("measureLatency", &DenseDerivedNetWrap::MeasureLatency));
+    methods.push_back(InstanceMethod("exportStateDict", &DenseDerivedNetWrap::ExportStateDict));
+    exports.Set(kClassName, define(env, methods));
+  }
+
+  explicit DenseDerivedNetWrap(const Napi::CallbackInfo& info) : ClassifierWrap(info) {
+    Napi::Env env = info.Env();
+    auto config = read_object(info[0], "netConfig");
+    DerivedNetSpec spec;
+    spec.net_type = option_string(config, "netType", "mbv2", "netConfig");
+    auto entries = array_of(config.Get("entries"), "netConfig.entries", 256);
+    for (uint32_t e = 0; e < entries.Length(); ++e) {
+      const std::string where = "netConfig.entries[" + std::to_string(e) + "]";
+      auto o = read_object(entries.Get(e), where);
+      DerivedEntry entry;
+      const auto kind = option_string(o, "kind", "block", where);
+      if (kind != "block" && kind != "conv1_1") throw_invalid(env, where + ".kind must be 'block' or 'conv1_1'");
+      entry.conv1_1 = kind == "conv1_1";
+      entry.in = option_int_in(o, "inChannels", 0, where, 1, 65536);
+      entry.out = option_int_in(o, "outChannels", 0, where, 1, 65536);
+      if (!entry.conv1_1) {
+        entry.head_op = option_string(o, "headOp", "", where);
+        entry.stack_ops = read_strings(o.Get("stackOps"), where + ".stackOps");
+        entry.stride = option_int_in(o, "stride", 1, where, 1, 2);
+      }
+      spec.entries.push_back(std::move(entry));
+    }
+    auto opts = info[1].IsUndefined() ? Napi::Object::New(env) : read_object(info[1], "options");
+    spec.in_channels = option_int_in(opts, "inChannels", 3, "options", 1, 64);
+    spec.num_classes = option_int_in(opts, "numClasses", 1000, "options", 1, 100000);
+    spec.stem_stride = option_int_in(opts, "stemStride", 2, "options", 1, 2);
+    Napi::Value bn = opts.Get("bn");
+    if (!bn.IsUndefined() && !bn.IsNull()) {
+      auto b = read_object(bn, "options.bn");
+      spec.bn.momentum = option_number(b, "momentum", 0.1, "options.bn");
+      spec.bn.eps = option_number(b, "eps", 1e-5, "options.bn");
+    }
+    const auto seed = option_int_in(opts, "seed", 0, "options", 0, int64_t(1) << 53);
+    const auto device_spec = option_string(opts, "device", "cpu", "options");
+    const double mean = option_number(opts, "mean", 0.2860, "options"), std = option_number(opts, "std", 0.3530, "options");
+    if (!(std > 0)) throw_invalid(env, "options.std must be > 0");
+    bind(env, guarded(env, [&] {
+           auto device = parse_device(device_spec);
+           auto generator = at::make_generator<at::CPUGeneratorImpl>(static_cast<uint64_t>(seed));
+           std::lock_guard<std::mutex> lock(seeded_construction_mutex());  // LibTorch's default init draws globally
+           auto net = DenseDerivedNet(spec, generator);
+           const int64_t classes = spec.num_classes;
+           ClassifierModel model{net.ptr(), [net](const torch::Tensor& x) mutable { return net->forward(x); }, classes};
+           auto trainer = std::make_shared<ClassifierTrainer>(std::move(model), device);
+           trainer->mean = mean;
+           trainer->std = std;
+           return trainer;
+         }));
+  }
+
+ private:
+  // measureLatency({batch, h, w, warmup, minRuns, maxRuns, relSe}) → {count, mean, median, std, min} ms per
+  // batch of the whole network (eval mode, no grad) on its device: what the search's LUT sum predicted.
+  Napi::Value MeasureLatency(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    auto o = info[0].IsUndefined() ? Napi::Object::New(env) : read_object(info[0], "options");
+    const int64_t batch = option_int_in(o, "batch", 1, "options", 1, 4096);
+    const int64_t h = option_int_in(o, "h", 224, "options", 1, 4096), w = option_int_in(o, "w", h, "options", 1, 4096);
+    LatencySettings settings;
+    settings.warmup = option_int_in(o, "warmup", settings.warmup, "options", 0, 100000);
+    settings.min_runs = option_int_in(o, "minRuns", settings.min_runs, "options", 1, 1000000);
+    settings.max_runs = option_int_in(o, "maxRuns", settings.max_runs, "options", 1, 1000000);
+    if (settings.max_runs < settings.min_runs) throw_invalid(env, "options.maxRuns must be >= options.minRuns");
+    settings.rel_se = option_number(o, "relSe", settings.rel_se, "options");
+    auto trainer = state_;
+    return start_job(info, "torchnas.DenseDerivedNet.measureLatency", GradMode::kInference, [trainer, batch, h, w, settings]() -> PromiseJob::Finish {
+      auto& module = trainer->module();
+      const bool training = module.is_training();
+      module.eval();
+      auto generator = at::make_generator<at::CPUGeneratorImpl>(0);
+      auto& net = static_cast<DenseDerivedNetImpl&>(module);
+      auto x = torch::randn({batch, net.spec().in_channels, h, w}, generator).to(trainer->device());
+      auto stats = measure_latency([&] { trainer->forward(x); }, trainer->device(), settings);
+      module.train(training);
+      return [stats](Napi::Env e) -> Napi::Value {
+        auto r = Napi::Object::New(e);
+        r.Set("count", static_cast<double>(stats.count));
+        r.Set("mean", stats.mean_ms);
+        r.Set("median", stats.median_ms);
+        r.Set("std", stats.std_ms);
+        r.Set("min", stats.min_ms);
+        return r;
+      };
+    });
+  }
+
+  // exportStateDict(path): parameters and buffers as a {name: tensor} dict in LibTorch's pickle format,
+  // which Python's torch.load opens (a state dict for a PyTorch port of the network), written atomically.
+  Napi::Value ExportStateDict(const Napi::CallbackInfo& info) {
+    auto path = read_string(info[0], "path");
+    auto trainer = state_;
+    return start_job(info, "torchnas.DenseDerivedNet.exportStateDict", GradMode::kDisabled, [trainer, path]() -> PromiseJob::Finish {
+      c10::Dict<std::string, torch::Tensor> dict;
+      for (const auto& item : trainer->module().named_parameters(true)) dict.insert(item.key(), item.value().detach().cpu());
+      for (const auto& item : trainer->module().named_buffers(true)) dict.insert(item.key(), item.value().detach().cpu());
+      const std::vector<char> bytes = torch::pickle_save(c10::IValue(dict));
+      write_atomically(path, [&](const std::string& tmp) {
+        std::ofstream out(tmp, std::ios::binary);
+        out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+        if (!out) fail("FILE_CORRUPT", "could not write " + tmp);
+      });
+      return {};
+    });
+  }
+};
+
 // One LUT entry to time (§5.1: every candidate op in isolation, eval mode, no grad).
 struct LatencyEntry {
   std::string kind;  // op | stem | conv1_1 | linear
@@ -521,6 +648,7 @@ Napi::Value MeasureDenseOps(const Napi::CallbackInfo& info) {
 
 void register_densenas(Napi::Env env, Napi::Object exports) {
   DenseSuperNetWrap::Register(env, exports);
+  DenseDerivedNetWrap::Register(env, exports);
   exports.Set("measureDenseOps", Napi::Function::New(env, MeasureDenseOps, "measureDenseOps"));
 }
 

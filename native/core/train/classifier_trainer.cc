@@ -38,13 +38,23 @@ torch::Tensor prepare_labels(const torch::Tensor& labels, int64_t count, int64_t
   return y;
 }
 
-ClassifierTrainer::ClassifierTrainer(SmallCnn model, torch::Device device) : model_(std::move(model)), device_(device) {
-  model_->to(device_);
+ClassifierTrainer::ClassifierTrainer(ClassifierModel model, torch::Device device) : model_(std::move(model)), device_(device) {
+  if (!model_.module || !model_.forward || model_.num_classes < 1) fail("INVALID_ARGUMENT", "a classifier needs a module, a forward and classes");
+  model_.module->to(device_);
 }
+
+namespace {
+ClassifierModel small_cnn_model(SmallCnn model) {
+  const int64_t classes = model->num_classes;
+  return {model.ptr(), [model](const torch::Tensor& x) mutable { return model->forward(x); }, classes};
+}
+}  // namespace
+
+ClassifierTrainer::ClassifierTrainer(SmallCnn model, torch::Device device) : ClassifierTrainer(small_cnn_model(std::move(model)), device) {}
 
 void ClassifierTrainer::to(const torch::Device& device) {
   device_ = device;
-  model_->to(device_);
+  model_.module->to(device_);
   loop_.reset();  // momentum buffers live on the old device
 }
 
@@ -54,8 +64,15 @@ std::unique_ptr<TrainingLoop> sgd_loop(const std::vector<torch::Tensor>& paramet
   o.lr = sgd.lr;
   o.momentum = sgd.momentum;
   o.weight_decay = sgd.weight_decay;
+  std::optional<ScheduleSettings> schedule;
+  if (sgd.cosine_steps > 0) {
+    ScheduleSettings cosine;
+    cosine.kind = ScheduleKind::kCosine;
+    cosine.eta_min = sgd.min_lr;
+    schedule = cosine;
+  }
   std::vector<ParameterGroup> groups;
-  groups.push_back({"weights", parameters, o, std::nullopt, 0});
+  groups.push_back({"weights", parameters, o, schedule, sgd.cosine_steps});
   return std::make_unique<TrainingLoop>(std::move(groups), at::make_generator<at::CPUGeneratorImpl>(0));
 }
 
@@ -73,7 +90,10 @@ std::vector<double> train_steps_on_batch(TrainingLoop& loop, int64_t steps, cons
 
 TrainingLoop& ClassifierTrainer::loop(const SgdSettings& sgd) {
   if (!(sgd.lr > 0)) fail("INVALID_ARGUMENT", "learning rate must be > 0, got " + std::to_string(sgd.lr));
-  if (!loop_) loop_ = sgd_loop(model_->parameters(), sgd);
+  if (!(sgd.label_smoothing >= 0 && sgd.label_smoothing < 1)) fail("INVALID_ARGUMENT", "label smoothing must be in [0, 1)");
+  if (sgd.cosine_steps < 0 || !(sgd.min_lr >= 0)) fail("INVALID_ARGUMENT", "cosine steps and min lr must be >= 0");
+  label_smoothing_ = sgd.label_smoothing;
+  if (!loop_) loop_ = sgd_loop(model_.module->parameters(), sgd);
   OptimizerSettings o;
   o.kind = OptimizerKind::kSgd;
   o.lr = sgd.lr;
@@ -84,13 +104,13 @@ TrainingLoop& ClassifierTrainer::loop(const SgdSettings& sgd) {
 }
 
 void ClassifierTrainer::save_checkpoint(const std::string& path, const NamedTensors& extra) {
-  if (!loop_) loop_ = sgd_loop(model_->parameters(), SgdSettings{});
-  torchnas::save_checkpoint(path, {{"model", model_.get()}}, *loop_, extra);
+  if (!loop_) loop_ = sgd_loop(model_.module->parameters(), SgdSettings{});
+  torchnas::save_checkpoint(path, {{"model", model_.module.get()}}, *loop_, extra);
 }
 
 NamedTensors ClassifierTrainer::load_checkpoint(const std::string& path) {
-  if (!loop_) loop_ = sgd_loop(model_->parameters(), SgdSettings{});
-  return torchnas::load_checkpoint(path, {{"model", model_.get()}}, *loop_, device_);
+  if (!loop_) loop_ = sgd_loop(model_.module->parameters(), SgdSettings{});
+  return torchnas::load_checkpoint(path, {{"model", model_.module.get()}}, *loop_, device_);
 }
 
 EpochResult ClassifierTrainer::train_epoch(const torch::Tensor& images, const torch::Tensor& labels,
@@ -99,14 +119,15 @@ EpochResult ClassifierTrainer::train_epoch(const torch::Tensor& images, const to
   auto start = std::chrono::steady_clock::now();
   if (settings.batch_size < 1) fail("INVALID_ARGUMENT", "batch size must be >= 1");
   auto x_all = prepare_images(images, mean, std);
-  auto y_all = prepare_labels(labels, x_all.size(0), model_->num_classes);
+  auto y_all = prepare_labels(labels, x_all.size(0), model_.num_classes);
   const int64_t n = x_all.size(0);
   if (n == 0) fail("INVALID_ARGUMENT", "cannot train on an empty dataset");
   auto& training = loop(settings.sgd);
   auto gen = at::make_generator<at::CPUGeneratorImpl>(settings.seed);
   auto order = torch::randperm(n, gen, torch::TensorOptions().dtype(torch::kInt64));
   const int64_t steps = (n + settings.batch_size - 1) / settings.batch_size;
-  model_->train();
+  model_.module->train();
+  const auto ce = torch::nn::functional::CrossEntropyFuncOptions().label_smoothing(label_smoothing_);
   double loss_sum = 0;
   int64_t correct = 0, seen = 0;
   std::string failure;
@@ -120,8 +141,8 @@ EpochResult ClassifierTrainer::train_epoch(const torch::Tensor& images, const to
     try {
       l = training
               .step(0, [&] {
-                logits = model_->forward(x);
-                return torch::nn::functional::cross_entropy(logits, y);
+                logits = model_.forward(x);
+                return torch::nn::functional::cross_entropy(logits, y, ce);
               })
               .item<double>();
     } catch (const NonFiniteLoss& e) {
@@ -142,24 +163,25 @@ EpochResult ClassifierTrainer::train_epoch(const torch::Tensor& images, const to
 std::vector<double> ClassifierTrainer::train_steps(const torch::Tensor& images, const torch::Tensor& labels,
                                                    int64_t steps, const SgdSettings& sgd) {
   auto x = prepare_images(images, mean, std).to(device_);
-  auto y = prepare_labels(labels, x.size(0), model_->num_classes).to(device_);
+  auto y = prepare_labels(labels, x.size(0), model_.num_classes).to(device_);
   auto& training = loop(sgd);
-  model_->train();
-  return train_steps_on_batch(training, steps, [&] { return torch::nn::functional::cross_entropy(model_->forward(x), y); });
+  model_.module->train();
+  const auto ce = torch::nn::functional::CrossEntropyFuncOptions().label_smoothing(label_smoothing_);
+  return train_steps_on_batch(training, steps, [&] { return torch::nn::functional::cross_entropy(model_.forward(x), y, ce); });
 }
 
 EvalResult ClassifierTrainer::evaluate(const torch::Tensor& images, const torch::Tensor& labels, int64_t batch_size) {
   if (batch_size < 1) fail("INVALID_ARGUMENT", "batch size must be >= 1");
   auto x_all = prepare_images(images, mean, std);
-  auto y_all = prepare_labels(labels, x_all.size(0), model_->num_classes);
+  auto y_all = prepare_labels(labels, x_all.size(0), model_.num_classes);
   const int64_t n = x_all.size(0);
-  model_->eval();
+  model_.module->eval();
   double loss_sum = 0;
   int64_t correct = 0;
   for (int64_t start = 0; start < n; start += batch_size) {
     auto x = x_all.slice(0, start, std::min(n, start + batch_size)).to(device_);
     auto y = y_all.slice(0, start, std::min(n, start + batch_size)).to(device_);
-    auto logits = model_->forward(x);
+    auto logits = model_.forward(x);
     loss_sum += torch::nn::functional::cross_entropy(
                     logits, y, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum))
                     .item<double>();

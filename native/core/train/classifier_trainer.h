@@ -1,4 +1,5 @@
-// Supervised training of an image classifier with SGD: the loop behind `torchnas train-demo`.
+// Supervised training of an image classifier with SGD (optionally a per-step cosine and label smoothing):
+// the loop behind `torchnas train-demo` (SmallCnn) and `torchnas densenas train` (derived networks).
 #pragma once
 #include <torch/types.h>
 
@@ -16,6 +17,12 @@ struct SgdSettings {
   double lr = 0.05;
   double momentum = 0.9;
   double weight_decay = 0.0;
+  // Per-step cosine from lr to min_lr over cosine_steps optimizer steps (0: constant lr). Fixed when the
+  // trainer's loop is first made (the schedule position is part of its checkpoints).
+  int64_t cosine_steps = 0;
+  double min_lr = 0.0;
+  // Soft-target cross-entropy: (1 − ε)·one-hot + ε/K (PyTorch's label_smoothing; ProxylessNAS's form).
+  double label_smoothing = 0.0;
 };
 
 struct EpochSettings {
@@ -52,8 +59,16 @@ std::unique_ptr<TrainingLoop> sgd_loop(const std::vector<torch::Tensor>& paramet
 torch::Tensor prepare_images(const torch::Tensor& images, double mean, double std);
 torch::Tensor prepare_labels(const torch::Tensor& labels, int64_t count, int64_t num_classes);
 
+// Any image classifier: its module (parameters, buffers, train/eval), its forward and its class count.
+struct ClassifierModel {
+  std::shared_ptr<torch::nn::Module> module;
+  std::function<torch::Tensor(const torch::Tensor&)> forward;
+  int64_t num_classes;
+};
+
 class ClassifierTrainer {
  public:
+  ClassifierTrainer(ClassifierModel model, torch::Device device);
   ClassifierTrainer(SmallCnn model, torch::Device device);
 
   EpochResult train_epoch(const torch::Tensor& images, const torch::Tensor& labels, const EpochSettings& settings,
@@ -69,8 +84,9 @@ class ClassifierTrainer {
   NamedTensors load_checkpoint(const std::string& path);
   int64_t epochs_done() const { return loop_ ? loop_->epoch() : 0; }
 
-  SmallCnn& model() { return model_; }
-  torch::nn::Module& module() { return *model_; }
+  torch::Tensor forward(const torch::Tensor& x) { return model_.forward(x); }
+  torch::nn::Module& module() { return *model_.module; }
+  int64_t num_classes() const { return model_.num_classes; }
   torch::Device device() const { return device_; }
   void to(const torch::Device& device);
 
@@ -80,8 +96,9 @@ class ClassifierTrainer {
  private:
   TrainingLoop& loop(const SgdSettings& sgd);
 
-  SmallCnn model_;
+  ClassifierModel model_;
   torch::Device device_;
+  double label_smoothing_ = 0.0;
   std::unique_ptr<TrainingLoop> loop_;
 };
 

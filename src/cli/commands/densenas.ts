@@ -5,6 +5,7 @@ import { TorchnasError } from '../../core/errors';
 import { CHECKPOINT_FILE, readResumePoint } from '../../core/resume';
 import { archParametersOf, createSuperNet } from '../../methods/densenas/supernet';
 import { DenseSearchResult, runDenseSearch, SEARCH_FILES } from '../../methods/densenas/search';
+import { trainDerivedNet } from '../../methods/densenas/train';
 import { buildDenseSpace, deriveArchitecture, DenseNasConfig, formatNetConfig, loadDenseNasConfig, netConfigToJson } from '../../spaces/densenas';
 import { choiceFlag, defineCommand, defineGroup, intFlag, numberFlag, runMethod } from '../command';
 
@@ -105,10 +106,63 @@ const deriveCommand = (group: string) =>
     `${group} derive`,
   );
 
+const trainCommand = (group: string) =>
+  defineCommand(
+    {
+      name: 'train',
+      summary: 'retrain a derived network, report test accuracy, params, MAdds, measured vs predicted latency',
+      usage: '--net-config F|DIR [--data fashion-mnist|cifar10:DIR] [--epochs N] [--limit N] [--batch N] [--lr X] [--seed N] [--out DIR] [--device D] [--threads N] [--json]',
+      flags: {
+        'net-config': { type: 'string', value: 'F|DIR', help: "a net_config file, or a 'densenas search --out' folder (then its predicted cost is compared), required" },
+        data: { type: 'string', value: 'SRC', help: 'fashion-mnist (default) or cifar10:DIR' },
+        'data-dir': { type: 'string', value: 'DIR', help: "Fashion-MNIST folder (default $TORCHNAS_FASHION_MNIST, else Debian's)" },
+        epochs: { type: 'string', value: 'N', help: 'epochs (default 3)' },
+        limit: { type: 'string', value: 'N', help: 'train on the first N images only' },
+        batch: { type: 'string', value: 'N', help: 'batch size (default 128)' },
+        lr: { type: 'string', value: 'X', help: 'initial SGD lr of the per-step cosine (default 0.1)' },
+        seed: { type: 'string', value: 'N', help: 'initialisation and shuffles (default 0)' },
+        out: { type: 'string', value: 'DIR', help: 'write result.json, weights.pt and state_dict.pt (opens with torch.load in Python)' },
+        device: { type: 'string', value: 'D', help: 'cpu, cuda or cuda:N (default cpu)' },
+        threads: { type: 'string', value: 'N', help: 'LibTorch intra-op threads' },
+        json,
+      },
+      async run(flags) {
+        const source = flags['net-config'];
+        if (!source) throw new TorchnasError('--net-config F|DIR is required', 'INVALID_ARGUMENT');
+        const r = await runMethod('densenas train', flags.json, (context) =>
+          trainDerivedNet(source, {
+            data: flags.data,
+            dataDir: flags['data-dir'],
+            epochs: intFlag(flags.epochs, 'epochs'),
+            limit: intFlag(flags.limit, 'limit'),
+            batchSize: intFlag(flags.batch, 'batch'),
+            lr: numberFlag(flags.lr, 'lr'),
+            seed: intFlag(flags.seed, 'seed'),
+            out: flags.out,
+            device: flags.device,
+            threads: intFlag(flags.threads, 'threads'),
+            ...context,
+          }),
+        );
+        if (!flags.json) {
+          process.stdout.write(
+            `${r.data} test accuracy: ${(100 * r.testAccuracy).toFixed(2)}% after ${r.epochs.length} epoch(s); ` +
+              `${(r.parameters / 1e6).toFixed(3)} M parameters, ${(r.madds / 1e6).toFixed(2)} MMAdds; ` +
+              `measured latency ${r.measuredLatencyMs.toFixed(2)} ms per batch of ${r.latencyBatch}` +
+              (r.predictedCost !== null ? ` (the search predicted ${r.predictedCost.toFixed(2)})` : '') +
+              `; device ${r.device}, ${r.threads} thread(s)\n`,
+          );
+        }
+        return 0;
+      },
+    },
+    `${group} train`,
+  );
+
 export const densenasCommand = defineGroup({
   name: 'densenas',
   summary: 'DenseNAS: search a densely connected super network against a latency table, derive the network',
-  subcommands: [searchCommand, deriveCommand],
+  subcommands: [searchCommand, deriveCommand, trainCommand],
 });
 
 function describeSearch(r: DenseSearchResult, out: string | undefined): string {

@@ -1,0 +1,174 @@
+/**
+ * `torchnas densenas train`: retrains a derived network (densenas.md §6, scaled to small inputs): SGD
+ * with momentum 0.9 and weight decay 4e-5 under a per-step cosine to 1e-5, label smoothing 0.1, then the
+ * test accuracy (eval mode), parameters, MAdds, the measured latency of the whole network on this device
+ * and — when the net_config comes from a search folder — the latency the search's cost table predicted.
+ * Writes result.json, the weights (LibTorch archive) and a state dict that Python's torch.load opens.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { linkCancelToken } from '../../core/cancel';
+import { getThreads, resolveDevice, setThreads } from '../../core/device';
+import { TorchnasError } from '../../core/errors';
+import { ProgressCallback } from '../../core/progress';
+import { tensor } from '../../core/tensor';
+import { loadCifar10 } from '../../data/cifar10';
+import { FASHION_MNIST_MEAN, FASHION_MNIST_STD, loadFashionMnist } from '../../data/fashion-mnist';
+import { native } from '../../native';
+import { EnvelopeTargets, recordRun } from '../../report/envelope';
+import { NetConfig, countDerivedNet, readNetConfigFile } from '../../spaces/densenas';
+import { DenseEpochRecord, SEARCH_FILES } from './search';
+
+export interface DenseTrainOptions {
+  /** 'fashion-mnist' (default) or 'cifar10:DIR'. */
+  data?: string;
+  dataDir?: string;
+  epochs?: number;
+  batchSize?: number;
+  lr?: number;
+  labelSmoothing?: number;
+  /** Use only the first N training images. */
+  limit?: number;
+  seed?: number;
+  device?: string;
+  threads?: number;
+  /** Batch of the latency measurement (default 32, the LUTs' batch). */
+  latencyBatch?: number;
+  out?: string;
+  onProgress?: ProgressCallback;
+  signal?: AbortSignal;
+  onEnvelope?: EnvelopeTargets['onEnvelope'];
+}
+
+export interface DenseTrainResult {
+  netConfig: string;
+  data: string;
+  epochs: { epoch: number; meanLoss: number; trainAccuracy: number; lr: number; seconds: number }[];
+  testAccuracy: number;
+  testLoss: number;
+  parameters: number;
+  madds: number;
+  /** Whole-network latency on this device (median of the timed runs, ms per batch). */
+  measuredLatencyMs: number;
+  latencyBatch: number;
+  /** The search's cost-table sum for this network (same unit), when the net_config came from a search folder. */
+  predictedCost: number | null;
+  seed: number;
+  device: string;
+  threads: number;
+}
+
+/** A net_config file, or a `densenas search --out` folder (its net_config and last record's predicted cost). */
+export async function readDerived(source: string): Promise<{ netConfig: NetConfig; file: string; predicted: number | null }> {
+  if (fs.existsSync(source) && fs.statSync(source).isDirectory()) {
+    const file = path.join(source, SEARCH_FILES.netConfig);
+    const records = path.join(source, SEARCH_FILES.records);
+    let predicted: number | null = null;
+    if (fs.existsSync(records)) {
+      const list = JSON.parse(fs.readFileSync(records, 'utf8')) as DenseEpochRecord[];
+      predicted = list.length ? list[list.length - 1].derivedCost : null;
+    }
+    return { netConfig: await readNetConfigFile(file), file, predicted };
+  }
+  return { netConfig: await readNetConfigFile(source), file: source, predicted: null };
+}
+
+export async function trainDerivedNet(source: string, options: DenseTrainOptions = {}): Promise<DenseTrainResult> {
+  const seed = options.seed ?? 0;
+  const device = resolveDevice(options.device ?? 'cpu');
+  if (options.threads !== undefined) setThreads(options.threads);
+  const epochs = options.epochs ?? 3;
+  const batchSize = options.batchSize ?? 128;
+  const lr = options.lr ?? 0.1;
+  for (const [name, v] of Object.entries({ epochs, batchSize })) {
+    if (!Number.isInteger(v) || v < 1) throw new TorchnasError(`${name} must be an integer >= 1, got ${v}`, 'INVALID_ARGUMENT');
+  }
+  if (!(lr > 0)) throw new TorchnasError(`lr must be > 0, got ${lr}`, 'INVALID_ARGUMENT');
+  const data = options.data ?? 'fashion-mnist';
+  const history: DenseTrainResult['epochs'] = [];
+  return recordRun(
+    { method: 'densenas train', device, seed, config: { source, data, epochs, batchSize, lr, limit: options.limit ?? null } },
+    options,
+    async () => {
+      const { netConfig, file, predicted } = await readDerived(source);
+      let train: { images: Uint8Array; labels: Uint8Array; count: number };
+      let test: typeof train;
+      let channels: number;
+      let side: number;
+      let norm: { mean: number; std: number };
+      if (data === 'fashion-mnist') {
+        [train, test] = await Promise.all([loadFashionMnist('train', { dir: options.dataDir, limit: options.limit }), loadFashionMnist('test', { dir: options.dataDir })]);
+        [channels, side, norm] = [1, 28, { mean: FASHION_MNIST_MEAN, std: FASHION_MNIST_STD }];
+      } else if (data.startsWith('cifar10:')) {
+        const dir = data.slice('cifar10:'.length);
+        const all = await loadCifar10(dir, 'train');
+        const n = Math.min(all.count, options.limit ?? all.count);
+        train = { images: all.images.subarray(0, n * 3072), labels: all.labels.subarray(0, n), count: n };
+        test = await loadCifar10(dir, 'test');
+        // One mean/std for all channels (the classifier trainer normalises uint8 with a scalar pair).
+        [channels, side, norm] = [3, 32, { mean: 0.4733, std: 0.2515 }];
+      } else {
+        throw new TorchnasError(`--data ${data}: expected fashion-mnist or cifar10:DIR`, 'INVALID_ARGUMENT');
+      }
+      const net = new (native().DenseDerivedNet)(netConfig, { inChannels: channels, numClasses: 10, seed, device, mean: norm.mean, std: norm.std, bn: { momentum: 0.1, eps: 1e-3 } });
+      const x = tensor(train.images, [train.count, channels, side, side]);
+      const y = tensor(train.labels, [train.count]);
+      const tx = tensor(test.images, [test.count, channels, side, side]);
+      const ty = tensor(test.labels, [test.count]);
+      const cancel = linkCancelToken(options.signal);
+      const steps = Math.ceil(train.count / batchSize);
+      try {
+        for (let epoch = 0; epoch < epochs; epoch++) {
+          const r = await net.trainEpoch(
+            x,
+            y,
+            {
+              batchSize,
+              lr,
+              momentum: 0.9,
+              weightDecay: 4e-5,
+              cosineSteps: steps * epochs,
+              minLr: 1e-5,
+              labelSmoothing: options.labelSmoothing ?? 0.1,
+              seed: seed * 1000 + epoch,
+            },
+            ([step, , loss]) => options.onProgress?.(epoch * steps + step, steps * epochs, { epoch: epoch + 1, loss }),
+            cancel.token,
+          );
+          if (r.failure) throw new TorchnasError(`training stopped in epoch ${epoch + 1}: ${r.failure}`, 'NON_FINITE_LOSS');
+          history.push({ epoch: epoch + 1, meanLoss: r.meanLoss, trainAccuracy: r.accuracy, lr, seconds: r.seconds });
+        }
+        const evaluation = await net.evaluate(tx, ty, 500);
+        const latencyBatch = options.latencyBatch ?? 32;
+        const latency = await net.measureLatency({ batch: latencyBatch, h: side, w: side });
+        const count = countDerivedNet(netConfig, { inputSize: side, inChannels: channels, numClasses: 10 });
+        if (options.out) {
+          fs.mkdirSync(options.out, { recursive: true });
+          await net.save(path.join(options.out, 'weights.pt'));
+          await net.exportStateDict(path.join(options.out, 'state_dict.pt'));
+        }
+        const result: DenseTrainResult = {
+          netConfig: file,
+          data,
+          epochs: history,
+          testAccuracy: evaluation.accuracy,
+          testLoss: evaluation.loss,
+          parameters: net.parameterCount,
+          madds: count.madds,
+          measuredLatencyMs: latency.median,
+          latencyBatch,
+          predictedCost: predicted,
+          seed,
+          device,
+          threads: getThreads(),
+        };
+        return result;
+      } finally {
+        cancel.release();
+        for (const t of [x, y, tx, ty]) t.dispose();
+        net.dispose();
+      }
+    },
+    () => ({ epochs: history }),
+  );
+}
