@@ -43,6 +43,11 @@ const FACTORIES = {
   DartsNetwork: () => new b.DartsNetwork(),
   NcpPredictor: () => new b.NcpPredictor({ inputDim: 27, groups: [1, 1], headDropouts: [0, 0], sharedLayer: 2, separatedLayer: 1 }),
   MultiResolutionNet: () => new b.MultiResolutionNet({ embedding: [8, 8, 1, 1, 8, 1, 1, 1, 8, 8, 1, 1, 1, 1, 8, 8, 8, 1, 1, 1, 1, 1, 8, 8, 8, 8, 8], numClasses: 3 }),
+  DenseDerivedNet: () =>
+    new b.DenseDerivedNet(
+      { netType: 'mbv2', entries: [{ kind: 'block', inChannels: 4, outChannels: 4, headOp: 'mbconv_k3_t1', stackOps: [], stride: 1 }, { kind: 'conv1_1', inChannels: 4, outChannels: 8 }] },
+      { inChannels: 1, numClasses: 3 },
+    ),
   // A three-block DenseNAS space: 0 → 1 → 2 (conv1_1).
   DenseSuperNet: () =>
     new b.DenseSuperNet(
