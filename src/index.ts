@@ -50,3 +50,8 @@ export type { TableListing, VerifyRow } from './benchmarks/table-store';
 export { kendallTau, spearman } from './core/stats';
 export { RESULT_FILE } from './report/envelope';
 export type { ResultEnvelope, RunStatus } from './report/envelope';
+export { runDenseSearch, derivedCost, SEARCH_FILES } from './methods/densenas/search';
+export type { DenseSearchOptions, DenseSearchResult, DenseEpochRecord } from './methods/densenas/search';
+export { trainDerivedNet, readDerived } from './methods/densenas/train';
+export type { DenseTrainOptions, DenseTrainResult } from './methods/densenas/train';
+export { createSuperNet, searchSettings, nativeCosts, archParametersOf } from './methods/densenas/supernet';
