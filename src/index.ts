@@ -36,6 +36,8 @@ export * as darts from './spaces/darts';
 export * as nasbenchMr from './spaces/nasbench-mr';
 export * as densenas from './spaces/densenas';
 export * as densenasLut from './benchmarks/densenas-lut';
+export { buildLut, checkLut, showLut } from './methods/densenas/lut';
+export type { BuildLutOptions, BuildLutResult, CheckLutOptions, CheckLutResult, LutSummary } from './methods/densenas/lut';
 export { loadNasBenchMrTable, loadSearchList } from './benchmarks/nasbench-mr';
 export { loadNb201Table } from './benchmarks/nb201-table';
 export { parsePickle, readPickleFile } from './benchmarks/pickle';

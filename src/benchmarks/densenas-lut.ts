@@ -153,6 +153,19 @@ function forEachPosition(keys: DenseLutKeys, visit: (key: LutKey, where: string,
   visit(keys.classifier, 'classifier', (c) => c.classifier, (c, v) => (c.classifier = v));
 }
 
+/** A position of the space's cost list: its key and a description for messages ("block 3 head branch 1 op 4 (mbconv_k7_t3)"). */
+export interface LutPosition {
+  key: LutKey;
+  where: string;
+}
+
+/** Every position of `space`'s cost list in the §5.2 order (positions sharing a key repeat it). */
+export function lutPositions(space: DenseSpace, batch: number): LutPosition[] {
+  const positions: LutPosition[] = [];
+  forEachPosition(positionalLutKeys(space, batch), (key, where) => positions.push({ key, where }));
+  return positions;
+}
+
 function emptyCostList(keys: DenseLutKeys): DenseCostList {
   return {
     stem: 0,
@@ -292,4 +305,51 @@ export async function readLatListFile(file: string, space: DenseSpace): Promise<
 /** Writes a positional `lat_list` file as the original does (one line, no trailing newline), atomically. */
 export async function writeLatListFile(file: string, costs: DenseCostList): Promise<void> {
   await writeFileAtomic(file, formatLatList(costs));
+}
+
+/** A LUT read from either format: keyed JSON as is, a positional `lat_list` fitted to a space and keyed. */
+export interface LoadedLut {
+  lut: DenseNasLut;
+  format: 'keyed' | 'lat_list';
+  file: string;
+  /**
+   * False for a `lat_list`: the original format records no device, threads or LibTorch version, so
+   * `lut.fingerprint` holds placeholders ('unknown', threads 0) and only the assumed batch.
+   */
+  fingerprintKnown: boolean;
+}
+
+/** The fingerprint given to a positional `lat_list`, which records none (§5.1): only the batch it is assumed to have. */
+export function unknownFingerprint(batch: number): LutFingerprint {
+  return { device: 'unknown', threads: 0, torch: 'unknown', dtype: 'float32', batch };
+}
+
+/**
+ * Reads a keyed LUT (a JSON object) or an original positional `lat_list` (a nested list), either optionally
+ * gzipped, telling them apart by their first character. A `lat_list` has no keys, so it needs the space it
+ * was measured for and its batch (default 32, the shipped LUTs', §5.1).
+ * @throws TorchnasError INVALID_ARGUMENT for a `lat_list` without a space; FILE_CORRUPT for anything else
+ *   than the two formats, or a `lat_list` that does not fit the space (naming the block, branch or layer).
+ */
+export async function readLutOrLatListFile(file: string, options: { space?: DenseSpace; batch?: number } = {}): Promise<LoadedLut> {
+  const text = await readText(file);
+  const first = text.trimStart()[0];
+  if (first === '{') {
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch (e) {
+      throw new TorchnasError(`${file}: corrupt JSON (${(e as Error).message})`, 'FILE_CORRUPT', { cause: e });
+    }
+    return { lut: validateLut(value, file), format: 'keyed', file, fingerprintKnown: true };
+  }
+  if (first === '[') {
+    if (options.space === undefined) {
+      throw new TorchnasError(`${file} is a positional lat_list (densenas.md §5.2): it has no keys, so it needs the config it was measured for (--config F)`, 'INVALID_ARGUMENT');
+    }
+    const batch = options.batch ?? 32;
+    const costs = parseLatList(text, options.space, file);
+    return { lut: lutFromCostList(options.space, costs, unknownFingerprint(batch)), format: 'lat_list', file, fingerprintKnown: false };
+  }
+  throw new TorchnasError(`${file}: neither a keyed DenseNAS LUT (a JSON object) nor a positional lat_list (a nested list)`, 'FILE_CORRUPT');
 }

@@ -9,8 +9,9 @@ import { flopsCommand } from './commands/flops';
 import { ncpCommand } from './commands/ncp';
 import { dataCommand } from './commands/data';
 import { densenasCommand } from './commands/densenas';
+import { lutCommand } from './commands/lut';
 
-const COMMANDS: Command[] = [infoCommand, trainDemoCommand, tenasCommand, ncpCommand, densenasCommand, flopsCommand, dataCommand];
+const COMMANDS: Command[] = [infoCommand, trainDemoCommand, tenasCommand, ncpCommand, densenasCommand, lutCommand, flopsCommand, dataCommand];
 
 /** Exit codes: 0 ok, 1 runtime error (BUSY included), 2 usage or config error, 130 interrupted (SIGINT). */
 export const EXIT = { ok: 0, runtime: 1, usage: 2, interrupted: 130 } as const;

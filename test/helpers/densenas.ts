@@ -33,7 +33,8 @@ data:
 `;
 }
 
-export const tinySpace = (netType: 'mbv2' | 'res' = 'mbv2'): DenseSpace => buildDenseSpace(parseDenseNasConfig(tinyYaml(netType), 'tiny.yaml'));
+export const tinyConfig = (netType: 'mbv2' | 'res' = 'mbv2'): DenseNasConfig => parseDenseNasConfig(tinyYaml(netType), 'tiny.yaml');
+export const tinySpace = (netType: 'mbv2' | 'res' = 'mbv2'): DenseSpace => buildDenseSpace(tinyConfig(netType));
 
 /** densenas.md §4.4: the seed-2 untrained derivation (issue #18's epoch-6 log). */
 export const ISSUE18_NET_CONFIG = `[[16, 16], 'mbconv_k3_t1', [], 0, 1]|
