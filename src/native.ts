@@ -494,6 +494,12 @@ export interface NativeBinding {
 export const PACKAGE_ROOT = path.resolve(__dirname, '..');
 
 let cached: NativeBinding | undefined;
+let addonFile: string | undefined;
+
+/** The absolute path of the loaded addon file (undefined before the first `native()`). */
+export function addonPath(): string | undefined {
+  return cached ? addonFile : undefined;
+}
 
 // Node 20 defines Symbol.dispose as Symbol.for('nodejs.dispose') in its main realm; vm realms lack it.
 const disposeSymbol: symbol = (Symbol as { dispose?: symbol }).dispose ?? Symbol.for('nodejs.dispose');
@@ -530,13 +536,16 @@ export function native(): NativeBinding {
     // TORCHNAS_ADDON: an explicit torchnas.node (the sanitizer build of scripts/sanitize.sh, a test build).
     const explicit = process.env.TORCHNAS_ADDON;
     if (explicit) {
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
-      binding = require(path.resolve(explicit)) as NativeBinding;
+      addonFile = path.resolve(explicit);
     } else {
+      // node-gyp-build picks the file (a local build, else the matching prebuild); we require it ourselves so that
+      // the path of what was loaded is known (`info().addon`; the install test checks it is the shipped prebuild).
       // eslint-disable-next-line @typescript-eslint/no-require-imports
-      const load = require('node-gyp-build') as (dir: string) => NativeBinding;
-      binding = load(PACKAGE_ROOT);
+      const load = require('node-gyp-build') as { path(dir: string): string };
+      addonFile = load.path(PACKAGE_ROOT);
     }
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    binding = require(addonFile) as NativeBinding;
   } catch (e) {
     throw explainLoadFailure(e);
   }

@@ -1,5 +1,7 @@
 /** Devices, seeds, threads and versions: process-wide settings of the native core. */
-import { native } from '../native';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { addonPath, native } from '../native';
 
 /** A device as written by users: 'cpu', 'cuda' or 'cuda:N'. */
 export type DeviceSpec = 'cpu' | 'cuda' | `cuda:${number}`;
@@ -15,6 +17,39 @@ export interface TorchnasInfo {
   mkldnn: boolean;
   node: string;
   platform: string;
+  /** Absolute path of the loaded addon file (a local build or a shipped prebuild). */
+  addon: string;
+  /**
+   * BLAS/LAPACK and OpenMP shared libraries mapped into this process (Linux: read from /proc/self/maps, with
+   * symlinks resolved, so `libblas.so.3` shows the library the alternatives system points at). Empty elsewhere.
+   */
+  blas: string[];
+  openmp: string[];
+}
+
+/** Shared libraries mapped into this process whose file names match `pattern` (Linux only; [] elsewhere). */
+export function mappedLibraries(pattern: RegExp): string[] {
+  let maps: string;
+  try {
+    maps = fs.readFileSync('/proc/self/maps', 'utf8');
+  } catch {
+    return [];
+  }
+  const found = new Set<string>();
+  for (const line of maps.split('\n')) {
+    const at = line.indexOf('/');
+    if (at < 0) continue;
+    const file = line.slice(at).trim();
+    if (!/\.so(\.|$)/.test(file) || !pattern.test(path.basename(file))) continue;
+    let real = file;
+    try {
+      real = fs.realpathSync(file);
+    } catch {
+      // a deleted or unreadable file: report the mapped name
+    }
+    found.add(real);
+  }
+  return [...found].sort();
 }
 
 /** Versions, devices and threads (what `torchnas info` prints). */
@@ -33,6 +68,9 @@ export function info(): TorchnasInfo {
     mkldnn: r.mkldnn,
     node: process.version,
     platform: `${process.platform}-${process.arch}`,
+    addon: addonPath() ?? '',
+    blas: mappedLibraries(/blas|lapack|mkl_(rt|core|intel)|libflexiblas/i),
+    openmp: mappedLibraries(/^lib(g|i)?omp/i),
   };
 }
 

@@ -20,6 +20,9 @@ export const infoCommand = defineCommand({
         `devices    ${i.devices.join(', ')}`,
         `threads    ${i.threads} intra-op, ${i.interopThreads} inter-op`,
         `MKL-DNN    ${i.mkldnn ? 'yes' : 'no'}`,
+        `BLAS       ${i.blas.length ? i.blas.join(', ') : 'none mapped'}`,
+        `OpenMP     ${i.openmp.length ? i.openmp.join(', ') : 'none mapped'}`,
+        `addon      ${i.addon}`,
         `node       ${i.node} (${i.platform})`,
       ].join('\n') + '\n',
     );
