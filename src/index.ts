@@ -3,6 +3,7 @@ export { TorchnasError, isTorchnasError } from './core/errors';
 export type { TorchnasErrorCode } from './core/errors';
 export { info, resolveDevice, manualSeed, setThreads, getThreads } from './core/device';
 export type { TorchnasInfo, DeviceSpec } from './core/device';
+export type { OpenBlasInfo } from './native';
 export { tensor, isTensor, saveTensors, loadTensors } from './core/tensor';
 export type { Tensor, TensorData, Dtype } from './core/tensor';
 export { Random } from './core/random';

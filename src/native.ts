@@ -13,6 +13,14 @@ export interface NativeRuntimeInfo {
   threads: number;
   interopThreads: number;
   mkldnn: boolean;
+  /** OpenBLAS when it is the process's BLAS: build string, threading model and thread count; else null. */
+  openblas: OpenBlasInfo | null;
+}
+
+export interface OpenBlasInfo {
+  config: string;
+  parallel: 'sequential' | 'pthreads' | 'openmp' | 'unknown';
+  threads: number;
 }
 
 export type NativeDtype = 'float32' | 'float64' | 'int32' | 'int64' | 'uint8' | 'bool' | string;

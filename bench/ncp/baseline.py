@@ -17,7 +17,13 @@ import tempfile
 import time
 
 import numpy as np
+import os
+import sys as _sys
+
 import torch
+
+_sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))
+from footing import footing  # noqa: E402
 from torch import nn
 from torch.nn import functional as F
 
@@ -248,7 +254,7 @@ def main():
         flops, params = net2flops(rounded)
         flops_seconds += time.perf_counter() - t1
     propagation_seconds = time.perf_counter() - t0
-    print(json.dumps({'torch': torch.__version__, 'threads': torch.get_num_threads(), 'epochs': args.epochs,
+    print(json.dumps({'torch': torch.__version__, 'threads': torch.get_num_threads(), 'footing': footing(), 'epochs': args.epochs,
                       'train_seconds': train_seconds, 'best_epoch': best_epoch, 'best_l1': best_l1, 'last_l1': last_l1,
                       'propagation_seconds': propagation_seconds, 'net2flops_seconds': flops_seconds, 'trajectory': trajectory}))
 

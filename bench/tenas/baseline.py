@@ -7,7 +7,13 @@ import json
 import sys
 import time
 
+import os
+import sys as _sys
+
 import torch
+
+_sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))
+from footing import footing  # noqa: E402
 import torch.nn as nn
 import torch.nn.functional as F
 
@@ -168,6 +174,7 @@ def main():
     thin.alpha = torch.zeros(6, 5)
     thin.alpha[:, 0] = -1000
     out["thin_regions"], out["thin_lr_s"] = timed(lambda: linear_regions(thin, patches), repeats)
+    out["footing"] = footing()
     print(json.dumps(out))
 
 

@@ -8,6 +8,7 @@ const { execFileSync } = require('node:child_process');
 const path = require('node:path');
 const root = path.resolve(__dirname, '..', '..');
 const dist = (p) => require(path.join(root, 'dist', p));
+const { childEnv, compareFooting, ratio } = require('../footing');
 
 const args = process.argv.slice(2);
 const flag = (name, fallback) => {
@@ -32,7 +33,7 @@ async function best(fn) {
 (async () => {
   const python = process.env.TORCHNAS_BENCH_PYTHON || '/usr/bin/python3';
   process.stderr.write(`running ${python} baseline.py (threads ${threads}, batch ${batch}) ...\n`);
-  const py = JSON.parse(execFileSync(python, [path.join(__dirname, 'baseline.py'), String(threads), String(batch), String(repeats)], { encoding: 'utf8' }));
+  const py = JSON.parse(execFileSync(python, [path.join(__dirname, 'baseline.py'), String(threads), String(batch), String(repeats)], { encoding: 'utf8', env: childEnv(threads) }));
 
   const { native } = dist('native');
   const { ntkNetwork, thinNetwork, singlePathAlpha } = dist('methods/tenas/networks');
@@ -56,11 +57,14 @@ async function best(fn) {
     ['linear regions, thin supernet, 3000 × 1×3×3', py.thin_regions, lr, py.thin_lr_s, lt],
   ];
   const i = info();
+  const footing = compareFooting(i, py.footing);
   console.log(`torchnas ${i.torchnas} (LibTorch ${i.libtorch}) vs PyTorch ${py.torch}; ${threads} thread(s); best of ${repeats}`);
+  for (const line of footing.lines) console.log(line);
+  if (!footing.equal) console.log(`no ratios: ${footing.reasons.join('; ')}`);
   console.log('| work | value (Python) | value (torchnas) | Python s | torchnas s | ratio |');
   console.log('|---|---|---|---|---|---|');
   for (const [name, pv, tv, ps, ts] of rows) {
-    console.log(`| ${name} | ${Number(pv).toPrecision(6)} | ${Number(tv).toPrecision(6)} | ${ps.toFixed(3)} | ${ts.toFixed(3)} | ${(ts / ps).toFixed(2)}× |`);
+    console.log(`| ${name} | ${Number(pv).toPrecision(6)} | ${Number(tv).toPrecision(6)} | ${ps.toFixed(3)} | ${ts.toFixed(3)} | ${ratio(ts, ps, footing)} |`);
   }
   if (args.includes('--search')) {
     const { runTenasSearch } = dist('methods/tenas/run');

@@ -5,12 +5,49 @@
 #include <torch/utils.h>
 #include <torch/version.h>
 
+#include <dlfcn.h>
+
 #include <atomic>
 #include <regex>
 
 #include "errors.h"
 
 namespace torchnas {
+
+namespace {
+// OpenBLAS's extension API, looked up in the already loaded library (RTLD_NOLOAD: never loads one).
+// The addon is dlopen'ed locally, so its dependencies are not in the global scope: look the library up
+// by soname rather than with RTLD_DEFAULT.
+struct OpenBlasApi {
+  void (*set_threads)(int) = nullptr;
+  int (*get_threads)() = nullptr;
+  char* (*get_config)() = nullptr;
+  int (*get_parallel)() = nullptr;
+};
+
+const OpenBlasApi& openblas() {
+  static const OpenBlasApi api = [] {
+    OpenBlasApi a;
+    void* h = nullptr;
+    for (const char* soname : {"libopenblas.so.0", "libopenblas.so", "libopenblasp-r0.3.21.so"}) {
+      h = dlopen(soname, RTLD_NOW | RTLD_NOLOAD);
+      if (h) break;
+    }
+    if (!h) return a;
+    a.set_threads = reinterpret_cast<void (*)(int)>(dlsym(h, "openblas_set_num_threads"));
+    a.get_threads = reinterpret_cast<int (*)()>(dlsym(h, "openblas_get_num_threads"));
+    a.get_config = reinterpret_cast<char* (*)()>(dlsym(h, "openblas_get_config"));
+    a.get_parallel = reinterpret_cast<int (*)()>(dlsym(h, "openblas_get_parallel"));
+    return a;
+  }();
+  return api;
+}
+
+void set_blas_threads(int n) {
+  const auto& b = openblas();
+  if (b.set_threads && (!b.get_threads || b.get_threads() != n)) b.set_threads(n);
+}
+}  // namespace
 
 RuntimeInfo runtime_info() {
   RuntimeInfo info;
@@ -20,6 +57,10 @@ RuntimeInfo runtime_info() {
   info.num_threads = get_num_threads();
   info.num_interop_threads = at::get_num_interop_threads();
   info.mkldnn_available = at::hasMKLDNN();
+  const auto& b = openblas();
+  if (b.get_config) info.blas_config = b.get_config();
+  if (b.get_parallel) info.blas_parallel = b.get_parallel();
+  if (b.get_threads) info.blas_threads = b.get_threads();
   return info;
 }
 
@@ -36,7 +77,11 @@ namespace {
 // start (LibTorch's default, read on the first call: the addon's init, on the JS thread) and every job
 // applies it, or its own, explicitly.
 std::atomic<int>& configured_threads() {
-  static std::atomic<int> n{at::get_num_threads()};
+  static std::atomic<int> n{[] {
+    int t = at::get_num_threads();
+    set_blas_threads(t);  // no BLAS pool left at its own default
+    return t;
+  }()};
   return n;
 }
 }  // namespace
@@ -45,6 +90,7 @@ void set_num_threads(int n) {
   if (n < 1 || n > 4096) fail("INVALID_ARGUMENT", "thread count must be in 1..4096, got " + std::to_string(n));
   configured_threads().store(n);
   at::set_num_threads(n);
+  set_blas_threads(n);
 }
 
 int get_num_threads() { return configured_threads().load(); }

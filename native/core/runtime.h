@@ -14,6 +14,12 @@ struct RuntimeInfo {
   int num_threads;
   int num_interop_threads;
   bool mkldnn_available;
+  // OpenBLAS when it is the BLAS in this process (found by soname, whatever the alternatives point at):
+  // its build string (openblas_get_config), threading model (openblas_get_parallel: 0 sequential,
+  // 1 pthreads, 2 OpenMP) and thread count. blas_threads is -1 when no OpenBLAS is loaded.
+  std::string blas_config;
+  int blas_parallel = -1;
+  int blas_threads = -1;
 };
 
 RuntimeInfo runtime_info();
@@ -28,6 +34,9 @@ std::mutex& seeded_construction_mutex();
 // The process's configured intra-op thread count (setThreads / --threads). Jobs apply it on their own
 // thread when they start (apply_job_threads), so a job that changes its own thread count (NTK row
 // workers run one thread each) cannot leak that into another job or into the JS thread.
+// One setting governs LibTorch's intra-op pool, OpenMP and the BLAS: set_num_threads also sets
+// OpenBLAS's count when OpenBLAS is loaded (its pthreads build keeps its own pool, which would otherwise
+// stay at the machine's core count), and the first call pins OpenBLAS to LibTorch's default.
 void set_num_threads(int n);
 int get_num_threads();
 // Sets the calling thread's intra-op thread count to n (0: the configured count). OpenMP keeps the

@@ -2,6 +2,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { addonPath, native } from '../native';
+import type { OpenBlasInfo } from '../native';
 
 /** A device as written by users: 'cpu', 'cuda' or 'cuda:N'. */
 export type DeviceSpec = 'cpu' | 'cuda' | `cuda:${number}`;
@@ -25,6 +26,8 @@ export interface TorchnasInfo {
    */
   blas: string[];
   openmp: string[];
+  /** OpenBLAS's own report (build, threading model, threads) when it is the BLAS in use; null otherwise. */
+  openblas: OpenBlasInfo | null;
 }
 
 /** Shared libraries mapped into this process whose file names match `pattern` (Linux only; [] elsewhere). */
@@ -71,6 +74,7 @@ export function info(): TorchnasInfo {
     addon: addonPath() ?? '',
     blas: mappedLibraries(/blas|lapack|mkl_(rt|core|intel)|libflexiblas/i),
     openmp: mappedLibraries(/^lib(g|i)?omp/i),
+    openblas: r.openblas,
   };
 }
 

@@ -1,3 +1,5 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { exitCodeOf, main } from '../../src/cli';
 import { TorchnasError } from '../../src/core/errors';
 import { native } from '../../src/native';
@@ -27,6 +29,36 @@ describe('torchnas CLI', () => {
     expect(info.devices[0]).toBe('cpu');
     expect(info.devices).toHaveLength(1 + info.cudaDeviceCount);
     expect(info.threads).toBeGreaterThanOrEqual(1);
+    // The loaded addon, and the BLAS/OpenMP libraries really mapped into the process.
+    expect(fs.existsSync(info.addon)).toBe(true);
+    expect(info.addon).toMatch(/torchnas\.node$/);
+    if (process.platform === 'linux') {
+      expect(info.blas.length).toBeGreaterThan(0);
+      for (const lib of [...info.blas, ...info.openmp]) expect(fs.existsSync(lib)).toBe(true);
+      expect(info.blas.some((l: string) => /blas/.test(path.basename(l)))).toBe(true);
+    }
+    // OpenBLAS reports itself exactly when one of the mapped BLAS files is OpenBLAS's.
+    const openblasMapped = info.blas.some((l: string) => /openblas/.test(l));
+    expect(info.openblas !== null).toBe(openblasMapped);
+    if (info.openblas) {
+      expect(info.openblas.config).toMatch(/OpenBLAS/);
+      expect(info.openblas.threads).toBe(info.threads); // one setting governs both pools
+    }
+  });
+
+  test('setThreads governs LibTorch and the BLAS together (OpenBLAS when loaded)', () => {
+    const b = native();
+    const before = b.getThreads();
+    try {
+      for (const n of [2, 1]) {
+        b.setThreads(n);
+        const i = b.info();
+        expect(i.threads).toBe(n);
+        if (i.openblas) expect(i.openblas.threads).toBe(n);
+      }
+    } finally {
+      b.setThreads(before);
+    }
   });
 
   test('unknown command and unknown flag are usage errors', async () => {

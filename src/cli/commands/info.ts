@@ -21,6 +21,7 @@ export const infoCommand = defineCommand({
         `threads    ${i.threads} intra-op, ${i.interopThreads} inter-op`,
         `MKL-DNN    ${i.mkldnn ? 'yes' : 'no'}`,
         `BLAS       ${i.blas.length ? i.blas.join(', ') : 'none mapped'}`,
+        ...(i.openblas ? [`OpenBLAS   ${i.openblas.config.trim()} (${i.openblas.parallel}, ${i.openblas.threads} thread${i.openblas.threads === 1 ? '' : 's'})`] : []),
         `OpenMP     ${i.openmp.length ? i.openmp.join(', ') : 'none mapped'}`,
         `addon      ${i.addon}`,
         `node       ${i.node} (${i.platform})`,
