@@ -173,3 +173,23 @@ export async function writeNb201CellDataset(file: string, records: Nb201CellInfo
   const count = records instanceof Map ? records.size : (records as readonly Nb201CellInfoRecord[]).length;
   return { file, records: count, bytes: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') };
 }
+
+/** What {@link regenerateNb201CellDataset} did. */
+export interface RegeneratedNb201CellDataset extends WrittenNb201CellDataset {
+  /** The NCP table read (a name resolved to its path). */
+  table: string;
+  /** Wall time of building and writing, seconds. */
+  seconds: number;
+}
+
+/**
+ * Builds the NB201 cell-information records from NCP's table ({@link buildNb201CellDataset}) and writes them to
+ * `out` ({@link writeNb201CellDataset}): what `torchnas nar dataset --space nb201` does.
+ */
+export async function regenerateNb201CellDataset(options: BuildNb201CellDatasetOptions & { out: string }): Promise<RegeneratedNb201CellDataset> {
+  const started = process.hrtime.bigint();
+  const table = resolveTablePath(options.table ?? 'nb201', { kind: 'nb201' });
+  const records = await buildNb201CellDataset({ table });
+  const written = await writeNb201CellDataset(options.out, records);
+  return { ...written, table, seconds: Number(process.hrtime.bigint() - started) / 1e9 };
+}
