@@ -135,7 +135,7 @@ export async function* streamJsonElements(file: string, options: JsonStreamOptio
             break;
           }
           if (isObject) {
-            if (b !== QUOTE) corrupt(`expected the key of ${where()} (a string), found ${describeByte(b)}`, offset + i);
+            if (b !== QUOTE) corrupt(`expected the key (a string) of element ${position}, found ${describeByte(b)}`, offset + i);
             state = State.InKey;
             start = i;
             elementStart = offset + i;

@@ -18,6 +18,22 @@ export const NAR_NB201_NETWORKS = [
   { name: 'ImageNet16-120', classes: 120, resolution: 16 },
 ] as const;
 
+/** The 15 cell keys of the per-edge cost fields, in file order: positions in NB201's module list (§1.2). */
+export const NAR_NB201_CELL_KEYS: readonly string[] = Object.freeze([0, 1, 2, 3, 4, 6, 7, 8, 9, 10, 12, 13, 14, 15, 16].map((p) => `cells${p}`));
+
+/** The accuracy and latency fields of a record, in file order (numbers or null). */
+export const NAR_NB201_MEASURE_FIELDS = [
+  'cifar10_val_acc',
+  'cifar10_test_acc',
+  'cifar100_val_acc',
+  'cifar100_test_acc',
+  'imagenet16_val_acc',
+  'imagenet16_test_acc',
+  'cifar10_latency',
+  'cifar100_latency',
+  'imagenet16_latency',
+] as const;
+
 /** One of `cifar10-valid`, `cifar100`, `ImageNet16-120`. */
 export type NarNb201Network = (typeof NAR_NB201_NETWORKS)[number]['name'];
 
