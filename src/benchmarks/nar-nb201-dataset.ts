@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { writeFileAtomic } from '../core/atomic-file';
 import { TorchnasError } from '../core/errors';
 import { formatNb201String, nb201FromTableEmbedding, NB201_EDGES, Nb201Arch, checkNb201Arch } from '../spaces/nb201';
-import { nb201FvcoreCost } from '../spaces/nb201/fvcore-cost';
+import { NB201_CELL_KEYS, nb201FvcoreCost } from '../spaces/nb201/fvcore-cost';
 import { loadNb201Table } from './nb201-table';
 import { resolveTablePath } from './table-names';
 
@@ -19,7 +19,7 @@ export const NAR_NB201_NETWORKS = [
 ] as const;
 
 /** The 15 cell keys of the per-edge cost fields, in file order: positions in NB201's module list (§1.2). */
-export const NAR_NB201_CELL_KEYS: readonly string[] = Object.freeze([0, 1, 2, 3, 4, 6, 7, 8, 9, 10, 12, 13, 14, 15, 16].map((p) => `cells${p}`));
+export const NAR_NB201_CELL_KEYS: readonly string[] = NB201_CELL_KEYS;
 
 /** The accuracy and latency fields of a record, in file order (numbers or null). */
 export const NAR_NB201_MEASURE_FIELDS = [

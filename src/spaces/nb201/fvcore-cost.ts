@@ -10,6 +10,12 @@ import { Nb201Arch, checkNb201Arch } from './ops';
 const CONV_1X1 = 2;
 const CONV_3X3 = 3;
 
+/**
+ * Keys of the 15 cells of the default network (N = 5) in NB201's module list order: positions 0–4, 6–10, 12–16
+ * (5 and 11 are the residual reduction blocks; nar.md §1.2).
+ */
+export const NB201_CELL_KEYS: readonly string[] = Object.freeze([0, 1, 2, 3, 4, 6, 7, 8, 9, 10, 12, 13, 14, 15, 16].map((p) => `cells${p}`));
+
 /** Options of {@link nb201FvcoreCost}; the defaults are the benchmark network on CIFAR-10/100 input (32×32). */
 export interface Nb201FvcoreOptions {
   /** Classifier classes. Default 10. */
