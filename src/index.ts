@@ -66,6 +66,7 @@ export {
   regenerateNb201CellDataset,
   writeNb201CellDataset,
   serializeNb201CellDataset,
+  pythonFloatText,
   nb201CellInfoRecord,
   nb201CellAdjacency,
   NAR_NB201_NETWORKS,
@@ -81,6 +82,8 @@ export type {
   BuildNb201CellDatasetOptions,
   WrittenNb201CellDataset,
   RegeneratedNb201CellDataset,
+  FloatStyle,
+  SerializeOptions,
 } from './benchmarks/nar-nb201-dataset';
 export { readNb201CellInfo, streamNb201CellInfo, checkNb201CellInfoRecord, rankNb201CellInfo } from './benchmarks/nar-nb201-reader';
 export type { Nb201CellInfoEntry, Nb201CellInfoRanks } from './benchmarks/nar-nb201-reader';

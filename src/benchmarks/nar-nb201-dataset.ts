@@ -162,15 +162,54 @@ export async function buildNb201CellDataset(options: BuildNb201CellDatasetOption
 /** Records keyed by NB201 index: an array (position = index) or a map. */
 export type Nb201CellInfoRecords = readonly Nb201CellInfoRecord[] | ReadonlyMap<number, Nb201CellInfoRecord>;
 
+/** How floats are written: `js` as JSON.stringify does (`43`), `python` as Python's json module does (`43.0`). */
+export type FloatStyle = 'js' | 'python';
+
+export interface SerializeOptions {
+  /** Default `js`: §7.1's `JSON.stringify` form. */
+  floatStyle?: FloatStyle;
+}
+
 /**
- * The file's text as JavaScript writes it: one compact JSON object keyed "0", "1", … in index order (§7.1's
- * `JSON.stringify` form; integer-valued accuracies come out as `43`, where Python writes `43.0`).
+ * A float as Python's `repr` writes it (what `json.dump` emits): the same shortest round-trip digits as JavaScript,
+ * but integral values keep `.0`, and exponent notation is used below 1e-4 and from 1e16 on, with a signed exponent
+ * of at least two digits (`1e-05`, `1e+16`).
  */
-export function serializeNb201CellDataset(records: Nb201CellInfoRecords): string {
+export function pythonFloatText(x: number): string {
+  if (!Number.isFinite(x)) throw new TorchnasError(`cannot write ${x} as JSON`, 'INVALID_ARGUMENT');
+  if (x === 0) return Object.is(x, -0) ? '-0.0' : '0.0';
+  const [mantissa, exponentText] = x.toExponential().split('e');
+  const exponent = Number(exponentText);
+  if (exponent < -4 || exponent >= 16) return `${mantissa}e${exponent < 0 ? '-' : '+'}${String(Math.abs(exponent)).padStart(2, '0')}`;
+  const text = String(x); // fixed notation in this range, the same digits
+  return /[.e]/.test(text) ? text : `${text}.0`;
+}
+
+/** The record's float fields (accuracies and latencies) in Python's float text. */
+function pythonRecordText(record: Nb201CellInfoRecord): string {
+  const text = JSON.stringify(record);
+  const fields = record as unknown as Record<string, number | null>;
+  return text.replace(MEASURE_VALUE, (match, name: string) => {
+    const value = fields[name];
+    return value === null ? match : `"${name}":${pythonFloatText(value)}`;
+  });
+}
+const MEASURE_VALUE = new RegExp(`"(${NAR_NB201_MEASURE_FIELDS.join('|')})":[^,}]+`, 'g');
+
+/**
+ * The file's text: one compact JSON object keyed "0", "1", … in index order. By default as JavaScript writes it
+ * (§7.1's `JSON.stringify` form: integer-valued accuracies as `43`); `floatStyle: 'python'` writes the accuracies and
+ * latencies as Python does (`43.0`), §7.1's byte-exact reference form.
+ */
+export function serializeNb201CellDataset(records: Nb201CellInfoRecords, options: SerializeOptions = {}): string {
   const entries = records instanceof Map ? [...records.entries()].sort((a, b) => a[0] - b[0]) : (records as readonly Nb201CellInfoRecord[]).map((r, i) => [i, r] as const);
-  const object: Record<string, Nb201CellInfoRecord> = {};
-  for (const [index, record] of entries) object[String(index)] = record;
-  return JSON.stringify(object);
+  if ((options.floatStyle ?? 'js') === 'js') {
+    const object: Record<string, Nb201CellInfoRecord> = {};
+    for (const [index, record] of entries) object[String(index)] = record;
+    return JSON.stringify(object);
+  }
+  if (options.floatStyle !== 'python') throw new TorchnasError(`floatStyle must be 'js' or 'python', got ${String(options.floatStyle)}`, 'INVALID_ARGUMENT');
+  return `{${entries.map(([index, record]) => `"${index}":${pythonRecordText(record)}`).join(',')}}`;
 }
 
 /** What {@link writeNb201CellDataset} wrote. */
@@ -183,8 +222,8 @@ export interface WrittenNb201CellDataset {
 }
 
 /** Writes the records as NAR's NB201 file (compact JSON, {@link serializeNb201CellDataset}), atomically. */
-export async function writeNb201CellDataset(file: string, records: Nb201CellInfoRecords): Promise<WrittenNb201CellDataset> {
-  const bytes = Buffer.from(serializeNb201CellDataset(records), 'utf8');
+export async function writeNb201CellDataset(file: string, records: Nb201CellInfoRecords, options: SerializeOptions = {}): Promise<WrittenNb201CellDataset> {
+  const bytes = Buffer.from(serializeNb201CellDataset(records, options), 'utf8');
   await writeFileAtomic(file, bytes);
   const count = records instanceof Map ? records.size : (records as readonly Nb201CellInfoRecord[]).length;
   return { file, records: count, bytes: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') };
@@ -202,10 +241,10 @@ export interface RegeneratedNb201CellDataset extends WrittenNb201CellDataset {
  * Builds the NB201 cell-information records from NCP's table ({@link buildNb201CellDataset}) and writes them to
  * `out` ({@link writeNb201CellDataset}): what `torchnas nar dataset --space nb201` does.
  */
-export async function regenerateNb201CellDataset(options: BuildNb201CellDatasetOptions & { out: string }): Promise<RegeneratedNb201CellDataset> {
+export async function regenerateNb201CellDataset(options: BuildNb201CellDatasetOptions & SerializeOptions & { out: string }): Promise<RegeneratedNb201CellDataset> {
   const started = process.hrtime.bigint();
   const table = resolveTablePath(options.table ?? 'nb201', { kind: 'nb201' });
   const records = await buildNb201CellDataset({ table });
-  const written = await writeNb201CellDataset(options.out, records);
+  const written = await writeNb201CellDataset(options.out, records, { floatStyle: options.floatStyle });
   return { ...written, table, seconds: Number(process.hrtime.bigint() - started) / 1e9 };
 }

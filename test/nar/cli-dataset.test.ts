@@ -30,12 +30,20 @@ describe('torchnas nar dataset', () => {
     expect(r.stdout).toContain(`sha256 ${SHA256}`);
   });
 
+  test('--float-style python writes the Python form (sha256 61cc554d…9586)', async () => {
+    const out = path.join(tmp, 'python.json');
+    const r = await runCli(['nar', 'dataset', '--space', 'nb201', '--out', out, '--float-style', 'python', '--json']);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ bytes: 59028505, sha256: '61cc554dffaffff407389f172877beef1a50bb393de46f5cba2df20a8b519586' });
+  });
+
   test('usage errors: missing --space or --out, an unknown space, nb101, a missing table; the group help lists dataset', async () => {
     const cases: [string[], RegExp][] = [
       [['nar', 'dataset', '--out', path.join(tmp, 'x.json')], /--space is required/],
       [['nar', 'dataset', '--space', 'nb201'], /--out FILE is required/],
       [['nar', 'dataset', '--space', 'darts', '--out', 'x.json'], /--space darts: expected nb201, nb101/],
       [['nar', 'dataset', '--space', 'nb101', '--out', 'x.json'], /NB101 cell information cannot be regenerated/],
+      [['nar', 'dataset', '--space', 'nb201', '--out', 'x.json', '--float-style', 'c'], /--float-style c: expected js, python/],
     ];
     for (const [argv, message] of cases) {
       const r = await runCli(argv);

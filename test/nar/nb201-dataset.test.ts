@@ -7,6 +7,7 @@ import {
   NAR_NB201_NETWORKS,
   Nb201CellInfoRecord,
   nb201CellInfoRecord,
+  pythonFloatText,
   serializeNb201CellDataset,
   writeNb201CellDataset,
 } from '../../src/benchmarks/nar-nb201-dataset';
@@ -143,6 +144,25 @@ describe('NB201 cell-information dataset regenerated from the NCP table (nar.md 
     expect(written).toEqual({ file, records: 15625, bytes: 59028445, sha256: 'd9c2a8ed8696cc87f9b182a351c4e32941c09b401942b0eb5ad73eef1e6984bf' });
     expect(fs.statSync(file).size).toBe(59028445);
     expect(fs.readdirSync(tmp)).toEqual(['nb201-cell-info.json']); // no temp left behind
+  });
+
+  test('the Python form (floats as Python writes them) is byte-exact too: 59,028,505 bytes, sha256 61cc554d…9586 (§7.1)', () => {
+    const text = serializeNb201CellDataset(records, { floatStyle: 'python' });
+    expect(Buffer.byteLength(text)).toBe(59028505);
+    expect(createHash('sha256').update(text).digest('hex')).toBe('61cc554dffaffff407389f172877beef1a50bb393de46f5cba2df20a8b519586');
+    // 15 architectures have an integer-valued accuracy, the first at index 274
+    const integral = records.flatMap((r, i) => (Number.isInteger(r.imagenet16_test_acc) ? [i] : []));
+    expect([integral.length, integral[0]]).toEqual([15, 274]);
+    expect(text).toContain(`"274":${serializeNb201CellDataset([records[274]], { floatStyle: 'python' }).slice(5, -1)}`);
+    expect(serializeNb201CellDataset([records[274]], { floatStyle: 'python' })).toContain('"imagenet16_val_acc":43.0,"imagenet16_test_acc":43.0,');
+    expect(serializeNb201CellDataset([records[274]])).toContain('"imagenet16_val_acc":43,"imagenet16_test_acc":43,');
+  });
+
+  test('Python float text: .0 on integral values, exponents below 1e-4 and from 1e16', () => {
+    expect([43, 0.0001, 0.00001, 2.5e-5, 1e16, 123.5, 25.766666615804038, 1234567890123456.7, 0, -0, -3].map(pythonFloatText)).toEqual([
+      '43.0', '0.0001', '1e-05', '2.5e-05', '1e+16', '123.5', '25.766666615804038', '1234567890123456.8', '0.0', '-0.0', '-3.0',
+    ]);
+    expect(() => pythonFloatText(NaN)).toThrow(/cannot write NaN as JSON/);
   });
 
   test('a map of records serializes to the same object keyed by index, in index order', () => {

@@ -8,6 +8,7 @@ import { TorchnasError } from '../../core/errors';
 import { choiceFlag, Command, defineCommand, defineGroup, printJson } from '../command';
 
 const SPACES = ['nb201', 'nb101'] as const;
+const FLOAT_STYLES = ['js', 'python'] as const;
 
 function describeDataset(r: RegeneratedNb201CellDataset): string {
   return [
@@ -22,17 +23,19 @@ const datasetCommand = (group: string): Command =>
     {
       name: 'dataset',
       summary: 'regenerate the NB201 cell-information file (per-edge FLOPs/params of three networks, accuracies) from NCP\'s NB201 table',
-      usage: '--space nb201 --out FILE [--table TABLE] [--json]',
+      usage: '--space nb201 --out FILE [--table TABLE] [--float-style js|python] [--json]',
       flags: {
         space: { type: 'string', value: 'S', help: 'search space: nb201 (NB101 cell information is a user download, not regenerated)' },
         table: { type: 'string', value: 'TABLE', help: "NCP's NB201 table: the name nb201 (default, the bundled copy) or a path to ncp-trainval.pkl|json" },
         out: { type: 'string', value: 'FILE', help: 'the JSON file to write (atomically)' },
+        'float-style': { type: 'string', value: 'S', help: "js (default: accuracies as JSON.stringify writes them, 43) or python (as Python's json writes them, 43.0)" },
         json: { type: 'boolean', help: 'print what was written as JSON' },
       },
       notes: [
         'The file is NAR\'s NB201 format (nar.md §1.2): one compact JSON object keyed "0".."15624" in NB201 index order.',
         'Costs come from our fvcore-convention counter (§3) for cifar10-valid, cifar100 and ImageNet16-120; the table\'s',
         'ImageNet16-120 accuracy fills imagenet16_val_acc and imagenet16_test_acc; CIFAR accuracies and latencies are null.',
+        'sha256 of the default (js) form: d9c2a8ed8696cc87f9b182a351c4e32941c09b401942b0eb5ad73eef1e6984bf (§7.1); python form: 61cc554d…9586.',
       ],
       async run(f) {
         const space = choiceFlag(f.space, 'space', SPACES);
@@ -44,7 +47,8 @@ const datasetCommand = (group: string): Command =>
           );
         }
         if (f.out === undefined) throw new TorchnasError('--out FILE is required', 'INVALID_ARGUMENT');
-        const r = await regenerateNb201CellDataset({ table: f.table, out: path.resolve(f.out) });
+        const floatStyle = choiceFlag(f['float-style'], 'float-style', FLOAT_STYLES);
+        const r = await regenerateNb201CellDataset({ table: f.table, out: path.resolve(f.out), floatStyle });
         if (f.json) printJson({ space, ...r });
         else process.stdout.write(describeDataset(r));
         return 0;
