@@ -64,7 +64,19 @@ function openBytes(file: string, chunkBytes: number): NodeJS.ReadableStream {
   if (!file.endsWith('.gz')) return raw;
   const gunzip = zlib.createGunzip({ chunkSize: Math.min(chunkBytes, 1 << 20) });
   raw.on('error', (e) => gunzip.destroy(e));
+  gunzip.on('close', () => raw.destroy()); // a reader that stops early closes the file too
   return raw.pipe(gunzip);
+}
+
+/** The chunks of `stream`; a read or gunzip failure becomes FILE_CORRUPT naming the file. */
+async function* readErrorsAsCorrupt(stream: NodeJS.ReadableStream, file: string): AsyncGenerator<Buffer> {
+  try {
+    for await (const chunk of stream) yield chunk as Buffer;
+  } catch (e) {
+    if (e instanceof TorchnasError) throw e;
+    const gzip = file.endsWith('.gz') && typeof (e as { errno?: unknown }).errno === 'number' && /^Z_/.test(String((e as { code?: unknown }).code));
+    throw new TorchnasError(`${file}: ${gzip ? 'corrupt gzip data' : 'cannot read'}: ${(e as Error).message}`, 'FILE_CORRUPT', { cause: e });
+  }
 }
 
 /**
@@ -115,7 +127,7 @@ export async function* streamJsonElements(file: string, options: JsonStreamOptio
     }
   };
 
-  for await (const data of openBytes(file, options.chunkBytes ?? 1 << 20)) {
+  for await (const data of readErrorsAsCorrupt(openBytes(file, options.chunkBytes ?? 1 << 20), file)) {
     const chunk = data as Buffer;
     let start = 0; // start in this chunk of the key/value being read
     const n = chunk.length;

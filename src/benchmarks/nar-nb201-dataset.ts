@@ -137,7 +137,9 @@ export interface BuildNb201CellDatasetOptions {
  * Builds NAR's NB201 cell-information records for all 15,625 architectures from NCP's NB201 table (§7.1):
  * record i is NB201 index i (the table is in NB201 index order, §3.1). The table's `Acc` (ImageNet16-120, %)
  * is copied unchanged into `imagenet16_val_acc` and `imagenet16_test_acc`; CIFAR accuracies and latencies are
- * `null` (the table has none).
+ * `null` (the table has none). §7.1 says `edges_type_counts` also follows from the embedding, but it is not a field of
+ * the §1.2 format (NAR computes it while encoding, see nb201EdgesTypeCounts); the records leave it out, which is what
+ * reproduces §7.1's byte count and sha256.
  * @throws TorchnasError FILE_NOT_FOUND / FILE_CORRUPT from reading the table, naming the record.
  */
 export async function buildNb201CellDataset(options: BuildNb201CellDatasetOptions = {}): Promise<Nb201CellInfoRecord[]> {

@@ -89,6 +89,15 @@ describe('streamJsonElements: top-level elements one by one', () => {
     });
   });
 
+  test('a truncated gzip file is FILE_CORRUPT naming the file', async () => {
+    const gz = zlib.gzipSync(Buffer.from(JSON.stringify(Array.from({ length: 2000 }, (_, i) => ({ i, s: `record ${i}` })))));
+    const file = write(gz.subarray(0, gz.length >> 1), '.json.gz');
+    await expect(collect(streamJsonElements(file, { top: 'list' }))).rejects.toMatchObject({
+      code: 'FILE_CORRUPT',
+      message: expect.stringMatching(new RegExp(`^${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: corrupt gzip data: unexpected end of file`)),
+    });
+  });
+
   test('an element larger than maxElementBytes and a missing file', async () => {
     const file = write(JSON.stringify([{ a: 'x'.repeat(200) }]));
     await expect(collect(streamJsonElements(file, { top: 'list', maxElementBytes: 100, chunkBytes: 16 }))).rejects.toMatchObject({
