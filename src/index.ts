@@ -58,3 +58,37 @@ export type { DenseSearchOptions, DenseSearchResult, DenseEpochRecord } from './
 export { trainDerivedNet, readDerived } from './methods/densenas/train';
 export type { DenseTrainOptions, DenseTrainResult } from './methods/densenas/train';
 export { createSuperNet, searchSettings, nativeCosts, archParametersOf } from './methods/densenas/supernet';
+export * as nb101 from './spaces/nb101';
+export * as nar from './spaces/nar';
+export { TierBuckets, NAR_NUM_TIERS } from './methods/nar/tier-buckets';
+export type { TierBucketsOptions, TierCounts } from './methods/nar/tier-buckets';
+export {
+  buildNb201CellDataset,
+  regenerateNb201CellDataset,
+  writeNb201CellDataset,
+  serializeNb201CellDataset,
+  pythonFloatText,
+  nb201CellInfoRecord,
+  nb201CellAdjacency,
+  NAR_NB201_NETWORKS,
+  NAR_NB201_CELL_KEYS,
+  NAR_NB201_MEASURE_FIELDS,
+} from './benchmarks/nar-nb201-dataset';
+export type {
+  Nb201CellInfoRecord,
+  Nb201CellInfoMeasures,
+  Nb201CellInfoRecords,
+  Nb201CellCosts,
+  NarNb201Network,
+  BuildNb201CellDatasetOptions,
+  WrittenNb201CellDataset,
+  RegeneratedNb201CellDataset,
+  FloatStyle,
+  SerializeOptions,
+} from './benchmarks/nar-nb201-dataset';
+export { readNb201CellInfo, streamNb201CellInfo, checkNb201CellInfoRecord, rankNb201CellInfo } from './benchmarks/nar-nb201-reader';
+export type { Nb201CellInfoEntry, Nb201CellInfoRanks } from './benchmarks/nar-nb201-reader';
+export { readNb101CellInfo, streamNb101CellInfo, checkNb101CellInfoRecord } from './benchmarks/nar-nb101-reader';
+export type { Nb101CellInfoRecord, Nb101CellInfoEntry, ReadNb101CellInfoOptions } from './benchmarks/nar-nb101-reader';
+export { streamJsonElements } from './benchmarks/json-stream';
+export type { JsonElement, JsonStreamOptions } from './benchmarks/json-stream';

@@ -10,8 +10,9 @@ import { ncpCommand } from './commands/ncp';
 import { dataCommand } from './commands/data';
 import { densenasCommand } from './commands/densenas';
 import { lutCommand } from './commands/lut';
+import { narCommand } from './commands/nar';
 
-const COMMANDS: Command[] = [infoCommand, trainDemoCommand, tenasCommand, ncpCommand, densenasCommand, lutCommand, flopsCommand, dataCommand];
+const COMMANDS: Command[] = [infoCommand, trainDemoCommand, tenasCommand, ncpCommand, densenasCommand, lutCommand, narCommand, flopsCommand, dataCommand];
 
 /** Exit codes: 0 ok, 1 runtime error (BUSY included), 2 usage or config error, 130 interrupted (SIGINT). */
 export const EXIT = { ok: 0, runtime: 1, usage: 2, interrupted: 130 } as const;
