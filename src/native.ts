@@ -346,6 +346,8 @@ export interface NativeDenseSearchSettings {
   archSampleNum?: number;
   samplePolicy?: 'prob' | 'uniform';
   temperature?: number;
+  /** Gumbel-softmax relaxation in the architecture step. */
+  gumbel?: boolean;
   costTerm?: boolean;
   /** 'log': λ·log_τ(cost) (the original); 'ratio': λ·cost/target; 'hinge': λ·max(0, cost/target − 1). */
   penalty?: 'log' | 'ratio' | 'hinge';
@@ -442,6 +444,8 @@ export interface NativeDenseSuperNet extends NativeModule {
   evaluate(images: NativeTensor, labels: NativeTensor): Promise<NativeDenseStep>;
   /** Ends a search epoch; returns the number of epochs done (stored in checkpoints). */
   endEpoch(): number;
+  /** The softmax temperature of the following steps (> 0); the search sets it every epoch. */
+  setTemperature(temperature: number): void;
   /** Weights, α/β, both optimizers, the cosine position, counters, the generator and `extras`, atomically. */
   saveCheckpoint(path: string, extras?: Record<string, NativeTensor>): Promise<void>;
   /** Restores a checkpoint of the same space in place. */

@@ -117,6 +117,8 @@ DenseSearchSettings read_search_settings(const Napi::Value& v) {
   else if (policy == "uniform") s.sample_policy = DenseSamplePolicy::kUniform;
   else throw_invalid(v.Env(), "options.search.samplePolicy must be 'prob' or 'uniform'");
   s.temperature = option_number(o, "temperature", s.temperature, owner);
+  Napi::Value gumbel = o.Get("gumbel");
+  if (!gumbel.IsUndefined()) s.gumbel = read_bool(gumbel, "options.search.gumbel");
   Napi::Value cost_term = o.Get("costTerm");
   if (!cost_term.IsUndefined()) s.cost_term = read_bool(cost_term, "options.search.costTerm");
   const auto penalty = option_string(o, "penalty", "log", owner);
@@ -211,6 +213,7 @@ class DenseSuperNetWrap : public ModuleWrap<DenseSuperNetWrap, DenseState> {
     methods.push_back(InstanceMethod("archStep", &DenseSuperNetWrap::ArchStep));
     methods.push_back(InstanceMethod("evaluate", &DenseSuperNetWrap::Evaluate));
     methods.push_back(InstanceMethod("endEpoch", &DenseSuperNetWrap::EndEpoch));
+    methods.push_back(InstanceMethod("setTemperature", &DenseSuperNetWrap::SetTemperature));
     methods.push_back(InstanceMethod("saveCheckpoint", &DenseSuperNetWrap::SaveCheckpoint));
     methods.push_back(InstanceMethod("loadCheckpoint", &DenseSuperNetWrap::LoadCheckpoint));
     exports.Set(kClassName, define(env, methods, {getter<DenseSuperNetWrap, &DenseSuperNetWrap::ArchParameterCount>("archParameterCount")}));
@@ -355,6 +358,19 @@ class DenseSuperNetWrap : public ModuleWrap<DenseSuperNetWrap, DenseState> {
       return static_cast<double>(state_->search->loop().epoch());
     });
     return Napi::Number::New(env, epoch);
+  }
+
+  // setTemperature(T): the softmax temperature of later steps (the search's annealing schedule sets it
+  // at the start of every epoch, so a resumed run recomputes it from the epoch and never stores it).
+  Napi::Value SetTemperature(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    const double t = read_number(info[0], "temperature");
+    require_idle(env, "set the temperature");
+    while_held(env, [&] {
+      state_->search->set_temperature(t);
+      return 0;
+    });
+    return env.Undefined();
   }
 
   // saveCheckpoint(path, extras?): weights, α/β, both optimizers' states, the cosine position, counters and

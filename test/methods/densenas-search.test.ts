@@ -47,7 +47,8 @@ data:
     std: [0.353]
 `;
 const config = () => parseDenseNasConfig(YAML, 'tiny-fmnist.yaml');
-const strip = (r: DenseSearchResult) => r.records.map(({ seconds: _s, ...rest }) => rest);
+// Wall time and the derived network's measured latency vary between runs; everything else must not.
+const strip = (r: DenseSearchResult) => r.records.map(({ seconds: _s, derivedLatency: _l, ...rest }) => rest);
 
 test('a search writes every epoch: checkpoint, net_config (text and JSON), records, histograms, top-k', async () => {
   const out = path.join(tmp, 'run');
@@ -105,6 +106,47 @@ test('interrupted after an epoch and resumed: the same records and network as an
   expect(resumed.derived).toEqual(whole.derived);
   await expect(runDenseSearch(config(), { limit: 48, resume: out, seed: 6 })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringContaining('seed 5, not 6') });
 }, 180_000);
+
+test('annealed temperature and Gumbel-softmax: T as scheduled, deterministic per seed, resume equals uninterrupted; measured derived latency', async () => {
+  const schedule = '    arch_update_epoch: 1\n    softmax_temp_decay: 0.5\n    softmax_temp_min: 0.3\n';
+  const gumbel = () => parseDenseNasConfig(YAML.replace('    arch_update_epoch: 1\n', `${schedule}    gumbel: true\n`), 'gumbel.yaml');
+  const plain = () => parseDenseNasConfig(YAML.replace('    arch_update_epoch: 1\n', schedule), 'annealed.yaml');
+  const a = await runDenseSearch(gumbel(), { limit: 32, seed: 7, measureDerived: true });
+  // T0 = 1 until arch updates start (epoch index 1), then ×0.5 per epoch, floored at 0.3.
+  expect(a.records.map((r) => r.temperature)).toEqual([1, 1, 0.5, 0.3]);
+  for (const r of a.records) {
+    expect(r.derivedLatency!.median).toBeGreaterThan(0);
+    expect(r.derivedLatency!.count).toBeGreaterThanOrEqual(1);
+  }
+  const again = await runDenseSearch(gumbel(), { limit: 32, seed: 7 });
+  expect(again.records.every((r) => r.derivedLatency === null)).toBe(true); // FLOPs table: not measured unless asked
+  expect(strip(again)).toEqual(strip(a));
+  // The noise changes the architecture steps (same seed, same schedule, no Gumbel).
+  const noNoise = await runDenseSearch(plain(), { limit: 32, seed: 7 });
+  expect(noNoise.records[0].weightLoss).toBe(a.records[0].weightLoss); // warm-up: identical
+  expect(noNoise.records[1].archLoss).not.toEqual(a.records[1].archLoss);
+
+  const out = path.join(tmp, 'gumbel-interrupted');
+  const controller = new AbortController();
+  const run = runDenseSearch(gumbel(), {
+    limit: 32,
+    seed: 7,
+    out,
+    signal: controller.signal,
+    onProgress: (_d, _t, f) => {
+      if (f?.epoch === 4) controller.abort(); // after three checkpointed epochs, with T already annealed
+    },
+  });
+  await expect(run).rejects.toMatchObject({ code: 'CANCELLED' });
+  const resumed = await runDenseSearch(gumbel(), { limit: 32, resume: out });
+  expect(resumed.resumedAtEpoch).toBe(3);
+  expect(strip(resumed)).toEqual(strip(a));
+}, 240_000);
+
+test('bad schedule keys are config errors naming the key', () => {
+  expect(() => parseDenseNasConfig(YAML.replace('    arch_update_epoch: 1\n', '    arch_update_epoch: 1\n    softmax_temp_decay: 1.5\n'), 'x.yaml')).toThrow(/softmax_temp_decay/);
+  expect(() => parseDenseNasConfig(YAML.replace('    arch_update_epoch: 1\n', '    arch_update_epoch: 1\n    gumbel: 3\n'), 'x.yaml')).toThrow(/gumbel/);
+});
 
 test('clear errors: a latency config without a LUT, images that do not fit the config, a LUT of another space', async () => {
   const latency = parseDenseNasConfig(YAML.replace('type: flops', 'type: latency'), 'latency.yaml');

@@ -123,11 +123,41 @@ DenseStepResult DenseSearch::arch_step(const torch::Tensor& images, const torch:
       for (auto& p : weights) p.requires_grad_(true);
     }
   } freeze(net_->weights());
+  // Gumbel noise for every α/β tensor, drawn before the step (generator order: sample, then noise).
+  std::vector<torch::Tensor> noise;
+  if (settings_.gumbel) {
+    auto draw = [&](const torch::Tensor& a) {
+      if (!a.defined()) return torch::Tensor();
+      // U in (0, 1) strictly: clamp away 0 so -log(-log(U)) stays finite.
+      auto u = torch::empty(a.sizes(), torch::TensorOptions().dtype(torch::kFloat32)).uniform_(0, 1, loop_->generator());
+      u.clamp_(1e-10, 1.0 - 1e-7);
+      return (-torch::log(-torch::log(u))).to(a.device());
+    };
+    for (const auto& t : arch_.betas) noise.push_back(draw(t));
+    for (const auto& t : arch_.alpha_head) noise.push_back(draw(t));
+    for (const auto& t : arch_.alpha_stack) noise.push_back(draw(t));
+  }
+  auto perturbed = [&]() -> DenseArch {
+    DenseArch p;
+    size_t k = 0;
+    auto add = [&](const std::vector<torch::Tensor>& from, std::vector<torch::Tensor>& to) {
+      for (const auto& t : from) {
+        const auto& g = noise[k++];
+        to.push_back(t.defined() ? t + g : t);
+      }
+    };
+    add(arch_.betas, p.betas);
+    add(arch_.alpha_head, p.alpha_head);
+    add(arch_.alpha_stack, p.alpha_stack);
+    return p;
+  };
   auto loss = loop_->step(std::vector<size_t>{1, 2}, [&] {
-    logits = net_->forward(x, arch_, sample, settings_.temperature);
+    // Built inside the closure so the graph through α + g is part of this step's backward.
+    const DenseArch used = settings_.gumbel ? perturbed() : arch_;
+    logits = net_->forward(x, used, sample, settings_.temperature);
     ce = torch::nn::functional::cross_entropy(logits, y);
     if (!costs) return ce;
-    cost = net_->expected_cost(arch_, sample, *costs, settings_.temperature);
+    cost = net_->expected_cost(used, sample, *costs, settings_.temperature);
     return settings_.cost_term ? ce + penalty(cost) : ce;
   });
   // §3.6 re-scaling: per sampled row, add ln(Σ_S e^{α_old} / Σ_S e^{α_new}) to the sampled entries only.
@@ -160,6 +190,11 @@ DenseStepResult DenseSearch::arch_step(const torch::Tensor& images, const torch:
   r.correct = hits(logits.detach(), y);
   r.count = y.size(0);
   return r;
+}
+
+void DenseSearch::set_temperature(double t) {
+  if (!(t > 0) || !std::isfinite(t)) fail("INVALID_ARGUMENT", "temperature must be a finite number > 0, got " + std::to_string(t));
+  settings_.temperature = t;
 }
 
 DenseStepResult DenseSearch::evaluate(const torch::Tensor& images, const torch::Tensor& labels, const DenseCosts* costs) {

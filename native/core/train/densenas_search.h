@@ -29,6 +29,11 @@ struct DenseSearchSettings {
   int64_t arch_sample_num = 2;
   DenseSamplePolicy sample_policy = DenseSamplePolicy::kProb;
   double temperature = 1.0;
+  // Gumbel-softmax relaxation in the architecture step (spec "Beyond" 3, the original has none): every
+  // α/β row the step uses gets fresh Gumbel(0, 1) noise, drawn from the run's generator, before the
+  // tempered softmax; the same perturbed logits weight the forward and the chained cost. Weight steps and
+  // validation keep the noise-free mixture (a choice: the relaxation is there for the α/β gradient).
+  bool gumbel = false;
   bool cost_term = true;
   DenseCostPenalty penalty = DenseCostPenalty::kLog;
   double sub_loss_factor = 0.15;    // λ
@@ -53,6 +58,9 @@ class DenseSearch {
   DenseStepResult arch_step(const torch::Tensor& images, const torch::Tensor& labels, const DenseCosts* costs);
   // All ops, no gradients, BN in training mode as in the original's validation pass (§3.4).
   DenseStepResult evaluate(const torch::Tensor& images, const torch::Tensor& labels, const DenseCosts* costs);
+
+  // The search's temperature from now on (annealing is scheduled by the caller per epoch; > 0).
+  void set_temperature(double t);
 
   TrainingLoop& loop() { return *loop_; }
   DenseSuperNet& net() { return net_; }

@@ -17,7 +17,7 @@ const searchCommand = (group: string) =>
       name: 'search',
       summary: 'search the DenseNAS super network (weights and architecture alternately) and derive the network',
       usage:
-        '--config F [--lut F] [--data fashion-mnist|cifar10:DIR] [--out DIR] [--resume DIR] [--seed N] [--epochs N] [--limit N] [--batch N] [--arch-start N] [--val-start N] [--penalty log|ratio|hinge] [--target X] [--device D] [--threads N] [--json]',
+        '--config F [--lut F] [--data fashion-mnist|cifar10:DIR] [--out DIR] [--resume DIR] [--seed N] [--epochs N] [--limit N] [--batch N] [--arch-start N] [--val-start N] [--penalty log|ratio|hinge] [--target X] [--measure|--no-measure] [--device D] [--threads N] [--json]',
       flags: {
         config: { type: 'string', value: 'F', help: 'DenseNAS search config (configs/densenas/*.yaml), required' },
         lut: { type: 'string', value: 'F', help: 'latency table: keyed JSON or positional lat_list, a path or a name (densenas/lat-small32-cpu)' },
@@ -34,12 +34,15 @@ const searchCommand = (group: string) =>
         'val-start': { type: 'string', value: 'N', help: 'first epoch (0-based) with a validation pass; overrides search_params.val_start_epoch' },
         penalty: { type: 'string', value: 'log|ratio|hinge', help: "cost term: the original's λ·log_τ(cost), or against --target" },
         target: { type: 'string', value: 'X', help: 'target cost in the table\'s unit (ms, or MMAdds for FLOPs)' },
+        measure: { type: 'boolean', help: 'time the derived network on this device every epoch (default with a latency LUT)' },
+        'no-measure': { type: 'boolean', help: 'do not time the derived network per epoch' },
         device: { type: 'string', value: 'D', help: 'cpu, cuda or cuda:N (default cpu)' },
         threads: { type: 'string', value: 'N', help: 'LibTorch intra-op threads' },
         json,
       },
       async run(flags) {
         if (!flags.config) throw new TorchnasError('--config is required', 'INVALID_ARGUMENT');
+        if (flags.measure && flags['no-measure']) throw new TorchnasError('--measure and --no-measure exclude each other', 'INVALID_ARGUMENT');
         const config = loadDenseNasConfig(flags.config);
         const r = await runMethod('densenas search', flags.json, (context) =>
           runDenseSearch(config, {
@@ -58,6 +61,7 @@ const searchCommand = (group: string) =>
             valStart: intFlag(flags['val-start'], 'val-start'),
             penalty: choiceFlag(flags.penalty, 'penalty', ['log', 'ratio', 'hinge'] as const),
             target: numberFlag(flags.target, 'target'),
+            measureDerived: flags.measure ? true : flags['no-measure'] ? false : undefined,
             device: flags.device,
             threads: intFlag(flags.threads, 'threads'),
             ...context,
@@ -174,8 +178,9 @@ function describeSearch(r: DenseSearchResult, out: string | undefined): string {
     last
       ? `last epoch: weight loss ${last.weightLoss.toFixed(4)}, train accuracy ${(100 * last.trainAccuracy).toFixed(1)}%` +
         (last.valAccuracy !== null ? `, validation accuracy ${(100 * last.valAccuracy).toFixed(1)}%` : '') +
-        `, expected cost ${last.expectedCost.toFixed(3)} ${unit}`
+        `, expected cost ${last.expectedCost.toFixed(3)} ${unit}, T ${last.temperature.toPrecision(3)}`
       : '',
+    last?.derivedLatency ? `derived network measured on this device: ${last.derivedLatency.median.toFixed(3)} ms per batch (median of ${last.derivedLatency.count} runs) vs ${last.derivedCost.toFixed(3)} ${unit} predicted by the table` : '',
     `derived network (cost ${r.derived.cost.toFixed(3)} ${unit} from ${r.costSource}):`,
     r.derived.netConfig,
   ];

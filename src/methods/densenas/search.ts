@@ -42,7 +42,7 @@ import {
   softmax,
   type Derivation,
 } from '../../spaces/densenas';
-import { archParametersOf, createSuperNet, nativeCosts, searchSettings } from './supernet';
+import { archParametersOf, createSuperNet, nativeCosts, searchSettings, temperatureAt } from './supernet';
 
 export interface DenseSearchOptions {
   /** The config's file, for the record. */
@@ -73,6 +73,11 @@ export interface DenseSearchOptions {
   penalty?: 'log' | 'ratio' | 'hinge';
   /** Target cost (the LUT's unit: ms, or MMAdds for FLOPs) for 'ratio' / 'hinge'. */
   target?: number;
+  /**
+   * Time the derived network on this device every epoch (whole network, eval, at the search's batch and input
+   * size), next to the cost table's prediction. Default: on when the cost table is a latency LUT.
+   */
+  measureDerived?: boolean;
   /** How many derived architectures to keep (by validation accuracy, from val_start_epoch; default 2). */
   topK?: number;
   device?: string;
@@ -96,6 +101,10 @@ export interface DenseEpochRecord {
   expectedCost: number;
   /** The cost table's sum over the derived network's ops. */
   derivedCost: number;
+  /** The derived network timed on this device (ms per batch; median of a stable run), or null when not measured. */
+  derivedLatency: { median: number; mean: number; min: number; std: number; count: number } | null;
+  /** The softmax temperature of this epoch (config softmax_temp, annealed by softmax_temp_decay). */
+  temperature: number;
   derived: string;
   /** Mean op probability over the head rows and over the stack rows, by op name. */
   headOpProbability: Record<string, number>;
@@ -299,6 +308,7 @@ export async function runDenseSearch(config: DenseNasConfig, options: DenseSearc
       const trainPerEpoch = Math.min(trainAll.length, options.limit ?? trainAll.length);
       const valPerEpoch = Math.min(valAll.length, options.limit !== undefined ? Math.max(1, Math.ceil(options.limit / 4)) : valAll.length);
       const { costs, source, unit } = await costTable(config, space, options, batchSize, device);
+      const measureDerived = options.measureDerived ?? unit === 'ms';
       const settings = {
         ...searchSettings(config, (Math.floor(trainPerEpoch / batchSize) + 1) * epochs),
         penalty: options.penalty ?? 'log',
@@ -348,6 +358,8 @@ export async function runDenseSearch(config: DenseNasConfig, options: DenseSearc
           const train = shuffled(trainAll.length, random).subarray(0, trainPerEpoch).map((i) => trainAll[i]);
           const val = shuffled(valAll.length, random).subarray(0, valPerEpoch).map((i) => valAll[i]);
           const searching = epoch >= archStart;
+          const temperature = temperatureAt(config, epoch, archStart);
+          net.setTemperature(temperature);
           let archLoss = 0;
           if (searching) {
             for (const { x, y } of batches(set, val, batchSize)) {
@@ -392,6 +404,24 @@ export async function runDenseSearch(config: DenseNasConfig, options: DenseSearc
           net.endEpoch();
           const arch = archParametersOf(space, net);
           derivation = deriveArchitecture(space, arch);
+          let derivedLatency: DenseEpochRecord['derivedLatency'] = null;
+          if (measureDerived) {
+            throwIfAborted(options.signal, 'DenseNAS search');
+            // Built and timed per epoch (not part of the search's state: a resumed run measures afresh).
+            const derivedNet = new (native().DenseDerivedNet)(derivation.netConfig, {
+              inChannels: set.channels,
+              numClasses: config.num_classes,
+              stemStride: config.stem_stride,
+              seed,
+              device,
+            });
+            try {
+              const t = await derivedNet.measureLatency({ batch: batchSize, h: set.side, w: set.side });
+              derivedLatency = { median: t.median, mean: t.mean, min: t.min, std: t.std, count: t.count };
+            } finally {
+              derivedNet.dispose();
+            }
+          }
           const record: DenseEpochRecord = {
             epoch: epoch + 1,
             stage: searching ? 'search' : 'warmup',
@@ -402,6 +432,8 @@ export async function runDenseSearch(config: DenseNasConfig, options: DenseSearc
             lr,
             expectedCost: await net.expectedCost(),
             derivedCost: derivedCost(space, costs, arch, derivation),
+            derivedLatency,
+            temperature,
             derived: formatNetConfig(derivation.netConfig),
             headOpProbability: opProbabilities(arch.alphaHead, space.headOps),
             stackOpProbability: opProbabilities(arch.alphaStack, space.stackOps),
@@ -467,7 +499,10 @@ async function writeEpoch(out: string, net: NativeDenseSuperNet, space: DenseSpa
     renderChart(
       [
         { name: 'expected (chained)', points: records.map((r) => [r.epoch, r.expectedCost] as [number, number]) },
-        { name: 'derived network', points: records.map((r) => [r.epoch, r.derivedCost] as [number, number]) },
+        { name: 'derived network (table)', points: records.map((r) => [r.epoch, r.derivedCost] as [number, number]) },
+        ...(records.some((r) => r.derivedLatency)
+          ? [{ name: 'derived network (measured)', points: records.filter((r) => r.derivedLatency).map((r) => [r.epoch, r.derivedLatency!.median] as [number, number]) }]
+          : []),
       ],
       { title: 'Cost per epoch', xLabel: 'epoch', yLabel: 'cost' },
     ),

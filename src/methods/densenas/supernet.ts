@@ -39,10 +39,22 @@ export function searchSettings(config: DenseNasConfig, totalWeightSteps: number)
     weightSampleNum: sp.weight_sample_num,
     samplePolicy: sp.sample_policy,
     temperature: sp.softmax_temp,
+    gumbel: sp.gumbel,
     costTerm: o.if_sub_obj,
     subLossFactor: o.sub_obj.sub_loss_factor,
     logBase: o.sub_obj.log_base,
   };
+}
+
+/**
+ * The softmax temperature of epoch `epoch` (0-based): the config's softmax_temp until arch updates start, then
+ * multiplied by softmax_temp_decay per epoch, never below softmax_temp_min (nor above the start value).
+ * A function of the epoch only, so a resumed search recomputes it.
+ */
+export function temperatureAt(config: DenseNasConfig, epoch: number, archStart: number): number {
+  const sp = config.search_params;
+  if (epoch < archStart || sp.softmax_temp_decay === 1) return sp.softmax_temp;
+  return Math.max(Math.min(sp.softmax_temp, sp.softmax_temp_min), sp.softmax_temp * sp.softmax_temp_decay ** (epoch - archStart));
 }
 
 export { buildDenseSpace };

@@ -20,7 +20,8 @@ const MBV2_OPS = ['mbconv_k3_t3', 'mbconv_k3_t6', 'mbconv_k5_t3', 'mbconv_k5_t6'
 
 /**
  * The base every YAML is merged onto: imagenet_train_cfg.py updated by search_config.py (§1.1), plus
- * torchnas's `num_classes` (100, the super net's) and `stem_stride` (2).
+ * torchnas's `num_classes` (100, the super net's) and `stem_stride` (2), and the temperature schedule and
+ * Gumbel switch of `search_params` (softmax_temp_decay, softmax_temp_min, gumbel; defaults = the original).
  */
 export const DENSENAS_BASE_CONFIG = deepFreeze({
   net_type: 'mbv2',
@@ -34,6 +35,11 @@ export const DENSENAS_BASE_CONFIG = deepFreeze({
     sample_policy: 'prob',
     weight_sample_num: 1,
     softmax_temp: 1.0,
+    // torchnas (spec "Beyond" 3): T anneals by this factor per epoch from arch_update_epoch on, down to
+    // softmax_temp_min; 1.0 keeps the original's fixed T. gumbel: Gumbel-softmax in the architecture step.
+    softmax_temp_decay: 1.0,
+    softmax_temp_min: 0.1,
+    gumbel: false,
     adjoin_connect_nums: [] as number[],
     net_scale: { chs: [] as number[], fm_sizes: [] as number[], stage: [] as number[], num_layers: [] as number[] },
     PRIMITIVES_stack: [...MBV2_OPS, 'skip_connect'],
@@ -102,6 +108,9 @@ export const denseNasConfigSchema = z
         sample_policy: z.enum(['prob', 'uniform']),
         weight_sample_num: int.min(1),
         softmax_temp: positive,
+        softmax_temp_decay: positive.max(1),
+        softmax_temp_min: positive,
+        gumbel: z.boolean(),
         adjoin_connect_nums: z.array(count),
         net_scale: z
           .object({ chs: z.array(int.min(1)), fm_sizes: z.array(positive), stage: z.array(count), num_layers: z.array(count) })

@@ -39,7 +39,7 @@ function strictMerge(base: Record<string, unknown>, raw: Record<string, unknown>
     const where = prefix + key;
     if (!Object.prototype.hasOwnProperty.call(base, key)) {
       throw new TorchnasError(
-        `${source}: unknown config key '${where}' (only keys of the original's base config are accepted, plus torchnas's num_classes and stem_stride)`,
+        `${source}: unknown config key '${where}' (only keys of the original's base config are accepted, plus torchnas's num_classes, stem_stride and search_params.softmax_temp_decay|softmax_temp_min|gumbel)`,
         'CONFIG_INVALID',
       );
     }
