@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { runDenseSearch, SEARCH_FILES, DenseSearchResult } from '../../src/methods/densenas/search';
+import { buildLut } from '../../src/methods/densenas/lut';
 import { parseDenseNasConfig, parseNetConfig } from '../../src/spaces/densenas';
 import { CHECKPOINT_FILE, RUN_FILE } from '../../src/core/resume';
 import { runCli } from '../helpers/cli';
@@ -142,6 +143,17 @@ test('annealed temperature and Gumbel-softmax: T as scheduled, deterministic per
   expect(resumed.resumedAtEpoch).toBe(3);
   expect(strip(resumed)).toEqual(strip(a));
 }, 240_000);
+
+test('a LUT built by lut build on this device is accepted by search (same fingerprint), and the derived net is timed', async () => {
+  const latency = parseDenseNasConfig(YAML.replace('type: flops', 'type: latency'), 'latency.yaml');
+  const lut = path.join(tmp, 'tiny-lut.json');
+  await buildLut(latency, { batch: 16, out: lut, warmup: 1, minRuns: 3, maxRuns: 5 });
+  const r = await runDenseSearch(latency, { lut, epochs: 2, limit: 16, archStart: 1, valStart: 1 });
+  expect(r.costUnit).toBe('ms');
+  expect(r.records.every((e) => e.derivedLatency !== null && e.derivedLatency.median > 0)).toBe(true);
+  // Another batch than the LUT's is another fingerprint: refused, naming the field.
+  await expect(runDenseSearch(latency, { lut, epochs: 1, limit: 16, batchSize: 8 })).rejects.toMatchObject({ message: expect.stringMatching(/batch/) });
+}, 120_000);
 
 test('bad schedule keys are config errors naming the key', () => {
   expect(() => parseDenseNasConfig(YAML.replace('    arch_update_epoch: 1\n', '    arch_update_epoch: 1\n    softmax_temp_decay: 1.5\n'), 'x.yaml')).toThrow(/softmax_temp_decay/);

@@ -12,7 +12,6 @@
  * §4.1 resolved this way) and normalises with the config's mean/std.
  */
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { writeFileAtomic, writeJsonAtomic } from '../../core/atomic-file';
 import { isCancelled, throwIfAborted } from '../../core/cancel';
@@ -42,6 +41,7 @@ import {
   softmax,
   type Derivation,
 } from '../../spaces/densenas';
+import { currentFingerprint } from './lut';
 import { archParametersOf, createSuperNet, nativeCosts, searchSettings, temperatureAt } from './supernet';
 
 export interface DenseSearchOptions {
@@ -213,13 +213,8 @@ async function costTable(config: DenseNasConfig, space: DenseSpace, options: Den
     const text = gz ? null : fs.readFileSync(file, 'utf8').trimStart();
     if (text !== null && text.startsWith('{')) {
       const lut = await readLutFile(file);
-      // This device as `torchnas lut build` stamps it: device name, threads, LibTorch version, batch.
-      const here: Partial<LutFingerprint> = {
-        device: device === 'cpu' ? (os.cpus()[0]?.model ?? 'cpu') : device,
-        threads: getThreads(),
-        torch: native().info().torch,
-        batch,
-      };
+      // This device exactly as `torchnas lut build` stamps it (one fingerprint function for both).
+      const here: Partial<LutFingerprint> = currentFingerprint(device, batch);
       checkLutFingerprint(lut, here, { mode: options.allowForeignLut ? 'warn' : 'refuse' });
       return { costs: costListFromLut(space, lut), source: file, unit: 'ms' as const };
     }
