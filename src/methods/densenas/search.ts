@@ -411,7 +411,9 @@ export async function runDenseSearch(config: DenseNasConfig, options: DenseSearc
               device,
             });
             try {
-              const t = await derivedNet.measureLatency({ batch: batchSize, h: set.side, w: set.side });
+              // A bounded measurement per epoch (≤ 50 timed runs, stop at 2 % relative SE of the median): the search's
+              // clock matters more than the last percent; `densenas train` times the final network at full precision.
+              const t = await derivedNet.measureLatency({ batch: batchSize, h: set.side, w: set.side, warmup: 3, minRuns: 10, maxRuns: 50, relSe: 0.02 });
               derivedLatency = { median: t.median, mean: t.mean, min: t.min, std: t.std, count: t.count };
             } finally {
               derivedNet.dispose();
