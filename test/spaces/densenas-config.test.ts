@@ -96,7 +96,7 @@ describe('shipped configs (densenas.md §1.1–§1.2)', () => {
 
 describe('strict merge (§1.1)', () => {
   test('unknown keys are refused with their full path', () => {
-    invalid(mbv2Text((t) => t.replace('    softmax_temp: 1.\n', '    softmax_temp: 1.\n    gumbel: True\n')), /^x\.yaml: unknown config key 'search_params\.gumbel'/);
+    invalid(mbv2Text((t) => t.replace('    softmax_temp: 1.\n', '    softmax_temp: 1.\n    gumbel_noise: True\n')), /^x\.yaml: unknown config key 'search_params\.gumbel_noise'/);
     invalid(mbv2Text((t) => t.replace('net_type: mbv2\n', 'net_type: mbv2\nnum_class: 10\n')), /unknown config key 'num_class'/);
     invalid(mbv2Text((t) => t.replace('        min_scale: 0.08', '        min_scale: 0.08\n        max_scale: 1.0')), /unknown config key 'data\.random_sized\.max_scale'/);
   });
