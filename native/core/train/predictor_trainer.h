@@ -20,8 +20,6 @@
 
 namespace torchnas {
 
-enum class LossKind { kSmoothL1, kMse, kL1 };
-
 struct PredictorTrainSettings {
   int64_t epochs = 200;
   int64_t batch_size = 128;
@@ -60,6 +58,9 @@ struct PredictorTrainResult {
   double seconds = 0;
   int64_t resumed_at_epoch = 0;  // epochs done before this call (0: a fresh run)
   std::string failure;           // non-empty: the run stopped early (a non-finite loss), recorded here
+  bool fast_path = false;        // trained by the hand-derived forward/backward (mlp_predictor.h), not autograd
+  // Wall seconds by phase in this call (steady clock): where the training time goes.
+  std::vector<std::pair<std::string, double>> profile;
 };
 
 // (epoch index, its record); called on the training thread after each epoch.
@@ -67,6 +68,17 @@ using EpochCallback = std::function<void(int64_t, const PredictorEpoch&)>;
 
 PredictorTrainResult train_predictor(MlpPredictor& model, const PredictorData& data, const PredictorTrainSettings& settings,
                                      const EpochCallback& on_epoch, const std::atomic<bool>* cancelled);
+
+// Test hook: the fast path's gradients (train_step_gradients) and autograd's through forward() for one
+// train-mode batch from the same state and generator position, per parameter (named_parameters order).
+// The model's parameters, buffers and generator are left as they were.
+struct GradientComparison {
+  std::vector<std::string> names;
+  std::vector<torch::Tensor> fast, autograd;  // CPU float32, shaped like the parameters
+  double fast_loss = 0, autograd_loss = 0;
+  NamedTensors fast_buffers, autograd_buffers;  // BatchNorm running stats after the step
+};
+GradientComparison compare_gradients(MlpPredictor& model, const torch::Tensor& x, const torch::Tensor& y, LossKind loss);
 
 // Validation L1 per metric in original units, as the mean of per-batch means; eval mode, no grad.
 std::vector<double> validation_l1(MlpPredictor& model, const torch::Tensor& x, const torch::Tensor& y,
