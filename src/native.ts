@@ -285,6 +285,8 @@ export interface NativeGradientCheck {
   autogradLoss: number;
   /** BatchNorm buffers after the step, by name. */
   buffers: Record<string, { fast: Float32Array; autograd: Float32Array }>;
+  /** Both paths left the predictor's generator in the same state (the dropout draws consumed it alike). */
+  sameGeneratorState: boolean;
 }
 
 export interface NativeObjective {

@@ -220,6 +220,7 @@ class NcpPredictorWrap : public ModuleWrap<NcpPredictorWrap, PredictorState> {
             o.Set("fastLoss", r->fast_loss);
             o.Set("autogradLoss", r->autograd_loss);
             o.Set("buffers", buffers);
+            o.Set("sameGeneratorState", r->same_generator_state);
             return o;
           };
         },

@@ -62,6 +62,8 @@ describe('fast path gradients equal autograd (one train-mode batch, every parame
         if (maxDiff(b.fast, b.autograd) > 1e-5 * Math.max(1, maxAbs(b.autograd))) throw new Error(`buffer ${name} differs`);
       }
       expect(r.buffers['input_norm.num_batches_tracked'].fast[0]).toBe(1);
+      // The dropout masks are drawn from the generator exactly as forward() draws them.
+      expect(r.sameGeneratorState).toBe(true);
     } finally {
       x.dispose();
       y.dispose();

@@ -11,6 +11,7 @@
 // every parameter's gradient). Draws from the generator (dropout) happen through the same ATen call, in the
 // same order, so a run consumes the generator exactly as the autograd path does.
 #include <ATen/ATen.h>
+#include <ATen/CPUGeneratorImpl.h>
 #include <torch/autograd.h>
 
 #include <algorithm>
@@ -30,8 +31,10 @@ struct MlpPredictorImpl::FastPath {
   std::vector<int64_t> out_w, out_b, out_col;            // per head; out_col: the head's first output column
   // Scratch of the last step, [rows × width] row-major; grown as needed, never shrunk.
   std::vector<float> xhat0, xn, xhat1, act1_d, d1, xhath, acth_d, dh, out, dout, dh_grad, d1_grad, dxn;
-  std::vector<float> invstd0, invstd1, invstdh;
+  std::vector<float> invstd0, invstd1, invstdh, mask;
   std::vector<double> mean, var;
+  std::vector<uint32_t> random_words;
+  bool own_bernoulli = false;  // draw_bernoulli reproduces this LibTorch's bernoulli_ (checked once)
 };
 
 namespace {
@@ -130,6 +133,76 @@ void batch_norm_backward(float* dy, const float* xhat, const float* gamma, const
   }
 }
 
+// ---- Dropout masks ----
+// ATen's CPU bernoulli_(p) (LibTorch 1.13 without MKL) draws per element, in order, random64() = two
+// outputs of the generator's MT19937 (first one high), and keeps u = (r mod 2^53)·2^−53 < p. Called per
+// element through TensorIterator that costs ~20 ns a value, a quarter of a training step; the same draws in
+// two tight passes over the engine's state (twist + temper, then compare) cost a few ns. Whether this
+// LibTorch draws that way (an MKL build does not) is checked once (bernoulli_matches_aten); if not, ATen's
+// own bernoulli_ is used.
+constexpr int kMtN = 624, kMtM = 397;
+constexpr uint32_t kMtMatrixA = 0x9908b0dfU, kMtUpper = 0x80000000U, kMtLower = 0x7fffffffU;
+
+inline uint32_t mt_twist(uint32_t u, uint32_t v) { return (((u & kMtUpper) | (v & kMtLower)) >> 1) ^ ((v & 1U) ? kMtMatrixA : 0U); }
+
+void mt_next_state(std::array<uint32_t, kMtN>& s) {
+  for (int j = 0; j < kMtN - kMtM; ++j) s[j] = s[j + kMtM] ^ mt_twist(s[j], s[j + 1]);
+  for (int j = kMtN - kMtM; j < kMtN - 1; ++j) s[j] = s[j + kMtM - kMtN] ^ mt_twist(s[j], s[j + 1]);
+  s[kMtN - 1] = s[kMtM - 1] ^ mt_twist(s[kMtN - 1], s[0]);
+}
+
+// `count` Bernoulli(p) draws from `generator` as ATen's bernoulli_ makes them, written as `one` or 0.
+void draw_bernoulli(at::Generator& generator, double p, float one, float* out, int64_t count, std::vector<uint32_t>& words) {
+  auto* g = at::check_generator<at::CPUGeneratorImpl>(generator);
+  std::lock_guard<std::mutex> lock(g->mutex_);
+  at::mt19937 engine = g->engine();
+  at::mt19937_data_pod d = engine.data();
+  const int64_t total = 2 * count;
+  if (static_cast<int64_t>(words.size()) < total) words.resize(static_cast<size_t>(total));
+  // mt19937::operator() decrements left_ and twists when it reaches 0, then returns state_[next_++].
+  for (int64_t done = 0; done < total;) {
+    if (d.left_ == 1) {
+      mt_next_state(d.state_);
+      d.left_ = kMtN + 1;
+      d.next_ = 0;
+    }
+    const int64_t take = std::min<int64_t>(d.left_ - 1, total - done);
+    const uint32_t* src = d.state_.data() + d.next_;
+    uint32_t* dst = words.data() + done;
+    for (int64_t i = 0; i < take; ++i) {
+      uint32_t y = src[i];
+      y ^= (y >> 11);
+      y ^= (y << 7) & 0x9d2c5680U;
+      y ^= (y << 15) & 0xefc60000U;
+      y ^= (y >> 18);
+      dst[i] = y;
+    }
+    d.next_ += static_cast<uint32_t>(take);
+    d.left_ -= static_cast<int>(take);
+    done += take;
+  }
+  engine.set_data(d);
+  g->set_engine(engine);
+  constexpr uint64_t kMask53 = (uint64_t{1} << 53) - 1;
+  const double scale = 1.0 / static_cast<double>(uint64_t{1} << 53);
+  for (int64_t i = 0; i < count; ++i) {
+    const uint64_t r = (static_cast<uint64_t>(words[2 * i]) << 32) | words[2 * i + 1];
+    out[i] = static_cast<double>(r & kMask53) * scale < p ? one : 0.0f;
+  }
+}
+
+// Whether draw_bernoulli gives this LibTorch's bernoulli_ values and leaves the generator where it does.
+bool bernoulli_matches_aten() {
+  auto a = at::make_generator<at::CPUGeneratorImpl>(20231203), b = at::make_generator<at::CPUGeneratorImpl>(20231203);
+  const int64_t n = 1000;  // 2000 engine outputs: crosses several twists
+  auto expected = torch::empty({n}, torch::kFloat32).bernoulli_(0.3, a);
+  std::vector<float> got(n);
+  std::vector<uint32_t> words;
+  draw_bernoulli(b, 0.3, 1.0f, got.data(), n, words);
+  if (std::memcmp(expected.data_ptr<float>(), got.data(), sizeof(float) * n) != 0) return false;
+  return torch::empty({4}, torch::kInt64).random_(a).equal(torch::empty({4}, torch::kInt64).random_(b));
+}
+
 // In place: y ← act(y), and act'(pre-activation) into `derivative` (which may serve as scratch first).
 // sigmoid and tanh go through ATen's vectorized CPU kernels (SIMD exp); the rest are plain loops.
 void activate_forward(Activation kind, float* y, float* derivative, int64_t count) {
@@ -211,6 +284,7 @@ torch::Tensor MlpPredictorImpl::flatten_parameters() {
     view.copy_(*param);
     param->set_(view);
   }
+  f->own_bernoulli = bernoulli_matches_aten();
   int64_t col = 0;
   for (size_t g = 0; g < groups; ++g) {
     f->out_col[g] = col;
@@ -262,9 +336,19 @@ double MlpPredictorImpl::train_step_gradients(const torch::Tensor& x_in, const t
                      f.d1.data(), f.invstd1.data(), f.mean, f.var);
   update_running(trunk_norm_, f.mean, f.var, 0, S, n);
   activate_forward(o.activation, f.d1.data(), f.act1_d.data(), n * S);
+  // forward()'s dropout noise, bernoulli(1 − p) / (1 − p), drawn the same way (see draw_bernoulli).
+  auto noise_of = [&](int64_t cols, double p) -> const float* {
+    ensure(f.mask, n * cols);
+    if (f.own_bernoulli) {
+      draw_bernoulli(generator_, 1 - p, 1.0f / static_cast<float>(1 - p), f.mask.data(), n * cols, f.random_words);
+    } else {
+      auto noise = dropout_noise({n, cols}, x.options(), p);
+      std::memcpy(f.mask.data(), noise.data_ptr<float>(), sizeof(float) * static_cast<size_t>(n * cols));
+    }
+    return f.mask.data();
+  };
   if (o.trunk_dropout > 0) {
-    auto noise = dropout_noise({n, S}, x.options(), o.trunk_dropout);
-    const float* m = noise.data_ptr<float>();
+    const float* m = noise_of(S, o.trunk_dropout);
     for (int64_t i = 0; i < n * S; ++i) {
       f.d1[i] *= m[i];
       f.act1_d[i] *= m[i];  // the mask's factor belongs to the backward too
@@ -283,8 +367,7 @@ double MlpPredictorImpl::train_step_gradients(const torch::Tensor& x_in, const t
   for (int64_t h = 0; h < G; ++h) {  // masks drawn head by head, as forward() draws them
     const double p = heads_[h].dropout;
     if (p == 0) continue;
-    auto noise = dropout_noise({n, H}, x.options(), p);
-    const float* m = noise.data_ptr<float>();
+    const float* m = noise_of(H, p);
     for (int64_t i = 0; i < n; ++i) {
       float* d = f.dh.data() + i * HT + h * H;
       float* a = f.acth_d.data() + i * HT + h * H;

@@ -202,6 +202,7 @@ GradientComparison compare_gradients(MlpPredictor& model, const torch::Tensor& x
     r.fast.push_back(grad.narrow(0, offset, p.value().numel()).view(p.value().sizes()).clone());
   }
   for (const auto& b : model->named_buffers(true)) r.fast_buffers.emplace_back(b.key(), b.value().clone());
+  const auto generator_after_fast = model->generator().get_state();
   reset();
   {
     torch::AutoGradMode enable(true);
@@ -211,6 +212,7 @@ GradientComparison compare_gradients(MlpPredictor& model, const torch::Tensor& x
   }
   for (const auto& p : model->named_parameters(true)) r.autograd.push_back(p.value().grad().clone());
   for (const auto& b : model->named_buffers(true)) r.autograd_buffers.emplace_back(b.key(), b.value().clone());
+  r.same_generator_state = model->generator().get_state().equal(generator_after_fast);
   reset();
   model->train(was_training);
   return r;

@@ -77,6 +77,7 @@ struct GradientComparison {
   std::vector<torch::Tensor> fast, autograd;  // CPU float32, shaped like the parameters
   double fast_loss = 0, autograd_loss = 0;
   NamedTensors fast_buffers, autograd_buffers;  // BatchNorm running stats after the step
+  bool same_generator_state = false;            // both consumed the generator identically
 };
 GradientComparison compare_gradients(MlpPredictor& model, const torch::Tensor& x, const torch::Tensor& y, LossKind loss);
 
