@@ -167,8 +167,8 @@ void draw_bernoulli(at::Generator& generator, double p, float one, float* out, i
       d.next_ = 0;
     }
     const int64_t take = std::min<int64_t>(d.left_ - 1, total - done);
-    const uint32_t* src = d.state_.data() + d.next_;
-    uint32_t* dst = words.data() + done;
+    const uint32_t* __restrict src = d.state_.data() + d.next_;
+    uint32_t* __restrict dst = words.data() + done;
     for (int64_t i = 0; i < take; ++i) {
       uint32_t y = src[i];
       y ^= (y >> 11);
@@ -183,11 +183,14 @@ void draw_bernoulli(at::Generator& generator, double p, float one, float* out, i
   }
   engine.set_data(d);
   g->set_engine(engine);
-  constexpr uint64_t kMask53 = (uint64_t{1} << 53) - 1;
-  const double scale = 1.0 / static_cast<double>(uint64_t{1} << 53);
+  // u = x·2^−53 with x = r mod 2^53 (exact in double), so u < p ⟺ x < ⌈p·2^53⌉ (p·2^53 is exact too): an
+  // integer compare on the two words, x's high 21 bits in the first.
+  const uint64_t threshold = static_cast<uint64_t>(std::ceil(p * 9007199254740992.0));
+  const uint32_t t_hi = static_cast<uint32_t>(threshold >> 32), t_lo = static_cast<uint32_t>(threshold);
+  const uint32_t* __restrict w = words.data();
   for (int64_t i = 0; i < count; ++i) {
-    const uint64_t r = (static_cast<uint64_t>(words[2 * i]) << 32) | words[2 * i + 1];
-    out[i] = static_cast<double>(r & kMask53) * scale < p ? one : 0.0f;
+    const uint32_t hi = w[2 * i] & 0x1fffffU, lo = w[2 * i + 1];
+    out[i] = (hi < t_hi || (hi == t_hi && lo < t_lo)) ? one : 0.0f;
   }
 }
 
