@@ -31,7 +31,7 @@ struct MlpPredictorImpl::FastPath {
   std::vector<int64_t> out_w, out_b, out_col;            // per head; out_col: the head's first output column
   // Scratch of the last step, [rows × width] row-major; grown as needed, never shrunk.
   std::vector<float> xhat0, xn, xhat1, act1_d, d1, xhath, acth_d, dh, out, dout, dh_grad, d1_grad, dxn;
-  std::vector<float> invstd0, invstd1, invstdh, mask;
+  std::vector<float> invstd0, invstd1, invstdh, mask, mean_f;
   std::vector<double> mean, var;
   std::vector<uint32_t> random_words;
   bool own_bernoulli = false;  // draw_bernoulli reproduces this LibTorch's bernoulli_ (checked once)
@@ -53,22 +53,35 @@ void ensure(std::vector<float>& v, int64_t n) {
   if (static_cast<int64_t>(v.size()) < n) v.resize(static_cast<size_t>(n));
 }
 
-// Train-mode BatchNorm over the c columns of z [n, c] (+ an optional per-column bias first, the Linear's):
-// writes x̂ = (z − μ)·invstd and y = γ·x̂ + β, and the batch mean and biased variance (double, as ATen
-// accumulates float in double) for the caller's running-stat update.
-void batch_norm_forward(const float* z, const float* bias, int64_t n, int64_t c, const float* gamma, const float* beta, double eps,
-                        float* xhat, float* y, float* invstd, std::vector<double>& mean, std::vector<double>& var) {
-  mean.assign(static_cast<size_t>(c), 0.0);
-  var.assign(static_cast<size_t>(c), 0.0);
+// In place: z[i, :] += bias (the Linear's bias, added in front of its BatchNorm).
+void add_bias(float* __restrict z, const float* __restrict bias, int64_t n, int64_t c) {
   for (int64_t i = 0; i < n; ++i) {
-    const float* row = z + i * c;
-    for (int64_t j = 0; j < c; ++j) mean[j] += static_cast<double>(bias ? row[j] + bias[j] : row[j]);
+    for (int64_t j = 0; j < c; ++j) z[i * c + j] += bias[j];
   }
-  for (int64_t j = 0; j < c; ++j) mean[j] /= static_cast<double>(n);
+}
+
+// Train-mode BatchNorm over the c columns of z [n, c]: writes x̂ = (z − μ)·invstd and y = γ·x̂ + β, and the
+// batch mean and biased variance (accumulated in double, as ATen does for float) for the running stats.
+// Written as branch-free loops over restrict pointers so they vectorize.
+void batch_norm_forward(const float* __restrict z, int64_t n, int64_t c, const float* __restrict gamma, const float* __restrict beta,
+                        double eps, float* __restrict xhat, float* __restrict y, float* __restrict invstd, std::vector<double>& mean_v,
+                        std::vector<double>& var_v, std::vector<float>& mean_f) {
+  mean_v.assign(static_cast<size_t>(c), 0.0);
+  var_v.assign(static_cast<size_t>(c), 0.0);
+  mean_f.resize(static_cast<size_t>(c));
+  double* __restrict mean = mean_v.data();
+  double* __restrict var = var_v.data();
+  float* __restrict mf = mean_f.data();
   for (int64_t i = 0; i < n; ++i) {
-    const float* row = z + i * c;
+    for (int64_t j = 0; j < c; ++j) mean[j] += static_cast<double>(z[i * c + j]);
+  }
+  for (int64_t j = 0; j < c; ++j) {
+    mean[j] /= static_cast<double>(n);
+    mf[j] = static_cast<float>(mean[j]);
+  }
+  for (int64_t i = 0; i < n; ++i) {
     for (int64_t j = 0; j < c; ++j) {
-      const double d = static_cast<double>(bias ? row[j] + bias[j] : row[j]) - mean[j];
+      const double d = static_cast<double>(z[i * c + j]) - mean[j];
       var[j] += d * d;
     }
   }
@@ -77,13 +90,10 @@ void batch_norm_forward(const float* z, const float* bias, int64_t n, int64_t c,
     invstd[j] = static_cast<float>(1.0 / std::sqrt(var[j] + eps));
   }
   for (int64_t i = 0; i < n; ++i) {
-    const float* row = z + i * c;
-    float* xr = xhat + i * c;
-    float* yr = y + i * c;
     for (int64_t j = 0; j < c; ++j) {
-      const float v = bias ? row[j] + bias[j] : row[j];
-      xr[j] = (v - static_cast<float>(mean[j])) * invstd[j];
-      yr[j] = xr[j] * gamma[j] + beta[j];
+      const float x = (z[i * c + j] - mf[j]) * invstd[j];
+      xhat[i * c + j] = x;
+      y[i * c + j] = x * gamma[j] + beta[j];
     }
   }
 }
@@ -106,10 +116,13 @@ void update_running(torch::nn::BatchNorm1d& bn, const std::vector<double>& mean,
 
 // Train-mode BatchNorm backward: dγ = Σ dy·x̂, dβ = Σ dy, dz = γ·invstd/n · (n·dy − dβ − x̂·dγ), in place
 // in dy (which becomes dz). dγ/dβ are written (not added).
-void batch_norm_backward(float* dy, const float* xhat, const float* gamma, const float* invstd, int64_t n, int64_t c, float* dgamma,
-                         float* dbeta, std::vector<double>& sum_dy, std::vector<double>& sum_dy_xhat) {
-  sum_dy.assign(static_cast<size_t>(c), 0.0);
-  sum_dy_xhat.assign(static_cast<size_t>(c), 0.0);
+void batch_norm_backward(float* __restrict dy, const float* __restrict xhat, const float* __restrict gamma, const float* __restrict invstd,
+                         int64_t n, int64_t c, float* __restrict dgamma, float* __restrict dbeta, std::vector<double>& sum_dy_v,
+                         std::vector<double>& sum_dy_xhat_v) {
+  sum_dy_v.assign(static_cast<size_t>(c), 0.0);
+  sum_dy_xhat_v.assign(static_cast<size_t>(c), 0.0);
+  double* __restrict sum_dy = sum_dy_v.data();
+  double* __restrict sum_dy_xhat = sum_dy_xhat_v.data();
   for (int64_t i = 0; i < n; ++i) {
     const float* d = dy + i * c;
     const float* x = xhat + i * c;
@@ -131,6 +144,18 @@ void batch_norm_backward(float* dy, const float* xhat, const float* gamma, const
       d[j] = gamma[j] * invstd[j] * (d[j] - mean_dy - x[j] * mean_dy_xhat);
     }
   }
+}
+
+// Σ a[j]·b[j] in 8 interleaved partial sums: a float reduction the compiler may then vectorize.
+float dot(const float* __restrict a, const float* __restrict b, int64_t n) {
+  float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  int64_t j = 0;
+  for (; j + 8 <= n; j += 8) {
+    for (int q = 0; q < 8; ++q) acc[q] += a[j + q] * b[j + q];
+  }
+  float sum = ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+  for (; j < n; ++j) sum += a[j] * b[j];
+  return sum;
 }
 
 // ---- Dropout masks ----
@@ -330,13 +355,14 @@ double MlpPredictorImpl::train_step_gradients(const torch::Tensor& x_in, const t
 
   // ---- forward ----
   // Input BatchNorm.
-  batch_norm_forward(x.data_ptr<float>(), nullptr, n, D, w + f.in_w, w + f.in_b, input_norm_->options.eps(), f.xhat0.data(), f.xn.data(),
-                     f.invstd0.data(), f.mean, f.var);
+  batch_norm_forward(x.data_ptr<float>(), n, D, w + f.in_w, w + f.in_b, input_norm_->options.eps(), f.xhat0.data(), f.xn.data(),
+                     f.invstd0.data(), f.mean, f.var, f.mean_f);
   update_running(input_norm_, f.mean, f.var, 0, D, n);
   // Trunk: Linear (bias folded into the BatchNorm's input), BatchNorm, activation, dropout.
   gemm(f.d1_grad.data(), n, S, blob(f.xn.data(), {n, D}), blob(w + f.trunk_w, {S, D}).t());  // d1_grad as scratch z1
-  batch_norm_forward(f.d1_grad.data(), w + f.trunk_b, n, S, w + f.trunk_nw, w + f.trunk_nb, trunk_norm_->options.eps(), f.xhat1.data(),
-                     f.d1.data(), f.invstd1.data(), f.mean, f.var);
+  add_bias(f.d1_grad.data(), w + f.trunk_b, n, S);
+  batch_norm_forward(f.d1_grad.data(), n, S, w + f.trunk_nw, w + f.trunk_nb, trunk_norm_->options.eps(), f.xhat1.data(), f.d1.data(),
+                     f.invstd1.data(), f.mean, f.var, f.mean_f);
   update_running(trunk_norm_, f.mean, f.var, 0, S, n);
   activate_forward(o.activation, f.d1.data(), f.act1_d.data(), n * S);
   // forward()'s dropout noise, bernoulli(1 − p) / (1 − p), drawn the same way (see draw_bernoulli).
@@ -360,8 +386,9 @@ double MlpPredictorImpl::train_step_gradients(const torch::Tensor& x_in, const t
   // Heads: their hidden Linear layers as one GEMM over the shared input, one BatchNorm over all their
   // columns (γ/β sit side by side; running stats are per head), activation, per-head dropout.
   gemm(f.dh_grad.data(), n, HT, blob(f.d1.data(), {n, S}), blob(w + f.hid_w, {HT, S}).t());  // dh_grad as scratch zh
-  batch_norm_forward(f.dh_grad.data(), w + f.hid_b, n, HT, w + f.hid_nw, w + f.hid_nb, heads_[0].norm->options.eps(), f.xhath.data(),
-                     f.dh.data(), f.invstdh.data(), f.mean, f.var);
+  add_bias(f.dh_grad.data(), w + f.hid_b, n, HT);
+  batch_norm_forward(f.dh_grad.data(), n, HT, w + f.hid_nw, w + f.hid_nb, heads_[0].norm->options.eps(), f.xhath.data(), f.dh.data(),
+                     f.invstdh.data(), f.mean, f.var, f.mean_f);
   for (int64_t h = 0; h < G; ++h) {
     if (heads_[h].norm->options.eps() != heads_[0].norm->options.eps()) fail("INTERNAL", "the heads' BatchNorm eps differ");
     update_running(heads_[h].norm, f.mean, f.var, h * H, H, n);
@@ -387,11 +414,7 @@ double MlpPredictorImpl::train_step_gradients(const torch::Tensor& x_in, const t
     const float* ob = w + f.out_b[h];
     for (int64_t i = 0; i < n; ++i) {
       const float* d = f.dh.data() + i * HT + h * H;
-      for (int64_t r = 0; r < k; ++r) {
-        float acc = 0;
-        for (int64_t j = 0; j < H; ++j) acc += d[j] * ow[r * H + j];
-        f.out[i * K + c0 + r] = acc + ob[r];
-      }
+      for (int64_t r = 0; r < k; ++r) f.out[i * K + c0 + r] = dot(d, ow + r * H, H) + ob[r];
     }
   }
   // Loss (mean over n × K) and its gradient.
