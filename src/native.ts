@@ -287,6 +287,9 @@ export interface NativeGradientCheck {
   buffers: Record<string, { fast: Float32Array; autograd: Float32Array }>;
   /** Both paths left the predictor's generator in the same state (the dropout draws consumed it alike). */
   sameGeneratorState: boolean;
+  /** Eval-mode predictions [N × outputs] after the step: the fast path's eval forward and the module's. */
+  evalFast: Float32Array;
+  evalModule: Float32Array;
 }
 
 export interface NativeObjective {

@@ -221,6 +221,8 @@ class NcpPredictorWrap : public ModuleWrap<NcpPredictorWrap, PredictorState> {
             o.Set("autogradLoss", r->autograd_loss);
             o.Set("buffers", buffers);
             o.Set("sameGeneratorState", r->same_generator_state);
+            o.Set("evalFast", typed_copy<float, float>(e, as_float(r->eval_fast)));
+            o.Set("evalModule", typed_copy<float, float>(e, as_float(r->eval_module)));
             return o;
           };
         },

@@ -64,6 +64,10 @@ describe('fast path gradients equal autograd (one train-mode batch, every parame
       expect(r.buffers['input_norm.num_batches_tracked'].fast[0]).toBe(1);
       // The dropout masks are drawn from the generator exactly as forward() draws them.
       expect(r.sameGeneratorState).toBe(true);
+      // The per-epoch validation's eval forward equals the module's.
+      expect(r.evalFast).toHaveLength(n * 5);
+      expect(maxAbs(r.evalModule)).toBeGreaterThan(1e-3);
+      expect(maxDiff(r.evalFast, r.evalModule)).toBeLessThanOrEqual(1e-5 * Math.max(1, maxAbs(r.evalModule)));
     } finally {
       x.dispose();
       y.dispose();

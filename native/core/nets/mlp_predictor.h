@@ -66,6 +66,9 @@ class MlpPredictorImpl : public torch::nn::Module {
   // for every parameter into `grad` (flat_parameters()'s layout; allocated when undefined) and returns the
   // loss. Needs flatten_parameters() first.
   double train_step_gradients(const torch::Tensor& x, const torch::Tensor& y, LossKind loss, torch::Tensor& grad);
+  // forward() in eval mode (running statistics, no dropout) by the same loops and GEMMs, for the trainer's
+  // per-epoch validation: [N, input_dim] → [N, Σ groups]. Needs flatten_parameters() first.
+  torch::Tensor eval_forward_fast(const torch::Tensor& x);
   // The flat buffer of the last flatten_parameters() (undefined before).
   const torch::Tensor& flat_parameters() const;
 

@@ -32,6 +32,7 @@ struct MlpPredictorImpl::FastPath {
   // Scratch of the last step, [rows × width] row-major; grown as needed, never shrunk.
   std::vector<float> xhat0, xn, xhat1, act1_d, d1, xhath, acth_d, dh, out, dout, dh_grad, d1_grad, dxn;
   std::vector<float> invstd0, invstd1, invstdh, mask, mean_f;
+  std::vector<float> eval_trunk, eval_heads, eval_scratch, eval_scale, eval_shift;  // eval_forward_fast's
   std::vector<double> mean, var;
   std::vector<uint32_t> random_words;
   bool own_bernoulli = false;  // draw_bernoulli reproduces this LibTorch's bernoulli_ (checked once)
@@ -491,6 +492,67 @@ double MlpPredictorImpl::train_step_gradients(const torch::Tensor& x_in, const t
   // Input BatchNorm: only its γ/β gradients are needed (the codes are data).
   batch_norm_backward(f.dxn.data(), f.xhat0.data(), w + f.in_w, f.invstd0.data(), n, D, g + f.in_w, g + f.in_b, f.mean, f.var);
   return loss;
+}
+
+namespace {
+
+// Eval-mode BatchNorm in place on the columns [c0, c0 + count) of y [n, ld]: (y − running mean)·invstd·γ + β.
+void batch_norm_eval(float* __restrict y, int64_t n, int64_t ld, int64_t c0, int64_t count, torch::nn::BatchNorm1d& bn,
+                     const float* __restrict gamma, const float* __restrict beta, std::vector<float>& scale_v, std::vector<float>& shift_v) {
+  const float* rm = bn->running_mean.data_ptr<float>();
+  const float* rv = bn->running_var.data_ptr<float>();
+  const double eps = bn->options.eps();
+  scale_v.resize(static_cast<size_t>(count));
+  shift_v.resize(static_cast<size_t>(count));
+  float* __restrict scale = scale_v.data();
+  float* __restrict shift = shift_v.data();
+  for (int64_t j = 0; j < count; ++j) {  // ATen's eval form: y·(invstd·γ) + (β − mean·invstd·γ)
+    const double a = 1.0 / std::sqrt(static_cast<double>(rv[j]) + eps) * gamma[j];
+    scale[j] = static_cast<float>(a);
+    shift[j] = static_cast<float>(beta[j] - rm[j] * a);
+  }
+  for (int64_t i = 0; i < n; ++i) {
+    float* row = y + i * ld + c0;
+    for (int64_t j = 0; j < count; ++j) row[j] = row[j] * scale[j] + shift[j];
+  }
+}
+
+}  // namespace
+
+torch::Tensor MlpPredictorImpl::eval_forward_fast(const torch::Tensor& x_in) {
+  if (!fast_) fail("INTERNAL", "eval_forward_fast needs flatten_parameters() first");
+  auto& f = *fast_;
+  torch::NoGradGuard no_grad;
+  const auto& o = options_;
+  const int64_t n = x_in.size(0), D = o.input_dim, S = o.shared_layer, H = o.separated_layer;
+  const int64_t G = static_cast<int64_t>(heads_.size()), HT = G * H, K = output_dim();
+  if (x_in.dim() != 2 || x_in.size(1) != D) fail("SHAPE_MISMATCH", "the predictor expects [N, " + std::to_string(D) + "] codes");
+  auto xn = x_in.to(torch::kFloat32).contiguous().clone();
+  float* w = f.flat.data_ptr<float>();
+  ensure(f.eval_trunk, n * S);
+  ensure(f.eval_heads, n * HT);
+  ensure(f.eval_scratch, n * HT);
+  auto out = torch::empty({n, K}, torch::kFloat32);
+  float* po = out.data_ptr<float>();
+  batch_norm_eval(xn.data_ptr<float>(), n, D, 0, D, input_norm_, w + f.in_w, w + f.in_b, f.eval_scale, f.eval_shift);
+  gemm(f.eval_trunk.data(), n, S, xn, blob(w + f.trunk_w, {S, D}).t());
+  add_bias(f.eval_trunk.data(), w + f.trunk_b, n, S);
+  batch_norm_eval(f.eval_trunk.data(), n, S, 0, S, trunk_norm_, w + f.trunk_nw, w + f.trunk_nb, f.eval_scale, f.eval_shift);
+  activate_forward(o.activation, f.eval_trunk.data(), f.eval_scratch.data(), n * S);
+  gemm(f.eval_heads.data(), n, HT, blob(f.eval_trunk.data(), {n, S}), blob(w + f.hid_w, {HT, S}).t());
+  add_bias(f.eval_heads.data(), w + f.hid_b, n, HT);
+  for (int64_t h = 0; h < G; ++h) {
+    batch_norm_eval(f.eval_heads.data(), n, HT, h * H, H, heads_[h].norm, w + f.hid_nw + h * H, w + f.hid_nb + h * H, f.eval_scale, f.eval_shift);
+  }
+  activate_forward(o.activation, f.eval_heads.data(), f.eval_scratch.data(), n * HT);
+  for (int64_t h = 0; h < G; ++h) {
+    const int64_t k = o.groups[h], c0 = f.out_col[h];
+    for (int64_t i = 0; i < n; ++i) {
+      const float* d = f.eval_heads.data() + i * HT + h * H;
+      for (int64_t r = 0; r < k; ++r) po[i * K + c0 + r] = dot(d, w + f.out_w[h] + r * H, H) + w[f.out_b[h] + r];
+    }
+  }
+  return out;
 }
 
 }  // namespace torchnas

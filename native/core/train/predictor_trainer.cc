@@ -114,7 +114,7 @@ PredictorNormalization load_predictor_checkpoint(const std::string& path, MlpPre
 }
 
 std::vector<double> validation_l1(MlpPredictor& model, const torch::Tensor& x, const torch::Tensor& y,
-                                  const torch::Tensor& output_mean, const torch::Tensor& output_std, int64_t batch_size) {
+                                  const torch::Tensor& output_mean, const torch::Tensor& output_std, int64_t batch_size, bool fast) {
   torch::NoGradGuard no_grad;
   model->eval();
   const int64_t n = x.size(0);
@@ -122,7 +122,8 @@ std::vector<double> validation_l1(MlpPredictor& model, const torch::Tensor& x, c
   int64_t batches = 0;
   for (int64_t start = 0; start < n; start += batch_size, ++batches) {
     const int64_t end = std::min(n, start + batch_size);
-    auto pred = model->forward(x.slice(0, start, end)) * output_std + output_mean;
+    const auto rows = x.slice(0, start, end);
+    auto pred = (fast ? model->eval_forward_fast(rows) : model->forward(rows)) * output_std + output_mean;
     auto label = y.slice(0, start, end) * output_std + output_mean;
     total += (pred - label).abs().mean(0);
   }
@@ -213,6 +214,11 @@ GradientComparison compare_gradients(MlpPredictor& model, const torch::Tensor& x
   for (const auto& p : model->named_parameters(true)) r.autograd.push_back(p.value().grad().clone());
   for (const auto& b : model->named_buffers(true)) r.autograd_buffers.emplace_back(b.key(), b.value().clone());
   r.same_generator_state = model->generator().get_state().equal(generator_after_fast);
+  {  // eval mode, with the running statistics this step left
+    model->eval();
+    r.eval_fast = model->eval_forward_fast(x);
+    r.eval_module = model->forward(x);
+  }
   reset();
   model->train(was_training);
   return r;
@@ -287,7 +293,7 @@ PredictorTrainResult train_predictor(MlpPredictor& model, const PredictorData& d
       auto mark = Clock::now();
       draw_seed(generator);  // the validation loader iterator's _base_seed
       PredictorEpoch record{loss_sum / static_cast<double>(batches),
-                            validation_l1(model, data.val_x, data.val_y, data.output_mean, data.output_std, s.batch_size),
+                            validation_l1(model, data.val_x, data.val_y, data.output_mean, data.output_std, s.batch_size, fast),
                             loop.lr(0)};
       if (record.val_l1[0] < result.best_loss) {  // strict: the first best epoch wins ties, as in the original
         result.best_loss = record.val_l1[0];

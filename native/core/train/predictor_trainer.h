@@ -78,12 +78,14 @@ struct GradientComparison {
   double fast_loss = 0, autograd_loss = 0;
   NamedTensors fast_buffers, autograd_buffers;  // BatchNorm running stats after the step
   bool same_generator_state = false;            // both consumed the generator identically
+  torch::Tensor eval_fast, eval_module;          // eval-mode predictions after the step: eval_forward_fast, forward()
 };
 GradientComparison compare_gradients(MlpPredictor& model, const torch::Tensor& x, const torch::Tensor& y, LossKind loss);
 
-// Validation L1 per metric in original units, as the mean of per-batch means; eval mode, no grad.
+// Validation L1 per metric in original units, as the mean of per-batch means; eval mode, no grad. fast:
+// through eval_forward_fast (the fast training path's loops; needs flatten_parameters()), else forward().
 std::vector<double> validation_l1(MlpPredictor& model, const torch::Tensor& x, const torch::Tensor& y,
-                                  const torch::Tensor& output_mean, const torch::Tensor& output_std, int64_t batch_size);
+                                  const torch::Tensor& output_mean, const torch::Tensor& output_std, int64_t batch_size, bool fast = false);
 
 // Parameters and buffers by name (cloned), and the way back.
 NamedTensors module_state(const torch::nn::Module& module);
