@@ -246,8 +246,13 @@ export interface NativeTrainOptions {
   gamma?: number;
   milestones?: number[];
   loss?: 'smoothl1' | 'mse' | 'l1';
-  /** Written atomically after every epoch: weights, optimizer and schedule state, epoch, records, RNG state. */
+  /**
+   * Written atomically at epoch ends: weights, optimizer and schedule state, epoch, records, RNG state; after
+   * the first and the last epoch, and in between once `checkpointInterval` seconds passed since the last one.
+   */
   checkpointPath?: string;
+  /** Seconds between checkpoints (default 1; 0: after every epoch). */
+  checkpointInterval?: number;
   /** A checkpoint to continue from; the run then ends bit-identical to an uninterrupted one. */
   resumeFrom?: string;
 }

@@ -125,6 +125,10 @@ class NcpPredictorWrap : public ModuleWrap<NcpPredictorWrap, PredictorState> {
     auto settings = read_train_settings(options, env);
     settings.checkpoint_path = option_string(options, "checkpointPath", "", "options");
     settings.resume_from = option_string(options, "resumeFrom", "", "options");
+    settings.checkpoint_interval_s = option_number(options, "checkpointInterval", settings.checkpoint_interval_s, "options");
+    if (!(settings.checkpoint_interval_s >= 0) || settings.checkpoint_interval_s > 1e9) {
+      throw_invalid(env, "options.checkpointInterval must be a number of seconds in [0, 1e9]");
+    }
     require_idle(env, "train");
     require_normalization(env);
     auto cancelled = read_cancel_token(info[3]);

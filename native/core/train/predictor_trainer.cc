@@ -265,6 +265,8 @@ PredictorTrainResult train_predictor(MlpPredictor& model, const PredictorData& d
     result.resumed_at_epoch = loop.epoch();
   }
   double t_batches = 0, t_validation = 0, t_checkpoint = 0;
+  const int64_t first_epoch = loop.epoch();
+  auto last_checkpoint = Clock::now();
   auto lap = [](Clock::time_point& mark, double& into) {
     const auto now = Clock::now();
     into += std::chrono::duration<double>(now - mark).count();
@@ -302,7 +304,12 @@ PredictorTrainResult train_predictor(MlpPredictor& model, const PredictorData& d
       }
       result.epochs.push_back(std::move(record));
       lap(mark, t_validation);
-      if (!s.checkpoint_path.empty()) save_checkpoint(s.checkpoint_path, {{"predictor", model.get()}}, loop, records_of(result));
+      const bool due = epoch == first_epoch || epoch == s.epochs - 1 ||
+                       std::chrono::duration<double>(mark - last_checkpoint).count() >= s.checkpoint_interval_s;
+      if (!s.checkpoint_path.empty() && due) {
+        save_checkpoint(s.checkpoint_path, {{"predictor", model.get()}}, loop, records_of(result));
+        last_checkpoint = Clock::now();
+      }
       lap(mark, t_checkpoint);
       if (on_epoch) on_epoch(epoch, result.epochs.back());
     }

@@ -31,9 +31,13 @@ struct PredictorTrainSettings {
   bool nesterov = false;
   ScheduleSettings schedule;
   LossKind loss = LossKind::kSmoothL1;
-  // Checkpoints (training_loop.h): written atomically after every epoch when set; a run resumed from
-  // one continues bit-identically to an uninterrupted run with the same seed.
+  // Checkpoints (training_loop.h): written atomically at epoch ends when set; a run resumed from one
+  // continues bit-identically to an uninterrupted run with the same seed. Written after this call's first
+  // epoch, after the last, and in between after an epoch once `checkpoint_interval_s` seconds have passed
+  // since the last write (0: after every epoch). Why: a checkpoint (≈1.8 MB, SHA-256 sealed, fsync'd)
+  // costs 15–20 ms, as much as an epoch of the fast path; a kill loses at most the interval's work.
   std::string checkpoint_path;
+  double checkpoint_interval_s = 1.0;
   std::string resume_from;
 };
 

@@ -39,7 +39,7 @@ export interface TrainPredictorOptions {
    */
   exactLinear?: boolean;
   /**
-   * A previous run's `out` folder to continue from its last checkpoint (written after every epoch); the
+   * A previous run's `out` folder to continue from its last checkpoint (written at epoch ends, at most once a second); the
    * settings must equal the stored ones, and outputs go to `out` (default: that folder). The run then ends
    * bit-identical to an uninterrupted run with the same seed.
    */
