@@ -232,13 +232,25 @@ bool bernoulli_matches_aten() {
   return torch::empty({4}, torch::kInt64).random_(a).equal(torch::empty({4}, torch::kInt64).random_(b));
 }
 
+// out[0, count) = op(in[0, count)) through an ATen kernel, in slices below ATen's parallel grain (32768
+// elements) so it stays on this thread: an OpenMP region per call would wake LibTorch's pool between the
+// BLAS's GEMMs, and with both pools' threads spin-waiting on a loaded machine a step slowed down ~100×.
+template <typename Op>
+void elementwise_serial(float* out, const float* in, int64_t count, Op op) {
+  constexpr int64_t kSlice = 16384;
+  for (int64_t start = 0; start < count; start += kSlice) {
+    const int64_t len = std::min(kSlice, count - start);
+    auto o = blob(out + start, {len});
+    op(o, blob(const_cast<float*>(in) + start, {len}));
+  }
+}
+
 // In place: y ← act(y), and act'(pre-activation) into `derivative` (which may serve as scratch first).
 // sigmoid and tanh go through ATen's vectorized CPU kernels (SIMD exp); the rest are plain loops.
 void activate_forward(Activation kind, float* y, float* derivative, int64_t count) {
   switch (kind) {
     case Activation::kSwish: {
-      auto s = blob(derivative, {count});
-      at::sigmoid_out(s, blob(y, {count}));
+      elementwise_serial(derivative, y, count, [](torch::Tensor& out, const torch::Tensor& in) { at::sigmoid_out(out, in); });
       for (int64_t i = 0; i < count; ++i) {
         const float u = y[i], si = derivative[i];
         y[i] = u * si;
@@ -259,8 +271,7 @@ void activate_forward(Activation kind, float* y, float* derivative, int64_t coun
       }
       break;
     case Activation::kTanh: {
-      auto t = blob(y, {count});
-      at::tanh_out(t, t);
+      elementwise_serial(y, y, count, [](torch::Tensor& out, const torch::Tensor& in) { at::tanh_out(out, in); });
       for (int64_t i = 0; i < count; ++i) derivative[i] = 1.0f - y[i] * y[i];
       break;
     }
