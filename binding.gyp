@@ -21,6 +21,8 @@
         "native/core/ops/conv_blocks.cc",
         "native/core/nets/multi_resolution_net.cc",
         "native/core/nets/mlp_predictor.cc",
+        "native/core/nets/mlp_predictor_fast.cc",
+        "native/core/train/fused_adam.cc",
         "native/core/train/lr_schedule.cc",
         "native/core/train/training_loop.cc",
         "native/core/nets/init.cc",
@@ -56,7 +58,7 @@
       ],
       "cflags!": ["-fno-exceptions", "-fno-rtti"],
       "cflags_cc!": ["-fno-exceptions", "-fno-rtti", "-std=gnu++17", "-std=gnu++14"],
-      "cflags_cc": ["-std=c++17", "-fexceptions", "-frtti", "-O2", "<!@(node scripts/torch-paths.js cflags)"],
+      "cflags_cc": ["-std=c++17", "-fexceptions", "-frtti", "-O2", "-fno-math-errno", "<!@(node scripts/torch-paths.js cflags)"],
       "libraries": ["<!@(node scripts/torch-paths.js libs)", "-lz"]
     }
   ]

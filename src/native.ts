@@ -213,8 +213,10 @@ export interface NcpPredictorOptions {
   seed: number;
   device: string;
   /**
-   * Linear layers through at::linear (PyTorch's nn.Linear op sequence: bit-identical to PyTorch-in-Python on
-   * the same LibTorch) instead of oneDNN 1×1 convolutions (default; ~10× faster where LibTorch's BLAS is netlib's).
+   * How train() trains: true = autograd through PyTorch's op sequence with torch's Adam per parameter
+   * (bit-identical to PyTorch-in-Python on the same LibTorch and BLAS); false (default) = on the CPU, a
+   * hand-derived forward/backward over one flat parameter buffer with one fused Adam/AdamW update per
+   * step (same math, last-bit rounding differs). Prediction and propagation are the same either way.
    */
   exactLinear?: boolean;
 }
@@ -244,8 +246,13 @@ export interface NativeTrainOptions {
   gamma?: number;
   milestones?: number[];
   loss?: 'smoothl1' | 'mse' | 'l1';
-  /** Written atomically after every epoch: weights, optimizer and schedule state, epoch, records, RNG state. */
+  /**
+   * Written atomically at epoch ends: weights, optimizer and schedule state, epoch, records, RNG state; after
+   * the first and the last epoch, and in between once `checkpointInterval` seconds passed since the last one.
+   */
   checkpointPath?: string;
+  /** Seconds between checkpoints (default 1; 0: after every epoch). */
+  checkpointInterval?: number;
   /** A checkpoint to continue from; the run then ends bit-identical to an uninterrupted one. */
   resumeFrom?: string;
 }
@@ -264,6 +271,30 @@ export interface NativeTrainResult {
   resumedAtEpoch: number;
   /** Set when the run stopped early on a non-finite loss: that run's recorded failure. */
   failure?: string;
+  /** Trained by the fast path (hand-derived backward, fused optimizer) rather than autograd. */
+  fastPath: boolean;
+  /**
+   * Wall seconds by phase in this call: batches (shuffle gather), step.prepare (schedule, zero_grad),
+   * step.compute (forward and loss; the fast path's backward too), step.backward (autograd), step.update
+   * (optimizer, schedule), validation, checkpoint, other.
+   */
+  profile: Record<string, number>;
+}
+
+/** NcpPredictor.gradientCheck's result: per parameter (named_parameters order), both paths' gradients. */
+export interface NativeGradientCheck {
+  names: string[];
+  fast: Float32Array[];
+  autograd: Float32Array[];
+  fastLoss: number;
+  autogradLoss: number;
+  /** BatchNorm buffers after the step, by name. */
+  buffers: Record<string, { fast: Float32Array; autograd: Float32Array }>;
+  /** Both paths left the predictor's generator in the same state (the dropout draws consumed it alike). */
+  sameGeneratorState: boolean;
+  /** Eval-mode predictions [N × outputs] after the step: the fast path's eval forward and the module's. */
+  evalFast: Float32Array;
+  evalModule: Float32Array;
 }
 
 export interface NativeObjective {
@@ -309,6 +340,11 @@ export interface NativeNcpPredictor extends Omit<NativeModule, 'save'> {
   save(path: string, which?: 'current' | 'best' | 'last'): Promise<void>;
   load(path: string): Promise<void>;
   readonly outputDim: number;
+  /**
+   * Test hook: one train-mode batch through the fast path's hand-derived backward and through autograd,
+   * from the same state and generator position (CPU); the predictor is left as it was.
+   */
+  gradientCheck(x: NativeTensor, y: NativeTensor, loss?: 'smoothl1' | 'mse' | 'l1'): Promise<NativeGradientCheck>;
 }
 
 // ---- DenseNAS (native/napi/densenas.cc) ----
@@ -491,6 +527,21 @@ export interface NativeBinding {
     totalSteps: number,
     options?: { maxLr?: number; pctStart?: number; divFactor?: number; finalDivFactor?: number; baseMomentum?: number; maxMomentum?: number },
   ): { lr: Float64Array; momentum: Float64Array };
+  /**
+   * Test hook: one parameter vector stepped by the fused Adam/AdamW and by torch's, on the same seeded
+   * gradients, with lr and β1 changed before every step (lr·(1 + 0.5·t), β1 − 0.02·t).
+   */
+  fusedAdamCheck(options?: {
+    optimizer?: 'adam' | 'adamw';
+    size?: number;
+    steps?: number;
+    lr?: number;
+    beta1?: number;
+    beta2?: number;
+    eps?: number;
+    weightDecay?: number;
+    seed?: number;
+  }): { initial: Float32Array; fused: Float32Array; reference: Float32Array };
   /** The intra-op thread count a job sees on its own thread (tests: thread counts never leak between jobs). */
   jobThreads(threads?: number): Promise<number>;
   SmallCnn: new (options?: {

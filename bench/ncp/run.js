@@ -5,7 +5,8 @@
 // Needs the built addon and `npm run build:ts`.
 // Usage: node bench/ncp/run.js [--table TABLE] [--epochs N] [--iters N] [--threads N] [--exact]
 //   TABLE: a NAS-Bench-MR table name (default seg, the bundled one) or a .pkl path, gzipped or not.
-//   --exact also times torchnas with PyTorch's own Linear kernels (bit-identical training to the baseline).
+//   --exact also times torchnas's autograd path (PyTorch's op sequence and Adam: bit-identical training to the
+//   baseline); the default is the fast path (hand-derived backward, fused Adam over a flat buffer).
 'use strict';
 const { execFileSync } = require('node:child_process');
 const fs = require('node:fs');
@@ -85,6 +86,8 @@ const threads = Number(option('threads', 1));
         `propagation native ${(r.edited.seconds.propagation * 1000).toFixed(1)} ms + closed-form costs ${(r.edited.seconds.costs * 1000).toFixed(1)} ms; ` +
         `rounded codes equal to Python's at ${r.sameCodes}/${iters} steps, FLOPs/params equal at ${r.sameFlops}/${iters}`,
     );
+    const p = r.trained.profile;
+    console.log(`  ${r.run.name} training by phase (s): ${Object.keys(p).map((k) => `${k} ${p[k].toFixed(2)}`).join(', ')}`);
   }
 })().catch((e) => {
   console.error(e);

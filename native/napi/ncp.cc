@@ -54,6 +54,7 @@ class NcpPredictorWrap : public ModuleWrap<NcpPredictorWrap, PredictorState> {
     methods.push_back(InstanceMethod("propagate", &NcpPredictorWrap::Propagate));
     methods.push_back(InstanceMethod("save", &NcpPredictorWrap::Save));
     methods.push_back(InstanceMethod("load", &NcpPredictorWrap::Load));
+    methods.push_back(InstanceMethod("gradientCheck", &NcpPredictorWrap::GradientCheck));
     exports.Set(kClassName, define(env, methods,
                                    {getter<NcpPredictorWrap, &NcpPredictorWrap::Normalization>("normalization"),
                                     getter<NcpPredictorWrap, &NcpPredictorWrap::OutputDim>("outputDim")}));
@@ -124,6 +125,10 @@ class NcpPredictorWrap : public ModuleWrap<NcpPredictorWrap, PredictorState> {
     auto settings = read_train_settings(options, env);
     settings.checkpoint_path = option_string(options, "checkpointPath", "", "options");
     settings.resume_from = option_string(options, "resumeFrom", "", "options");
+    settings.checkpoint_interval_s = option_number(options, "checkpointInterval", settings.checkpoint_interval_s, "options");
+    if (!(settings.checkpoint_interval_s >= 0) || settings.checkpoint_interval_s > 1e9) {
+      throw_invalid(env, "options.checkpointInterval must be a number of seconds in [0, 1e9]");
+    }
     require_idle(env, "train");
     require_normalization(env);
     auto cancelled = read_cancel_token(info[3]);
@@ -168,10 +173,64 @@ class NcpPredictorWrap : public ModuleWrap<NcpPredictorWrap, PredictorState> {
             o.Set("seconds", rr.seconds);
             o.Set("resumedAtEpoch", static_cast<double>(rr.resumed_at_epoch));
             if (!rr.failure.empty()) o.Set("failure", rr.failure);
+            o.Set("fastPath", rr.fast_path);
+            auto profile = Napi::Object::New(e);
+            for (const auto& [name, seconds] : rr.profile) profile.Set(name, seconds);
+            o.Set("profile", profile);
             return o;
           };
         },
         {d.Get("trainX"), d.Get("trainY"), d.Get("valX"), d.Get("valY")}, progress);
+  }
+
+  // Test hook: gradientCheck(x, y, loss = 'smoothl1') → the fast path's and autograd's gradients of one
+  // train-mode batch from the current state (compare_gradients); the predictor is left as it was.
+  Napi::Value GradientCheck(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    auto x = TensorWrap::Read(info[0], "x");
+    auto y = TensorWrap::Read(info[1], "y");
+    const auto loss_name = info[2].IsUndefined() ? std::string("smoothl1") : read_string(info[2], "loss");
+    LossKind loss = LossKind::kSmoothL1;
+    if (loss_name == "mse") loss = LossKind::kMse;
+    else if (loss_name == "l1") loss = LossKind::kL1;
+    else if (loss_name != "smoothl1") throw_invalid(env, "loss must be smoothl1, mse or l1");
+    require_idle(env, "check gradients");
+    if (!state_->where.is_cpu()) throw make_error(env, "INVALID_ARGUMENT", "the fast training path (and its check) runs on the CPU");
+    auto state = state_;
+    return start_job(
+        info, "torchnas.NcpPredictor.gradientCheck", GradMode::kEnabled,
+        [state, x, y, loss]() -> PromiseJob::Finish {
+          auto r = std::make_shared<GradientComparison>(
+              compare_gradients(state->model, x.to(torch::kCPU, torch::kFloat32), y.to(torch::kCPU, torch::kFloat32), loss));
+          return [r](Napi::Env e) -> Napi::Value {
+            auto as_float = [](const torch::Tensor& t) { return t.to(torch::kCPU, torch::kFloat32); };
+            auto names = Napi::Array::New(e), fast = Napi::Array::New(e), autograd = Napi::Array::New(e);
+            for (uint32_t i = 0; i < r->names.size(); ++i) {
+              names.Set(i, r->names[i]);
+              fast.Set(i, typed_copy<float, float>(e, as_float(r->fast[i])));
+              autograd.Set(i, typed_copy<float, float>(e, as_float(r->autograd[i])));
+            }
+            auto buffers = Napi::Object::New(e);
+            for (size_t i = 0; i < r->fast_buffers.size(); ++i) {
+              auto pair = Napi::Object::New(e);
+              pair.Set("fast", typed_copy<float, float>(e, as_float(r->fast_buffers[i].second)));
+              pair.Set("autograd", typed_copy<float, float>(e, as_float(r->autograd_buffers[i].second)));
+              buffers.Set(r->fast_buffers[i].first, pair);
+            }
+            auto o = Napi::Object::New(e);
+            o.Set("names", names);
+            o.Set("fast", fast);
+            o.Set("autograd", autograd);
+            o.Set("fastLoss", r->fast_loss);
+            o.Set("autogradLoss", r->autograd_loss);
+            o.Set("buffers", buffers);
+            o.Set("sameGeneratorState", r->same_generator_state);
+            o.Set("evalFast", typed_copy<float, float>(e, as_float(r->eval_fast)));
+            o.Set("evalModule", typed_copy<float, float>(e, as_float(r->eval_module)));
+            return o;
+          };
+        },
+        {info[0], info[1]});
   }
 
   // Loads the best or last state of the last training run into the model.

@@ -4,7 +4,12 @@
 #include <initializer_list>
 #include <utility>
 
+#include <ATen/CPUGeneratorImpl.h>
+
+#include <cstring>
+
 #include "../core/train/lr_schedule.h"
+#include "../core/train/training_loop.h"
 #include "common.h"
 #include "ncp.h"
 
@@ -50,6 +55,64 @@ Napi::Value OneCycleSchedule(const Napi::CallbackInfo& info) {
     auto r = Napi::Object::New(env);
     r.Set("lr", lr);
     r.Set("momentum", mom);
+    return r;
+  });
+}
+
+// Test hook: fusedAdamCheck({optimizer: 'adam'|'adamw', size, steps, lr, beta1, beta2, eps, weightDecay, seed})
+//   → {initial, fused, reference: Float32Array}: one parameter vector stepped `steps` times by the fused
+//   optimizer (fused_adam.h) and by torch's, on the same seeded random gradients, with lr and β1 changed
+//   before every step as a one-cycle schedule does (lr·(1 + 0.5·t), β1 − 0.02·t).
+Napi::Value FusedAdamCheck(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto o = info[0].IsUndefined() ? Napi::Object::New(env) : read_object(info[0], "options");
+  const auto kind = option_string(o, "optimizer", "adam", "options");
+  if (kind != "adam" && kind != "adamw") throw_invalid(env, "options.optimizer must be adam or adamw");
+  const int64_t size = option_int_in(o, "size", 1000, "options", 1, 10'000'000);
+  const int64_t steps = option_int_in(o, "steps", 3, "options", 1, 1000);
+  const double lr = option_number(o, "lr", 1e-2, "options"), beta1 = option_number(o, "beta1", 0.9, "options");
+  const double beta2 = option_number(o, "beta2", 0.999, "options"), eps = option_number(o, "eps", 1e-8, "options");
+  const double wd = option_number(o, "weightDecay", 1e-2, "options");
+  const int64_t seed = option_int_in(o, "seed", 0, "options", 0, kMaxCount);
+  return guarded(env, [&]() -> Napi::Value {
+    torch::NoGradGuard no_grad;
+    auto generator = at::make_generator<at::CPUGeneratorImpl>(static_cast<uint64_t>(seed));
+    auto initial = torch::empty({size}).normal_(0, 1, generator);
+    std::vector<torch::Tensor> grads;
+    for (int64_t t = 0; t < steps; ++t) grads.push_back(torch::empty({size}).normal_(0, 1, generator));
+    auto run = [&](bool fused) {
+      OptimizerSettings settings;
+      settings.kind = kind == "adam" ? OptimizerKind::kAdam : OptimizerKind::kAdamW;
+      settings.lr = lr;
+      settings.beta1 = beta1;
+      settings.beta2 = beta2;
+      settings.eps = eps;
+      settings.weight_decay = wd;
+      settings.fused = fused;
+      auto p = initial.clone();
+      TrainingLoop loop({{"p", {p}, settings, std::nullopt, 0}}, generator);
+      for (int64_t t = 0; t < steps; ++t) {
+        auto changed = settings;
+        changed.lr = lr * (1 + 0.5 * static_cast<double>(t));
+        changed.beta1 = beta1 - 0.02 * static_cast<double>(t);
+        loop.set_optimizer_settings(0, changed);
+        loop.step_with_computed_gradients(0, [&] {
+          p.mutable_grad() = grads[static_cast<size_t>(t)].clone();
+          return torch::zeros({});
+        });
+      }
+      return p;
+    };
+    auto fused = run(true), reference = run(false);
+    auto copy = [&](const torch::Tensor& t) {
+      auto out = Napi::Float32Array::New(env, static_cast<size_t>(size));
+      std::memcpy(out.Data(), t.data_ptr<float>(), static_cast<size_t>(size) * sizeof(float));
+      return out;
+    };
+    auto r = Napi::Object::New(env);
+    r.Set("initial", copy(initial));
+    r.Set("fused", copy(fused));
+    r.Set("reference", copy(reference));
     return r;
   });
 }
@@ -125,6 +188,7 @@ NcpSettings read_ncp_settings(const Napi::Object& o, Napi::Env env) {
 
 void register_ncp_schedules(Napi::Env env, Napi::Object exports) {
   exports.Set("oneCycleSchedule", Napi::Function::New(env, OneCycleSchedule, "oneCycleSchedule"));
+  exports.Set("fusedAdamCheck", Napi::Function::New(env, FusedAdamCheck, "fusedAdamCheck"));
 }
 
 }  // namespace torchnas::napi

@@ -32,9 +32,12 @@ beforeAll(async () => {
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 describe('predictor training on seg (§5.3)', () => {
-  test('validation Kendall τ for mIoU reaches the original level (≥ 0.72; the original reaches 0.76)', () => {
+  test('validation Kendall τ for mIoU reaches the original level (the original reaches 0.7628)', () => {
     const m = trained.metrics.mIoU;
-    expect(m.best.kendallTau).toBeGreaterThanOrEqual(0.72);
+    // The default is the fast path (hand-derived backward, fused Adam); rounding differs from the original's
+    // in the last bits, so the run may drift, but its ranking quality stays the original's.
+    expect(trained.fastPath).toBe(true);
+    expect(Math.abs(m.best.kendallTau - 0.7628)).toBeLessThanOrEqual(0.005);
     expect(m.best.spearmanRho).toBeGreaterThan(0.88);
     expect(m.best.l1).toBeLessThan(0.85); // mIoU points; the original's best is 0.752
     expect(trained.metrics.flops.best.kendallTau).toBeGreaterThan(0.9);
@@ -96,7 +99,7 @@ describe('code propagation (§5.4)', () => {
     expect(steps[0].roundedCode).toBe(NCP_DEFAULT_START);
     // Step 0 is the start code: table-convention costs and the original's logged seg-head costs (§4).
     expect([steps[0].flops, steps[0].params, steps[0].flopsNcpLog, steps[0].paramsNcpLog]).toEqual([1.959638194, 4.128754, 1.97754368, 4.126739]);
-    expect(steps[0].predictedRounded.mIoU).toBeCloseTo(75.63, 0); // the original's predictor: 75.63 (±0.5: the fast Linear path may drift in the last bits)
+    expect(steps[0].predictedRounded.mIoU).toBeCloseTo(75.63, 0); // the original's predictor: 75.63 (±0.5: the fast training path may drift in the last bits)
     const last = steps[69];
     expect(last.predictedRounded.mIoU).toBeGreaterThan(steps[0].predictedRounded.mIoU + 1);
     expect(last.predicted.mIoU).toBeGreaterThan(steps[0].predicted.mIoU + 1);

@@ -83,22 +83,18 @@ torch::Tensor MlpPredictorImpl::activate(const torch::Tensor& x) const {
   return x;
 }
 
-torch::Tensor MlpPredictorImpl::linear(torch::nn::Linear& layer, const torch::Tensor& x) const {
-  // conv2d hands fp32 CPU 1×1 convolutions to oneDNN only from batch 16 up (ATen's ConvParams::use_mkldnn);
-  // below that it would take ATen's slower im2col path, so small batches (NCP's codes) stay on at::linear.
-  if (options_.exact_linear || !x.is_cpu() || x.size(0) < 16) return layer(x);
-  const auto& w = layer->weight;
-  return torch::conv2d(x.reshape({x.size(0), x.size(1), 1, 1}), w.view({w.size(0), w.size(1), 1, 1}), layer->bias)
-      .view({x.size(0), w.size(0)});
-}
-
 // ATen's CPU dropout (_dropout_impl): noise = bernoulli(1 - p) / (1 - p); x * noise. Drawn on the CPU from
 // our generator (then moved), so a CUDA run uses the same masks as a CPU run.
-torch::Tensor MlpPredictorImpl::dropout(const torch::Tensor& x, double p) {
-  if (p == 0 || !is_training() || x.numel() == 0) return x;
-  auto noise = torch::empty(x.sizes(), x.options().device(torch::kCPU));
+torch::Tensor MlpPredictorImpl::dropout_noise(at::IntArrayRef shape, const torch::TensorOptions& options, double p) {
+  auto noise = torch::empty(shape, options.device(torch::kCPU));
   noise.bernoulli_(1 - p, generator_);
   noise.div_(1 - p);
+  return noise;
+}
+
+torch::Tensor MlpPredictorImpl::dropout(const torch::Tensor& x, double p) {
+  if (p == 0 || !is_training() || x.numel() == 0) return x;
+  auto noise = dropout_noise(x.sizes(), x.options(), p);
   return x * (x.is_cpu() ? noise : noise.to(x.device()));
 }
 
@@ -106,11 +102,11 @@ torch::Tensor MlpPredictorImpl::forward(const torch::Tensor& x) {
   if (x.dim() != 2 || x.size(1) != options_.input_dim) {
     fail("SHAPE_MISMATCH", "the predictor expects [N, " + std::to_string(options_.input_dim) + "] codes, got " + c10::str(x.sizes()));
   }
-  auto h = dropout(activate(trunk_norm_(linear(trunk_, input_norm_(x)))), options_.trunk_dropout);
+  auto h = dropout(activate(trunk_norm_(trunk_(input_norm_(x)))), options_.trunk_dropout);
   std::vector<torch::Tensor> outputs;
   outputs.reserve(heads_.size());
   for (auto& head : heads_) {
-    outputs.push_back(linear(head.out, dropout(activate(head.norm(linear(head.hidden, h))), head.dropout)));
+    outputs.push_back(head.out(dropout(activate(head.norm(head.hidden(h))), head.dropout)));
   }
   return torch::cat(outputs, 1);
 }

@@ -114,7 +114,7 @@ PredictorNormalization load_predictor_checkpoint(const std::string& path, MlpPre
 }
 
 std::vector<double> validation_l1(MlpPredictor& model, const torch::Tensor& x, const torch::Tensor& y,
-                                  const torch::Tensor& output_mean, const torch::Tensor& output_std, int64_t batch_size) {
+                                  const torch::Tensor& output_mean, const torch::Tensor& output_std, int64_t batch_size, bool fast) {
   torch::NoGradGuard no_grad;
   model->eval();
   const int64_t n = x.size(0);
@@ -122,7 +122,8 @@ std::vector<double> validation_l1(MlpPredictor& model, const torch::Tensor& x, c
   int64_t batches = 0;
   for (int64_t start = 0; start < n; start += batch_size, ++batches) {
     const int64_t end = std::min(n, start + batch_size);
-    auto pred = model->forward(x.slice(0, start, end)) * output_std + output_mean;
+    const auto rows = x.slice(0, start, end);
+    auto pred = (fast ? model->eval_forward_fast(rows) : model->forward(rows)) * output_std + output_mean;
     auto label = y.slice(0, start, end) * output_std + output_mean;
     total += (pred - label).abs().mean(0);
   }
@@ -182,24 +183,80 @@ void restore_records(const NamedTensors& extra, int64_t epochs_done, int64_t out
 
 }  // namespace
 
+GradientComparison compare_gradients(MlpPredictor& model, const torch::Tensor& x, const torch::Tensor& y, LossKind loss) {
+  const auto state = module_state(*model);
+  const auto generator_state = model->generator().get_state();
+  const bool was_training = model->is_training();
+  auto reset = [&] {
+    load_module_state(*model, state);
+    model->generator().set_state(generator_state);
+    for (auto& p : model->parameters()) p.mutable_grad() = torch::Tensor();
+  };
+  GradientComparison r;
+  model->train();
+  auto flat = model->flatten_parameters();
+  torch::Tensor grad;
+  r.fast_loss = model->train_step_gradients(x, y, loss, grad);
+  for (const auto& p : model->named_parameters(true)) {
+    const int64_t offset = p.value().data_ptr<float>() - flat.data_ptr<float>();
+    r.names.push_back(p.key());
+    r.fast.push_back(grad.narrow(0, offset, p.value().numel()).view(p.value().sizes()).clone());
+  }
+  for (const auto& b : model->named_buffers(true)) r.fast_buffers.emplace_back(b.key(), b.value().clone());
+  const auto generator_after_fast = model->generator().get_state();
+  reset();
+  {
+    torch::AutoGradMode enable(true);
+    auto l = loss_of(loss, model->forward(x), y);
+    l.backward();
+    r.autograd_loss = l.item<double>();
+  }
+  for (const auto& p : model->named_parameters(true)) r.autograd.push_back(p.value().grad().clone());
+  for (const auto& b : model->named_buffers(true)) r.autograd_buffers.emplace_back(b.key(), b.value().clone());
+  r.same_generator_state = model->generator().get_state().equal(generator_after_fast);
+  {  // eval mode, with the running statistics this step left
+    model->eval();
+    r.eval_fast = model->eval_forward_fast(x);
+    r.eval_module = model->forward(x);
+  }
+  reset();
+  model->train(was_training);
+  return r;
+}
+
 PredictorTrainResult train_predictor(MlpPredictor& model, const PredictorData& data, const PredictorTrainSettings& s,
                                      const EpochCallback& on_epoch, const std::atomic<bool>* cancelled) {
-  const auto started = std::chrono::steady_clock::now();
+  using Clock = std::chrono::steady_clock;
+  const auto started = Clock::now();
   check_data(data, model->output_dim());
   if (s.epochs < 1 || s.batch_size < 1) fail("INVALID_ARGUMENT", "epochs and batch size must be >= 1");
   if (s.epochs > 1000000) fail("INVALID_ARGUMENT", "epochs must be <= 1000000, got " + std::to_string(s.epochs));
   const int64_t n = data.train_x.size(0);
   const int64_t batches = (n + s.batch_size - 1) / s.batch_size;
   const auto device = data.train_x.device();
+  // The fast path: hand-derived forward/backward, all parameters in one flat buffer that a fused Adam/AdamW
+  // updates in one pass (the optimizer's single "parameter"). It needs train-mode BatchNorm's ≥ 2 rows in
+  // every batch; a lone last row (n mod batch = 1) would be an error in PyTorch too, so it stays autograd's.
+  const bool fast = !model->options().exact_linear && device.is_cpu() && n % s.batch_size != 1;
+  torch::Tensor flat;
+  auto optimizer = optimizer_settings(s);
   std::vector<ParameterGroup> groups;
-  groups.push_back({"weights", model->parameters(), optimizer_settings(s), s.schedule, batches * s.epochs});
+  if (fast) {
+    flat = model->flatten_parameters();
+    optimizer.fused = true;
+    groups.push_back({"weights", {flat}, optimizer, s.schedule, batches * s.epochs});
+  } else {
+    groups.push_back({"weights", model->parameters(), optimizer, s.schedule, batches * s.epochs});
+  }
   TrainingLoop loop(std::move(groups), model->generator());
   auto& generator = loop.generator();
 
   PredictorTrainResult result;
+  result.fast_path = fast;
   result.best_loss = std::numeric_limits<double>::infinity();
   if (!s.resume_from.empty()) {
     auto extra = load_checkpoint(s.resume_from, {{"predictor", model.get()}}, loop, device);
+    if (fast) model->flatten_parameters();  // loading replaced the parameters' storage: back into the flat buffer
     if (loop.epoch() > s.epochs) {
       fail("INVALID_ARGUMENT", s.resume_from + " is at epoch " + std::to_string(loop.epoch()) + ", past this run's " +
                                    std::to_string(s.epochs) + " epochs");
@@ -207,6 +264,14 @@ PredictorTrainResult train_predictor(MlpPredictor& model, const PredictorData& d
     restore_records(extra, loop.epoch(), model->output_dim(), result, s.resume_from);
     result.resumed_at_epoch = loop.epoch();
   }
+  double t_batches = 0, t_validation = 0, t_checkpoint = 0;
+  const int64_t first_epoch = loop.epoch();
+  auto last_checkpoint = Clock::now();
+  auto lap = [](Clock::time_point& mark, double& into) {
+    const auto now = Clock::now();
+    into += std::chrono::duration<double>(now - mark).count();
+    mark = now;
+  };
   try {
     for (int64_t epoch = loop.epoch(); epoch < s.epochs; ++epoch) {
       if (cancelled && cancelled->load()) fail("CANCELLED", "predictor training was cancelled at epoch " + std::to_string(epoch));
@@ -216,16 +281,21 @@ PredictorTrainResult train_predictor(MlpPredictor& model, const PredictorData& d
       auto order = torch::randperm(n, shuffle, torch::TensorOptions().dtype(torch::kInt64)).to(device);
       double loss_sum = 0;
       for (int64_t b = 0; b < batches; ++b) {
+        auto mark = Clock::now();
         auto idx = order.slice(0, b * s.batch_size, std::min(n, (b + 1) * s.batch_size));
-        auto loss = loop.step(0, [&] {
-          return loss_of(s.loss, model->forward(data.train_x.index_select(0, idx)), data.train_y.index_select(0, idx));
-        });
+        auto x = data.train_x.index_select(0, idx), y = data.train_y.index_select(0, idx);
+        lap(mark, t_batches);
+        auto loss = fast ? loop.step_with_computed_gradients(0, [&] {
+          return torch::scalar_tensor(model->train_step_gradients(x, y, s.loss, flat.mutable_grad()), torch::kFloat64);
+        })
+                         : loop.step(0, [&] { return loss_of(s.loss, model->forward(x), y); });
         loss_sum += loss.item<double>();
       }
       loop.end_epoch();
+      auto mark = Clock::now();
       draw_seed(generator);  // the validation loader iterator's _base_seed
       PredictorEpoch record{loss_sum / static_cast<double>(batches),
-                            validation_l1(model, data.val_x, data.val_y, data.output_mean, data.output_std, s.batch_size),
+                            validation_l1(model, data.val_x, data.val_y, data.output_mean, data.output_std, s.batch_size, fast),
                             loop.lr(0)};
       if (record.val_l1[0] < result.best_loss) {  // strict: the first best epoch wins ties, as in the original
         result.best_loss = record.val_l1[0];
@@ -233,7 +303,14 @@ PredictorTrainResult train_predictor(MlpPredictor& model, const PredictorData& d
         result.best_state = module_state(*model);
       }
       result.epochs.push_back(std::move(record));
-      if (!s.checkpoint_path.empty()) save_checkpoint(s.checkpoint_path, {{"predictor", model.get()}}, loop, records_of(result));
+      lap(mark, t_validation);
+      const bool due = epoch == first_epoch || epoch == s.epochs - 1 ||
+                       std::chrono::duration<double>(mark - last_checkpoint).count() >= s.checkpoint_interval_s;
+      if (!s.checkpoint_path.empty() && due) {
+        save_checkpoint(s.checkpoint_path, {{"predictor", model.get()}}, loop, records_of(result));
+        last_checkpoint = Clock::now();
+      }
+      lap(mark, t_checkpoint);
       if (on_epoch) on_epoch(epoch, result.epochs.back());
     }
   } catch (const NonFiniteLoss& e) {
@@ -241,7 +318,14 @@ PredictorTrainResult train_predictor(MlpPredictor& model, const PredictorData& d
   }
   result.last_state = module_state(*model);
   model->eval();
-  result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  result.seconds = std::chrono::duration<double>(Clock::now() - started).count();
+  const auto& p = loop.profile();
+  result.profile = {{"batches", t_batches},         {"step.prepare", p.prepare}, {"step.compute", p.compute},
+                    {"step.backward", p.backward},  {"step.update", p.update},   {"validation", t_validation},
+                    {"checkpoint", t_checkpoint}};
+  double accounted = 0;
+  for (const auto& [name, seconds] : result.profile) accounted += seconds;
+  result.profile.emplace_back("other", result.seconds - accounted);
   return result;
 }
 

@@ -20,8 +20,6 @@
 
 namespace torchnas {
 
-enum class LossKind { kSmoothL1, kMse, kL1 };
-
 struct PredictorTrainSettings {
   int64_t epochs = 200;
   int64_t batch_size = 128;
@@ -33,9 +31,13 @@ struct PredictorTrainSettings {
   bool nesterov = false;
   ScheduleSettings schedule;
   LossKind loss = LossKind::kSmoothL1;
-  // Checkpoints (training_loop.h): written atomically after every epoch when set; a run resumed from
-  // one continues bit-identically to an uninterrupted run with the same seed.
+  // Checkpoints (training_loop.h): written atomically at epoch ends when set; a run resumed from one
+  // continues bit-identically to an uninterrupted run with the same seed. Written after this call's first
+  // epoch, after the last, and in between after an epoch once `checkpoint_interval_s` seconds have passed
+  // since the last write (0: after every epoch). Why: a checkpoint (≈1.8 MB, SHA-256 sealed, fsync'd)
+  // costs 15–20 ms, as much as an epoch of the fast path; a kill loses at most the interval's work.
   std::string checkpoint_path;
+  double checkpoint_interval_s = 1.0;
   std::string resume_from;
 };
 
@@ -60,6 +62,9 @@ struct PredictorTrainResult {
   double seconds = 0;
   int64_t resumed_at_epoch = 0;  // epochs done before this call (0: a fresh run)
   std::string failure;           // non-empty: the run stopped early (a non-finite loss), recorded here
+  bool fast_path = false;        // trained by the hand-derived forward/backward (mlp_predictor.h), not autograd
+  // Wall seconds by phase in this call (steady clock): where the training time goes.
+  std::vector<std::pair<std::string, double>> profile;
 };
 
 // (epoch index, its record); called on the training thread after each epoch.
@@ -68,9 +73,23 @@ using EpochCallback = std::function<void(int64_t, const PredictorEpoch&)>;
 PredictorTrainResult train_predictor(MlpPredictor& model, const PredictorData& data, const PredictorTrainSettings& settings,
                                      const EpochCallback& on_epoch, const std::atomic<bool>* cancelled);
 
-// Validation L1 per metric in original units, as the mean of per-batch means; eval mode, no grad.
+// Test hook: the fast path's gradients (train_step_gradients) and autograd's through forward() for one
+// train-mode batch from the same state and generator position, per parameter (named_parameters order).
+// The model's parameters, buffers and generator are left as they were.
+struct GradientComparison {
+  std::vector<std::string> names;
+  std::vector<torch::Tensor> fast, autograd;  // CPU float32, shaped like the parameters
+  double fast_loss = 0, autograd_loss = 0;
+  NamedTensors fast_buffers, autograd_buffers;  // BatchNorm running stats after the step
+  bool same_generator_state = false;            // both consumed the generator identically
+  torch::Tensor eval_fast, eval_module;          // eval-mode predictions after the step: eval_forward_fast, forward()
+};
+GradientComparison compare_gradients(MlpPredictor& model, const torch::Tensor& x, const torch::Tensor& y, LossKind loss);
+
+// Validation L1 per metric in original units, as the mean of per-batch means; eval mode, no grad. fast:
+// through eval_forward_fast (the fast training path's loops; needs flatten_parameters()), else forward().
 std::vector<double> validation_l1(MlpPredictor& model, const torch::Tensor& x, const torch::Tensor& y,
-                                  const torch::Tensor& output_mean, const torch::Tensor& output_std, int64_t batch_size);
+                                  const torch::Tensor& output_mean, const torch::Tensor& output_std, int64_t batch_size, bool fast = false);
 
 // Parameters and buffers by name (cloned), and the way back.
 NamedTensors module_state(const torch::nn::Module& module);

@@ -1,5 +1,7 @@
 #include "training_loop.h"
 
+#include "fused_adam.h"
+
 #include <ATen/CPUGeneratorImpl.h>
 #include <torch/optim/adam.h>
 #include <torch/optim/adamw.h>
@@ -7,6 +9,7 @@
 #include <torch/serialize/input-archive.h>
 #include <torch/serialize/output-archive.h>
 
+#include <chrono>
 #include <cmath>
 #include <mutex>
 
@@ -25,12 +28,16 @@ std::unique_ptr<torch::optim::Optimizer> make_optimizer(const std::vector<torch:
   if (!(s.lr > 0) || !std::isfinite(s.lr)) fail("INVALID_ARGUMENT", "learning rate must be a finite number > 0, got " + std::to_string(s.lr));
   if (!(s.weight_decay >= 0)) fail("INVALID_ARGUMENT", "weight decay must be >= 0, got " + std::to_string(s.weight_decay));
   switch (s.kind) {
-    case OptimizerKind::kAdam:
-      return std::make_unique<torch::optim::Adam>(
-          params, torch::optim::AdamOptions(s.lr).betas({s.beta1, s.beta2}).eps(s.eps).weight_decay(s.weight_decay));
-    case OptimizerKind::kAdamW:
-      return std::make_unique<torch::optim::AdamW>(
-          params, torch::optim::AdamWOptions(s.lr).betas({s.beta1, s.beta2}).eps(s.eps).weight_decay(s.weight_decay));
+    case OptimizerKind::kAdam: {
+      auto o = torch::optim::AdamOptions(s.lr).betas({s.beta1, s.beta2}).eps(s.eps).weight_decay(s.weight_decay);
+      if (s.fused) return std::make_unique<FusedAdam>(params, o);
+      return std::make_unique<torch::optim::Adam>(params, o);
+    }
+    case OptimizerKind::kAdamW: {
+      auto o = torch::optim::AdamWOptions(s.lr).betas({s.beta1, s.beta2}).eps(s.eps).weight_decay(s.weight_decay);
+      if (s.fused) return std::make_unique<FusedAdamW>(params, o);
+      return std::make_unique<torch::optim::AdamW>(params, o);
+    }
     case OptimizerKind::kSgd:
       return std::make_unique<torch::optim::SGD>(
           params, torch::optim::SGDOptions(s.lr).momentum(s.momentum).weight_decay(s.weight_decay).nesterov(s.nesterov));
@@ -110,7 +117,9 @@ double TrainingLoop::lr(size_t g) const {
 
 void TrainingLoop::set_optimizer_settings(size_t g, const OptimizerSettings& s) {
   auto& group = *groups_.at(g);
-  if (s.kind != group.settings.kind) fail("INVALID_ARGUMENT", "group '" + group.name + "' cannot change its optimizer kind");
+  if (s.kind != group.settings.kind || s.fused != group.settings.fused) {
+    fail("INVALID_ARGUMENT", "group '" + group.name + "' cannot change its optimizer kind");
+  }
   if (!(s.lr > 0) || !std::isfinite(s.lr)) fail("INVALID_ARGUMENT", "learning rate must be a finite number > 0, got " + std::to_string(s.lr));
   group.settings = s;
   write_options(*group.optimizer, s, s.lr, s.kind == OptimizerKind::kSgd ? std::optional<double>(s.momentum) : std::nullopt);
@@ -131,25 +140,46 @@ void TrainingLoop::apply_schedule(Group& group) {
 torch::Tensor TrainingLoop::step(size_t g, const std::function<torch::Tensor()>& compute) { return step(std::vector<size_t>{g}, compute); }
 
 torch::Tensor TrainingLoop::step(const std::vector<size_t>& indices, const std::function<torch::Tensor()>& compute) {
+  return run_step(indices, compute, /*autograd=*/true);
+}
+
+torch::Tensor TrainingLoop::step_with_computed_gradients(size_t g, const std::function<torch::Tensor()>& compute) {
+  return run_step({g}, compute, /*autograd=*/false);
+}
+
+torch::Tensor TrainingLoop::run_step(const std::vector<size_t>& indices, const std::function<torch::Tensor()>& compute, bool autograd) {
   if (indices.empty()) fail("INVALID_ARGUMENT", "a step needs at least one parameter group");
+  using Clock = std::chrono::steady_clock;
+  auto mark = Clock::now();
+  auto lap = [&mark](double& into) {
+    const auto now = Clock::now();
+    into += std::chrono::duration<double>(now - mark).count();
+    mark = now;
+  };
   std::vector<Group*> groups;
   for (size_t g : indices) groups.push_back(groups_.at(g).get());
   for (auto* group : groups) {
     apply_schedule(*group);
-    group->optimizer->zero_grad();
+    if (autograd) group->optimizer->zero_grad();
   }
+  lap(profile_.prepare);
   auto loss = compute();
   const double value = loss.item<double>();
+  lap(profile_.compute);
   if (!std::isfinite(value)) {
     throw NonFiniteLoss("the loss of group '" + groups[0]->name + "' is " + std::to_string(value) + " at epoch " +
                         std::to_string(epoch_) + ", step " + std::to_string(steps_) + "; the weights were not updated");
   }
-  loss.backward();
+  if (autograd) {
+    loss.backward();
+    lap(profile_.backward);
+  }
   for (auto* group : groups) {
     group->optimizer->step();
     if (group->schedule) group->schedule->after_batch();
   }
   ++steps_;
+  lap(profile_.update);
   return loss.detach();
 }
 

@@ -31,6 +31,9 @@ struct OptimizerSettings {
   double beta1 = 0.9, beta2 = 0.999, eps = 1e-8;
   double momentum = 0;  // SGD
   bool nesterov = false;
+  // Adam/AdamW: one fused pass per parameter tensor (fused_adam.h), for a group that is one flat buffer;
+  // same update, state and checkpoint layout as torch's classes. SGD ignores it.
+  bool fused = false;
 };
 
 struct ParameterGroup {
@@ -63,6 +66,10 @@ class TrainingLoop {
   torch::Tensor step(size_t g, const std::function<torch::Tensor()>& compute);
   // One step of several groups from one loss (e.g. DenseNAS's α and β, two Adam groups with their own lr).
   torch::Tensor step(const std::vector<size_t>& groups, const std::function<torch::Tensor()>& compute);
+  // One step of group g whose compute() writes the group's gradients itself (a hand-derived backward) and
+  // returns the loss: schedule → loss = compute() → finite check → optimizer step → schedule advance.
+  // No zero_grad and no autograd: compute() overwrites every gradient of the group.
+  torch::Tensor step_with_computed_gradients(size_t g, const std::function<torch::Tensor()>& compute);
   void end_epoch();  // epoch-stepped schedules advance; the epoch counter moves on
 
   int64_t epoch() const { return epoch_; }
@@ -70,6 +77,16 @@ class TrainingLoop {
   at::Generator& generator() { return generator_; }
   torch::optim::Optimizer& optimizer(size_t g);
   double lr(size_t g) const;
+
+  // Wall time spent in each phase of step() since the loop was made (steady clock; a few clock reads
+  // per step, so always on): where a trainer's time goes, reported with its result.
+  struct StepProfile {
+    double prepare = 0;   // schedule → optimizer options, zero_grad
+    double compute = 0;   // the caller's loss (forward; the fused paths' backward too)
+    double backward = 0;  // autograd's backward
+    double update = 0;    // optimizer step and schedule advance
+  };
+  const StepProfile& profile() const { return profile_; }
   // Overrides group g's optimizer settings from now on (e.g. a caller that sets lr per epoch).
   void set_optimizer_settings(size_t g, const OptimizerSettings& settings);
 
@@ -80,11 +97,13 @@ class TrainingLoop {
  private:
   struct Group;
   void apply_schedule(Group& group);
+  torch::Tensor run_step(const std::vector<size_t>& groups, const std::function<torch::Tensor()>& compute, bool autograd);
 
   std::vector<std::unique_ptr<Group>> groups_;
   at::Generator generator_;
   int64_t epoch_ = 0;
   int64_t steps_ = 0;
+  StepProfile profile_;
 };
 
 using NamedModules = std::vector<std::pair<std::string, torch::nn::Module*>>;

@@ -21,7 +21,7 @@ const trainCommand = (group: string) =>
         seed: { type: 'string', value: 'N', help: "overrides the config's SEED" },
         device,
         threads: { type: 'string', value: 'N', help: 'LibTorch intra-op threads' },
-        exact: { type: 'boolean', help: "PyTorch's own Linear kernels, bit-identical to PyTorch-in-Python, slower here" },
+        exact: { type: 'boolean', help: "train through autograd and torch's Adam (PyTorch's op sequence): bit-identical to PyTorch-in-Python, slower" },
         resume: { type: 'string', value: 'DIR', help: "continue from a previous run's checkpoint in DIR" },
         json,
       },

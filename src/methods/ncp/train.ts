@@ -33,10 +33,13 @@ export interface TrainPredictorOptions {
   seed?: number;
   device?: string;
   threads?: number;
-  /** Bit-exact PyTorch kernels for the Linear layers (see NcpPredictorOptions.exactLinear). */
+  /**
+   * Train through autograd with PyTorch's op sequence and torch's Adam: bit-identical to the original in
+   * Python (see NcpPredictorOptions.exactLinear). Default: the fast path (hand-derived backward, fused Adam).
+   */
   exactLinear?: boolean;
   /**
-   * A previous run's `out` folder to continue from its last checkpoint (written after every epoch); the
+   * A previous run's `out` folder to continue from its last checkpoint (written at epoch ends, at most once a second); the
    * settings must equal the stored ones, and outputs go to `out` (default: that folder). The run then ends
    * bit-identical to an uninterrupted run with the same seed.
    */
@@ -71,6 +74,10 @@ export interface TrainPredictorResult {
   /** Per metric, for the best (by the first metric's L1) and the last state. */
   metrics: Record<string, { best: MetricScore; last: MetricScore }>;
   wallSeconds: { training: number; total: number };
+  /** Whether the fast path trained (false: autograd, --exact or a non-CPU device). */
+  fastPath: boolean;
+  /** Seconds of the native training by phase (NativeTrainResult.profile). */
+  profile: Record<string, number>;
   /** Epochs restored from the `resume` checkpoint (0: an uninterrupted run). */
   resumedAtEpoch: number;
   history: { epoch: number; trainLoss: number; lr: number; validationL1: number[] }[];
@@ -144,6 +151,8 @@ export async function trainNcpPredictor(config: NcpConfig, options: TrainPredict
           bestEpoch: run.bestEpoch,
           metrics: Object.fromEntries(data.metrics.map((name, k) => [name, { best: scores.best[k], last: scores.last[k] }])),
           wallSeconds: { training: run.seconds, total: 0 },
+          fastPath: run.fastPath,
+          profile: run.profile,
           resumedAtEpoch: run.resumedAtEpoch,
           history: Array.from({ length: run.epochs }, (_, e) => ({ epoch: e, trainLoss: run.trainLoss[e], lr: run.lr[e], validationL1: l1At(e) })),
         };
