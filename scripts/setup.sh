@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # One-time (and idempotent) setup of torchnas on Debian/Ubuntu:
-#   1. system packages: LibTorch (libtorch-dev) with an optimized BLAS (OpenBLAS, libopenblas0-pthread),
+#   1. system packages: LibTorch (libtorch-dev) with an optimized BLAS (OpenBLAS, libopenblas0-openmp),
 #      Fashion-MNIST (dataset-fashion-mnist), cmake, a C++ compiler;
 #   2. npm dependencies (npm ci);
 #   3. the native addon (cmake-js, against Debian's LibTorch or the one Torch_DIR points at) and the TypeScript.
@@ -21,10 +21,12 @@ have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok
 if command -v dpkg-query >/dev/null 2>&1; then
   if [ -z "${Torch_DIR:-}" ]; then
     have_pkg libtorch-dev || missing+=(libtorch-dev)
-    # libtorch-dev pulls only the reference BLAS (libblas3): every GEMM would run unoptimized. OpenBLAS's
-    # pthreads build, chosen by measurement (bench/ncp at 1 thread: Python 17.1 s / torchnas 17.7 s with it,
-    # 23.9 s / 21.7 s with the OpenMP build); torchnas sets its thread count with LibTorch's (one --threads).
-    have_pkg libopenblas0-pthread || have_pkg libopenblas0-openmp || missing+=(libopenblas0-pthread)
+    # libtorch-dev pulls only the reference BLAS (libblas3): every GEMM would run unoptimized. OpenBLAS's OpenMP
+    # build: its threads are LibTorch's own OpenMP pool, so --threads N means N threads in all. Measured: at 1 thread
+    # both builds run the NCP predictor alike (20 epochs --exact: 4.95 s OpenMP, 5.26 s pthreads); at 2 threads the
+    # pthreads build's own pool competed with LibTorch's OpenMP threads on 2 cores (200 epochs --exact: 173.7 s on a
+    # busy machine, against 11.4 s at 1 thread). The OpenMP build has no second pool.
+    have_pkg libopenblas0-openmp || missing+=(libopenblas0-openmp)
   fi
   if [ -z "${TORCHNAS_FASHION_MNIST:-}" ]; then have_pkg dataset-fashion-mnist || missing+=(dataset-fashion-mnist); fi
   command -v cmake >/dev/null 2>&1 || missing+=(cmake)
@@ -70,16 +72,16 @@ if [ -z "${Torch_DIR:-}" ] && command -v update-alternatives >/dev/null 2>&1; th
   blas_link="/usr/lib/${multiarch}/libblas.so.3"
   if [ -n "$multiarch" ] && [ -e "$blas_link" ]; then
     blas_now="$(readlink -f "$blas_link")"
-    if [[ "$blas_now" != *openblas* ]]; then
-      openblas="$(ls /usr/lib/"${multiarch}"/openblas-pthread/libblas.so.3 /usr/lib/"${multiarch}"/openblas-openmp/libblas.so.3 2>/dev/null | head -1)"
+    if [[ "$blas_now" != *openblas-openmp* ]]; then
+      openblas="$(ls /usr/lib/"${multiarch}"/openblas-openmp/libblas.so.3 2>/dev/null | head -1)"
       if [ -n "$openblas" ] && [ "$(id -u)" -eq 0 ]; then
         say "libblas.so.3 pointed at $blas_now; switching it to $openblas"
         update-alternatives --quiet --set "libblas.so.3-${multiarch}" "$openblas"
         lapack="${openblas%/libblas.so.3}/liblapack.so.3"
         [ -e "$lapack" ] && update-alternatives --quiet --set "liblapack.so.3-${multiarch}" "$lapack"
       else
-        echo "torchnas setup: warning: libblas.so.3 is $blas_now, not OpenBLAS: LibTorch's GEMMs run unoptimized." >&2
-        echo "    sudo update-alternatives --set libblas.so.3-${multiarch} /usr/lib/${multiarch}/openblas-pthread/libblas.so.3" >&2
+        echo "torchnas setup: warning: libblas.so.3 is $blas_now, not OpenBLAS's OpenMP build (unoptimized, or a second thread pool beside LibTorch's)." >&2
+        echo "    sudo update-alternatives --set libblas.so.3-${multiarch} /usr/lib/${multiarch}/openblas-openmp/libblas.so.3" >&2
       fi
     fi
     say "BLAS: $(readlink -f "$blas_link")"
