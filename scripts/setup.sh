@@ -72,19 +72,25 @@ if [ -z "${Torch_DIR:-}" ] && command -v update-alternatives >/dev/null 2>&1; th
   blas_link="/usr/lib/${multiarch}/libblas.so.3"
   if [ -n "$multiarch" ] && [ -e "$blas_link" ]; then
     blas_now="$(readlink -f "$blas_link")"
-    if [[ "$blas_now" != *openblas-openmp* ]]; then
+    # libblas.so.3 of either OpenBLAS build is a thin wrapper that loads libopenblas.so.0, which has an alternative
+    # of its own: both must be the OpenMP build, or the process runs the pthreads core behind the OpenMP wrapper.
+    core_link="/usr/lib/${multiarch}/libopenblas.so.0"
+    core_now="$( [ -e "$core_link" ] && readlink -f "$core_link" || echo none)"
+    if [[ "$blas_now" != *openblas-openmp* || ( "$core_now" != none && "$core_now" != *openblas-openmp* ) ]]; then
       openblas="$(ls /usr/lib/"${multiarch}"/openblas-openmp/libblas.so.3 2>/dev/null | head -1)"
       if [ -n "$openblas" ] && [ "$(id -u)" -eq 0 ]; then
-        say "libblas.so.3 pointed at $blas_now; switching it to $openblas"
+        dir="${openblas%/libblas.so.3}"
+        say "libblas.so.3 pointed at $blas_now (OpenBLAS core: $core_now); switching both to $dir"
         update-alternatives --quiet --set "libblas.so.3-${multiarch}" "$openblas"
-        lapack="${openblas%/libblas.so.3}/liblapack.so.3"
-        [ -e "$lapack" ] && update-alternatives --quiet --set "liblapack.so.3-${multiarch}" "$lapack"
+        [ -e "$dir/liblapack.so.3" ] && update-alternatives --quiet --set "liblapack.so.3-${multiarch}" "$dir/liblapack.so.3"
+        [ -e "$dir/libopenblas.so.0" ] && update-alternatives --quiet --set "libopenblas.so.0-${multiarch}" "$dir/libopenblas.so.0"
       else
-        echo "torchnas setup: warning: libblas.so.3 is $blas_now, not OpenBLAS's OpenMP build (unoptimized, or a second thread pool beside LibTorch's)." >&2
+        echo "torchnas setup: warning: libblas.so.3 is $blas_now (OpenBLAS core $core_now), not OpenBLAS's OpenMP build (unoptimized, or a second thread pool beside LibTorch's)." >&2
         echo "    sudo update-alternatives --set libblas.so.3-${multiarch} /usr/lib/${multiarch}/openblas-openmp/libblas.so.3" >&2
+        echo "    sudo update-alternatives --set libopenblas.so.0-${multiarch} /usr/lib/${multiarch}/openblas-openmp/libopenblas.so.0" >&2
       fi
     fi
-    say "BLAS: $(readlink -f "$blas_link")"
+    say "BLAS: $(readlink -f "$blas_link"), core $( [ -e "$core_link" ] && readlink -f "$core_link" || echo none)"
   fi
 fi
 
