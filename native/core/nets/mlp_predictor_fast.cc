@@ -115,6 +115,14 @@ void update_running(torch::nn::BatchNorm1d& bn, const std::vector<double>& mean,
   *bn->num_batches_tracked.data_ptr<int64_t>() += 1;
 }
 
+// A Linear layer's bias gradient: the column sums of its output gradient dy [n, c], written (not added) to db.
+void bias_backward(const float* __restrict dy, int64_t n, int64_t c, float* __restrict db) {
+  std::memset(db, 0, sizeof(float) * static_cast<size_t>(c));
+  for (int64_t i = 0; i < n; ++i) {
+    for (int64_t j = 0; j < c; ++j) db[j] += dy[i * c + j];
+  }
+}
+
 // Train-mode BatchNorm backward: dγ = Σ dy·x̂, dβ = Σ dy, dz = γ·invstd/n · (n·dy − dβ − x̂·dγ), in place
 // in dy (which becomes dz). dγ/dβ are written (not added).
 void batch_norm_backward(float* __restrict dy, const float* __restrict xhat, const float* __restrict gamma, const float* __restrict invstd,
@@ -479,25 +487,13 @@ double MlpPredictorImpl::train_step_gradients(const torch::Tensor& x_in, const t
   // Heads: through dropout and activation (their factors are in acth_d), BatchNorm, then the fused Linear.
   for (int64_t i = 0; i < n * HT; ++i) f.dh_grad[i] *= f.acth_d[i];
   batch_norm_backward(f.dh_grad.data(), f.xhath.data(), w + f.hid_nw, f.invstdh.data(), n, HT, g + f.hid_nw, g + f.hid_nb, f.mean, f.var);
-  {
-    float* gb = g + f.hid_b;
-    std::memset(gb, 0, sizeof(float) * static_cast<size_t>(HT));
-    for (int64_t i = 0; i < n; ++i) {
-      for (int64_t j = 0; j < HT; ++j) gb[j] += f.dh_grad[i * HT + j];
-    }
-  }
+  bias_backward(f.dh_grad.data(), n, HT, g + f.hid_b);
   gemm(g + f.hid_w, HT, S, blob(f.dh_grad.data(), {n, HT}).t(), blob(f.d1.data(), {n, S}));
   gemm(f.d1_grad.data(), n, S, blob(f.dh_grad.data(), {n, HT}), blob(w + f.hid_w, {HT, S}));
   // Trunk.
   for (int64_t i = 0; i < n * S; ++i) f.d1_grad[i] *= f.act1_d[i];
   batch_norm_backward(f.d1_grad.data(), f.xhat1.data(), w + f.trunk_nw, f.invstd1.data(), n, S, g + f.trunk_nw, g + f.trunk_nb, f.mean, f.var);
-  {
-    float* gb = g + f.trunk_b;
-    std::memset(gb, 0, sizeof(float) * static_cast<size_t>(S));
-    for (int64_t i = 0; i < n; ++i) {
-      for (int64_t j = 0; j < S; ++j) gb[j] += f.d1_grad[i * S + j];
-    }
-  }
+  bias_backward(f.d1_grad.data(), n, S, g + f.trunk_b);
   gemm(g + f.trunk_w, S, D, blob(f.d1_grad.data(), {n, S}).t(), blob(f.xn.data(), {n, D}));
   gemm(f.dxn.data(), n, D, blob(f.d1_grad.data(), {n, S}), blob(w + f.trunk_w, {S, D}));
   // Input BatchNorm: only its γ/β gradients are needed (the codes are data).
