@@ -29,7 +29,7 @@ const OpenBlasApi& openblas() {
   static const OpenBlasApi api = [] {
     OpenBlasApi a;
     void* h = nullptr;
-    for (const char* soname : {"libopenblas.so.0", "libopenblas.so", "libopenblasp-r0.3.21.so"}) {
+    for (const char* soname : {"libopenblas.so.0", "libopenblas.so"}) {
       h = dlopen(soname, RTLD_NOW | RTLD_NOLOAD);
       if (h) break;
     }
