@@ -17,6 +17,8 @@ export type TorchnasErrorCode =
   | 'CANCELLED'
   | 'ADDON_LOAD_FAILED'
   | 'NETWORK_ERROR'
+  /** Redis (the job queue of `torchnas worker` and `--queue`) cannot be reached. */
+  | 'QUEUE_UNAVAILABLE'
   | 'TORCH_ERROR'
   | 'OUT_OF_MEMORY'
   /** A training run met a NaN or infinite loss: recorded as that run's failure (result.json says where). */

@@ -22,6 +22,21 @@ export interface InputSource {
   ntkBatch(batchSize: number): Tensor;
   /** `count` single-channel patches [count, 1, side, side] for linear regions. */
   patches(count: number, side: number): Tensor;
+  /**
+   * An independent stream over the same data, seeded by this source's seed and `key` only: what it draws does not
+   * depend on what this source or other forks drew before. A correlation study draws each architecture's inputs
+   * from `fork(index)`, so the architectures can be scored in any order, on any machine, with identical inputs.
+   */
+  fork(key: number): InputSource;
+}
+
+/** The seed of a fork: the source's seed and the key mixed by a 32-bit hash (splitmix32 finaliser). */
+export function forkSeed(seed: number, key: number): number {
+  if (!Number.isInteger(key)) throw new TorchnasError(`input stream key must be an integer, got ${key}`, 'INVALID_ARGUMENT');
+  let z = (Math.imul(Math.trunc(seed) >>> 0, 0x9e3779b1) ^ (key >>> 0) ^ Math.imul(Math.floor(key / 2 ** 32) >>> 0, 0x85ebca6b)) >>> 0;
+  z = Math.imul(z ^ (z >>> 16), 0x85ebca6b) >>> 0;
+  z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35) >>> 0;
+  return (z ^ (z >>> 16)) >>> 0;
 }
 
 /** Grayscale or RGB uint8 images with per-channel normalisation. */
@@ -36,8 +51,12 @@ interface ImageSet {
 
 class ImageSource implements InputSource {
   private readonly random: Random;
-  constructor(readonly name: string, private readonly set: ImageSet, seed: number, private readonly padTo = 32) {
+  constructor(readonly name: string, private readonly set: ImageSet, private readonly seed: number, private readonly padTo = 32) {
     this.random = new Random(seed);
+  }
+
+  fork(key: number): InputSource {
+    return new ImageSource(this.name, this.set, forkSeed(this.seed, key), this.padTo);
   }
 
   ntkBatch(batchSize: number): Tensor {
@@ -94,8 +113,11 @@ class ImageSource implements InputSource {
 class RandomSource implements InputSource {
   readonly name = 'random';
   private readonly generator: NativeGenerator;
-  constructor(seed: number) {
+  constructor(private readonly seed: number) {
     this.generator = new (native().Generator)(seed);
+  }
+  fork(key: number): InputSource {
+    return new RandomSource(forkSeed(this.seed, key));
   }
   ntkBatch(batchSize: number): Tensor {
     return this.generator.randn([batchSize, 3, 32, 32]) as Tensor;

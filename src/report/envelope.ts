@@ -45,16 +45,17 @@ export interface RunDescription {
   config: unknown;
 }
 
-let packageVersion: string | undefined;
-function torchnasVersion(): string {
-  if (packageVersion === undefined) {
+let cachedVersion: string | undefined;
+/** This package's version (package.json). */
+export function packageVersion(): string {
+  if (cachedVersion === undefined) {
     try {
-      packageVersion = (JSON.parse(fs.readFileSync(path.join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+      cachedVersion = (JSON.parse(fs.readFileSync(path.join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
     } catch {
-      packageVersion = native().version;
+      cachedVersion = native().version;
     }
   }
-  return packageVersion;
+  return cachedVersion;
 }
 
 /** A run's clock: started now, `envelope()` closes it with a status and a result. */
@@ -66,7 +67,7 @@ class RunRecord {
     const finished = new Date();
     return {
       method: this.description.method,
-      torchnas: torchnasVersion(),
+      torchnas: packageVersion(),
       libtorch: native().info().torch,
       device: this.description.device,
       threads: getThreads(),

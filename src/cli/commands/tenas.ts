@@ -126,11 +126,12 @@ const correlateCommand = (group: string) =>
     {
       name: 'correlate',
       summary: 'rank correlation of κ_N and R_N with NB201 accuracy over sampled architectures',
-      usage: '[--benchmark TABLE] [--space nb201] [--sample N] [--seed S] [--config F] [--batch N] [--repeats N] [--data SRC] [--out DIR] [--json]',
+      usage: '[--benchmark TABLE] [--space nb201] [--sample N] [--seed S] [--queue URL] [--config F] [--batch N] [--repeats N] [--data SRC] [--out DIR] [--json]',
       flags: {
         space: { type: 'string', value: 'nb201', help: 'search space (only nb201)' },
         benchmark: { type: 'string', value: 'TABLE', help: "NB201 table: a path (ncp-trainval.pkl|json[.gz]) or a name (default the config's benchmark, else nb201, bundled)" },
         sample: { type: 'string', value: 'N', help: 'architectures to sample, >= 2 (default 200)' },
+        queue: { type: 'string', value: 'URL', help: "score on 'torchnas worker' processes via this Redis (redis://host:port); same results as a local run" },
         ...configFlags,
       },
       notes: ['Ctrl-C stops after the current native job; DIR/result.json then holds the architectures scored so far, status "interrupted" (exit 130).'],
@@ -139,13 +140,15 @@ const correlateCommand = (group: string) =>
         const config = configFrom(flags);
         const benchmark = flags.benchmark ?? config.benchmark ?? DEFAULT_NB201_TABLE;
         const sample = intFlag(flags.sample, 'sample') ?? 200;
-        const r = await runMethod('TE-NAS correlate', flags.json, (context) => runTenasCorrelate(config, benchmark, sample, config.seed, { out: flags.out, ...context }));
+        const r = await runMethod('TE-NAS correlate', flags.json, (context) => runTenasCorrelate(config, benchmark, sample, config.seed, { out: flags.out, queue: flags.queue, ...context }));
         if (!flags.json) {
           process.stdout.write(
             `${sample} NB201 architectures (seed ${config.seed}, ${config.data.source}, NTK batch ${config.ntk.batchSize}, ${config.search.repeats} repeats): ${r.seconds.toFixed(1)} s\n` +
               `  Kendall τ(κ_N, acc) = ${r.kendallTau.kappa.toFixed(3)}   Spearman ${r.spearman.kappa.toFixed(3)}\n` +
               `  Kendall τ(R_N, acc) = ${r.kendallTau.regions.toFixed(3)}   Spearman ${r.spearman.regions.toFixed(3)}\n` +
               `  Kendall τ(TE-NAS rank combination, acc) = ${r.kendallTau.combined.toFixed(3)}\n` +
+              (r.queue ? `  queue: ${r.queue.reused} result(s) reused from an earlier run, ${r.queue.failed} failed\n` : '') +
+              (r.failed ?? []).map((f) => `  failed: ${f.arch}: ${f.error}\n`).join('') +
               (r.saturated ? `  warning: ${r.saturated} architecture(s) saturated the linear-region count\n` : '') +
               (flags.out ? `  wrote ${path.join(flags.out, 'result.json')} and correlation.svg\n` : ''),
           );

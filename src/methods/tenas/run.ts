@@ -11,13 +11,14 @@ import { resolveDevice, setThreads } from '../../core/device';
 import { TorchnasError } from '../../core/errors';
 import { ProgressCallback } from '../../core/progress';
 import { kendallTau, spearman } from '../../core/stats';
-import { openInputSource, parseInputSource } from '../../data/input-source';
+import { InputSource, openInputSource, parseInputSource } from '../../data/input-source';
 import { lookupNb201, openNb201Table, TableLookup } from '../../benchmarks/nb201-lookup';
 import { resolveTablePath } from '../../benchmarks/table-names';
 import { EnvelopeTargets, recordRun } from '../../report/envelope';
 import { renderChart, stackCharts } from '../../report/svg';
-import { formatNb201String, isNb201Connected, sampleNb201 } from '../../spaces/nb201';
-import { TenasConfig } from './config';
+import { checkNb201Arch, formatNb201String, isNb201Connected, sampleNb201 } from '../../spaces/nb201';
+import { TenasConfig, tenasConfigSchema } from './config';
+import { validateConfig } from '../../config/load';
 import { ArchitectureScore, scoreArchitecture, ScoreOptions } from './score';
 import { RoundReport, searchDarts, searchNb201, SearchResult } from './search';
 
@@ -32,6 +33,11 @@ export interface RunOptions {
   signal?: AbortSignal;
   /** Receives the result.json envelope when the run ends, however it ends (the CLI's `--json`). */
   onEnvelope?: EnvelopeTargets['onEnvelope'];
+  /**
+   * correlate: a Redis URL (`redis://host:port`): the architectures are scored as jobs by `torchnas worker`
+   * processes that take them from this queue (src/distributed/queue.ts), with results identical to a local run.
+   */
+  queue?: string;
 }
 
 /** The method's part of a search's result.json (the envelope holds config, versions, device, threads, seed). */
@@ -190,6 +196,59 @@ export interface CorrelationReport {
   saturated: number;
   architectures: (ArchitectureScore & { arch: string; index: number; accuracy: number })[];
   seconds: number;
+  /** With a queue: how many results an earlier run had already computed, and how many jobs failed. */
+  queue?: { reused: number; failed: number };
+  /** Architectures whose scoring failed (queue runs record the error and go on). */
+  failed?: { arch: string; index: number; error: string }[];
+}
+
+/** The job kind of one correlation architecture on the queue. */
+export const TENAS_CORRELATE_JOB = 'tenas.correlate';
+
+/** One architecture of a correlation study: everything needed to score it anywhere. */
+export interface TenasCorrelateJob {
+  /** The run's config without `threads` (the machine's business; it does not change the scores' meaning). */
+  config: TenasConfig;
+  /** The run's seed: the input stream is `fork(index)` of the source seeded with it. */
+  seed: number;
+  /** The architecture's index in the NB201 table (also seeds its networks: 1000·index + repeat). */
+  index: number;
+  ops: number[];
+}
+
+function correlationJob(config: TenasConfig, seed: number, index: number, ops: readonly number[]): TenasCorrelateJob {
+  const { threads: _threads, ...rest } = config;
+  return { config: rest as TenasConfig, seed, index, ops: [...ops] };
+}
+
+/**
+ * Scores one correlation architecture: its inputs come from the source's fork keyed by its table index, so the
+ * result does not depend on which architectures were scored before, in this process or elsewhere.
+ * `source` must be the config's input source seeded with `job.seed`.
+ */
+export async function scoreCorrelationJob(job: TenasCorrelateJob, source: InputSource, options: { signal?: AbortSignal; device?: string } = {}): Promise<ArchitectureScore> {
+  const ops = checkNb201Arch(job.ops);
+  if (!Number.isInteger(job.index) || job.index < 0) throw new TorchnasError(`correlation job: index must be a table index, got ${job.index}`, 'INVALID_ARGUMENT');
+  // networks of repeat r seeded 1000·index + r, as the reference runs
+  return scoreArchitecture(ops, source.fork(job.index), { ...scoreOptionsFrom(job.config, job.index, options.device ?? job.config.device), signal: options.signal });
+}
+
+/** Opens the input source a job names (shared by the jobs of one run on a worker) and scores the job. */
+const jobSources = new Map<string, Promise<InputSource>>();
+export async function runCorrelationJob(payload: unknown, options: { signal?: AbortSignal } = {}): Promise<ArchitectureScore> {
+  const job = payload as TenasCorrelateJob;
+  if (!job || typeof job !== 'object' || !job.config || !Array.isArray(job.ops) || typeof job.seed !== 'number') {
+    throw new TorchnasError('correlation job: payload must hold config, seed, index and ops', 'INVALID_ARGUMENT');
+  }
+  const config = validateConfig(tenasConfigSchema, job.config, 'correlation job config');
+  const key = `${config.data.source}|${config.data.dir ?? ''}|${job.seed}`;
+  let source = jobSources.get(key);
+  if (!source) {
+    source = openInputSource(parseInputSource(config.data.source), job.seed, { dataDir: config.data.dir });
+    jobSources.set(key, source);
+    source.catch(() => jobSources.delete(key));
+  }
+  return scoreCorrelationJob({ ...job, config }, await source, { signal: options.signal, device: resolveDevice(config.device) });
 }
 
 /** Scores `sample` architectures drawn with `seed` and rank-correlates κ and R with the table's accuracy. */
@@ -199,21 +258,37 @@ export async function runTenasCorrelate(config: TenasConfig, benchmark: string, 
   if (!Number.isInteger(sample) || sample < 2) throw new TorchnasError(`sample must be an integer >= 2, got ${sample}`, 'INVALID_ARGUMENT');
   const device = prepare(config);
   const rows: CorrelationReport['architectures'] = [];
-  const summary = () => correlationOf(rows, { sample, table: benchmark, seconds: (Date.now() - started) / 1000 });
+  const failures: NonNullable<CorrelationReport['failed']> = [];
+  let reused = 0;
+  const summary = () => ({
+    ...correlationOf(rows, { sample, table: benchmark, seconds: (Date.now() - started) / 1000 }),
+    ...(options.queue ? { queue: { reused, failed: failures.length } } : {}),
+    ...(failures.length ? { failed: failures } : {}),
+  });
   return recordRun(
     { method: 'tenas correlate', device, seed, config },
     options,
     async () => {
       const table = await openNb201Table(benchmark);
       const archs = sampleNb201(sample, { seed, distinct: true });
-      const source = await openInputSource(parseInputSource(config.data.source), seed, { dataDir: config.data.dir });
-      for (const [k, ops] of archs.entries()) {
-        throwIfAborted(options.signal, 'correlation run');
-        const index = table.index.indexOf(ops);
-        // networks of repeat r seeded 1000·index + r, as the reference runs
-        const score = await scoreArchitecture(ops, source, { ...scoreOptionsFrom(config, index, device), signal: options.signal });
-        rows.push({ ...score, arch: formatNb201String(ops), index, accuracy: table.records[index].acc });
-        options.onProgress?.(k + 1, archs.length);
+      const jobs = archs.map((ops) => correlationJob(config, seed, table.index.indexOf(ops), ops));
+      const addRow = (job: TenasCorrelateJob, score: ArchitectureScore) => rows.push({ ...score, arch: formatNb201String(job.ops), index: job.index, accuracy: table.records[job.index].acc });
+      if (options.queue) {
+        // loaded only here: BullMQ and its Redis client stay out of runs that do not use a queue
+        const { runJobs } = await import('../../distributed/queue');
+        const outcomes = await runJobs<ArchitectureScore>(options.queue, jobs.map((payload) => ({ kind: TENAS_CORRELATE_JOB, payload })), { onProgress: options.onProgress, signal: options.signal });
+        for (const [k, outcome] of outcomes.entries()) {
+          if (outcome.status === 'completed') addRow(jobs[k], outcome.result);
+          else failures.push({ arch: formatNb201String(jobs[k].ops), index: jobs[k].index, error: outcome.error });
+        }
+        reused = outcomes.filter((o) => o.status === 'completed' && o.reused).length;
+      } else {
+        const source = await openInputSource(parseInputSource(config.data.source), seed, { dataDir: config.data.dir });
+        for (const [k, job] of jobs.entries()) {
+          throwIfAborted(options.signal, 'correlation run');
+          addRow(job, await scoreCorrelationJob(job, source, { signal: options.signal, device }));
+          options.onProgress?.(k + 1, archs.length);
+        }
       }
       const report = summary();
       if (options.out) {

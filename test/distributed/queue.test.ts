@@ -1,0 +1,116 @@
+/**
+ * The job queue (src/distributed/queue.ts) on a private redis-server: `tenas correlate --queue` with two
+ * `torchnas worker` processes gives exactly the local run's scores even when one worker is killed (SIGKILL)
+ * mid-job; a rerun reuses the finished results; a bad job fails with its error recorded while the others complete.
+ */
+
+import { canonicalJson, checkRedis, JobOutcome, parseRedisUrl, resultKey, runJobs } from '../../src/distributed/queue';
+import { tenasConfigSchema } from '../../src/methods/tenas/config';
+import { runTenasCorrelate, TENAS_CORRELATE_JOB } from '../../src/methods/tenas/run';
+import { ArchitectureScore } from '../../src/methods/tenas/score';
+import { compileCli, spawnCli, ChildRun } from '../helpers/cli';
+import { redisServerPath, startRedis, RedisInstance } from '../helpers/redis';
+
+describe('queue plumbing', () => {
+  test('Redis URLs parse, and bad ones are refused by name', () => {
+    expect(parseRedisUrl('redis://127.0.0.1:6380/2')).toEqual({ host: '127.0.0.1', port: 6380, db: 2 });
+    expect(parseRedisUrl('redis://:s%40cret@queue.example')).toEqual({ host: 'queue.example', port: 6379, password: 's@cret' });
+    expect(() => parseRedisUrl('http://x:1')).toThrow(/not a Redis URL: 'http:\/\/x:1'/);
+    expect(() => parseRedisUrl('redis://h:1/abc')).toThrow(/database 'abc' is not a number/);
+  });
+
+  test('result keys hash the job, not its key order, and change with any input', () => {
+    const a = resultKey('k', { seed: 1, ops: [0, 1], config: { x: 1, y: 2 } }, '1.0.0');
+    expect(resultKey('k', { config: { y: 2, x: 1 }, ops: [0, 1], seed: 1 }, '1.0.0')).toBe(a);
+    expect(resultKey('k', { seed: 2, ops: [0, 1], config: { x: 1, y: 2 } }, '1.0.0')).not.toBe(a);
+    expect(resultKey('k', { seed: 1, ops: [1, 0], config: { x: 1, y: 2 } }, '1.0.0')).not.toBe(a);
+    expect(resultKey('other', { seed: 1, ops: [0, 1], config: { x: 1, y: 2 } }, '1.0.0')).not.toBe(a);
+    expect(resultKey('k', { seed: 1, ops: [0, 1], config: { x: 1, y: 2 } }, '1.0.1')).not.toBe(a);
+    expect(canonicalJson({ b: [1, { d: 1, c: 2 }], a: null })).toBe('{"a":null,"b":[1,{"c":2,"d":1}]}');
+    expect(() => canonicalJson({ x: NaN })).toThrow(/NaN is not/);
+  });
+
+  test('an unreachable Redis is a clear QUEUE_UNAVAILABLE error, not a hang', async () => {
+    await expect(checkRedis('redis://127.0.0.1:1', 2000)).rejects.toMatchObject({ code: 'QUEUE_UNAVAILABLE', message: expect.stringMatching(/cannot reach Redis at redis:\/\/127\.0\.0\.1:1/) });
+  });
+});
+
+const haveRedis = redisServerPath() !== undefined;
+if (!haveRedis) {
+  if (process.env.CI) throw new Error('redis-server is required in CI (apt-get install redis-server)');
+  // eslint-disable-next-line no-console
+  console.warn('test/distributed/queue.test.ts: redis-server is not installed; the queue runs are skipped (apt-get install redis-server)');
+}
+const withRedis = haveRedis ? describe : describe.skip;
+
+withRedis('tenas correlate on two workers', () => {
+  let redis: RedisInstance;
+  let cli: string;
+  const workers: ChildRun[] = [];
+  const config = tenasConfigSchema.parse({ space: 'nb201', seed: 7, threads: 1, data: { source: 'random' }, ntk: { batchSize: 16 }, linearRegions: { samples: 2000, batchSize: 1000 }, search: { repeats: 1 } });
+  const startWorker = () => {
+    const w = spawnCli(cli, ['worker', '--redis', redis.url, '--threads', '1', '--stall-ms', '1500']);
+    workers.push(w);
+    return w;
+  };
+
+  beforeAll(async () => {
+    redis = await startRedis();
+    cli = compileCli('build-queue-test');
+  });
+  afterAll(async () => {
+    for (const w of workers) if (w.child.exitCode === null) w.child.kill('SIGKILL');
+    await redis?.stop();
+  });
+
+  const scores = (rows: ArchitectureScore[]) => rows.map((r) => ({ ops: r.ops, kappa: r.kappa, regions: r.regions, saturated: r.saturated }));
+
+  test('a worker killed mid-job loses nothing: the results equal a local run; a rerun reuses them', async () => {
+    const local = await runTenasCorrelate(config, 'nb201', 6, 3);
+    const a = startWorker();
+    const b = startWorker();
+    await Promise.all([a.waitForStderr(/ready on/), b.waitForStderr(/ready on/)]);
+    const run = runTenasCorrelate(config, 'nb201', 6, 3, { queue: redis.url });
+    // kill worker a as soon as it has taken a job: that job must be taken up again by worker b
+    const started = await a.waitForStderr(/started tenas\.correlate (r[0-9a-f]+)/);
+    a.child.kill('SIGKILL');
+    const killedJob = /(r[0-9a-f]+)/.exec(started)![1];
+    const queued = await run;
+    expect(queued.scored).toBe(6);
+    expect(queued.queue).toEqual({ reused: 0, failed: 0 });
+    expect(scores(queued.architectures)).toEqual(scores(local.architectures));
+    expect(queued.architectures.map((r) => [r.index, r.accuracy])).toEqual(local.architectures.map((r) => [r.index, r.accuracy]));
+    expect(queued.kendallTau).toEqual(local.kendallTau);
+    // worker b ran the killed worker's job again
+    await b.waitForStderr(new RegExp(`started tenas\\.correlate ${killedJob}`));
+
+    // a rerun finds every result in Redis: nothing is computed again (no worker needed)
+    b.child.kill('SIGINT');
+    expect((await b.exit).code).toBe(0);
+    const again = await runTenasCorrelate(config, 'nb201', 6, 3, { queue: redis.url });
+    expect(again.queue).toEqual({ reused: 6, failed: 0 });
+    expect(scores(again.architectures)).toEqual(scores(local.architectures));
+  });
+
+  test('a job with bad input fails with its error recorded; the other jobs complete', async () => {
+    const w = startWorker();
+    await w.waitForStderr(/ready on/);
+    const { threads: _t, ...jobConfig } = config;
+    const good = { config: jobConfig, seed: 11, index: 5, ops: [3, 3, 3, 3, 3, 3] };
+    const bad = { config: jobConfig, seed: 11, index: 6, ops: [3, 3, 9, 3, 3, 3] };
+    const unknown = { kind: 'no.such-kind', payload: {} };
+    const outcomes: JobOutcome<ArchitectureScore>[] = await runJobs(redis.url, [
+      { kind: TENAS_CORRELATE_JOB, payload: good },
+      { kind: TENAS_CORRELATE_JOB, payload: bad },
+      unknown,
+    ]);
+    expect(outcomes[0]).toMatchObject({ status: 'completed', reused: false, result: { ops: [3, 3, 3, 3, 3, 3] } });
+    expect(outcomes[1]).toMatchObject({ status: 'failed', error: expect.stringMatching(/INVALID_CODE|op/) });
+    expect(outcomes[2]).toMatchObject({ status: 'failed', error: expect.stringMatching(/unknown job kind 'no\.such-kind'/) });
+    w.child.kill('SIGTERM');
+    expect((await w.exit).code).toBe(0);
+  });
+});
+
+
+
