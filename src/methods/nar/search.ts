@@ -159,14 +159,14 @@ function optionalBudget(v: unknown, name: string): number | undefined {
 }
 
 /** The statistics samplers of one checkpoint batch. */
-interface BatchSamplers {
+export interface BatchSamplers {
   flops: NarValueSampler;
   params: NarValueSampler;
   edges?: NarValueSampler;
   nodes?: NarValueSampler;
 }
 
-function makeSamplers(stat: NarTierStatistics, config: NarSamplerConfig, rng: Random): BatchSamplers {
+export function narBatchSamplers(stat: NarTierStatistics, config: NarSamplerConfig, rng: Random): BatchSamplers {
   const out: BatchSamplers = {
     flops: new NarValueSampler(stat.flops, config.flopsKlThreshold, config, rng),
     params: new NarValueSampler(stat.params, config.paramsKlThreshold, config, rng),
@@ -211,6 +211,52 @@ function sampleNb101(benchmark: NarSearchBenchmark, samplers: BatchSamplers, rng
   const cell = pruneNb101Cell(decoded.matrix, decoded.ops);
   if (cell === null || !isNb101CellInSpace(cell)) return undefined;
   return (benchmark.lookupNb101 as NonNullable<NarSearchBenchmark['lookupNb101']>)(cell);
+}
+
+/** What {@link sampleConstrained} drew: per sample the kept position (undefined: unknown architecture), its caps and
+ * whether it met them (false: the last-trial fallback, or unknown). */
+export interface ConstrainedSample {
+  positions: (number | undefined)[];
+  caps: { flops: number; params: number }[];
+  satisfied: boolean[];
+}
+
+/**
+ * Step 1 of an iteration (§5): `count` samples; new FLOPs / params caps every reuseStep samples (drawn from the
+ * batch's statistics, clamped to the budget when given); per sample up to maxTrails + 1 trials, the first one within
+ * the caps is kept, else the last trial's architecture anyway (undefined when that trial found no benchmark
+ * architecture, NB101).
+ */
+export function sampleConstrained(
+  benchmark: NarSearchBenchmark,
+  samplers: BatchSamplers,
+  config: Pick<NarSamplerConfig, 'reuseStep' | 'maxTrails'>,
+  count: number,
+  rng: Random,
+  budget: { maxFlops?: number; maxParams?: number } = {},
+): ConstrainedSample {
+  const out: ConstrainedSample = { positions: [], caps: [], satisfied: [] };
+  let [flopsCap, paramsCap] = [Infinity, Infinity];
+  for (let drawn = 0; drawn < count; drawn++) {
+    if (drawn % config.reuseStep === 0) {
+      flopsCap = Math.min(samplers.flops.sample(), budget.maxFlops ?? Infinity);
+      paramsCap = Math.min(samplers.params.sample(), budget.maxParams ?? Infinity);
+    }
+    let position: number | undefined;
+    let satisfied = false;
+    for (let trial = 0; trial <= config.maxTrails; trial++) {
+      position = benchmark.space === 'nb201' ? sampleNb201(benchmark, samplers) : sampleNb101(benchmark, samplers, rng);
+      if (position === undefined) continue;
+      if (benchmark.flops[position] <= flopsCap && benchmark.params[position] <= paramsCap) {
+        satisfied = true;
+        break;
+      }
+    }
+    out.positions.push(position);
+    out.caps.push({ flops: flopsCap, params: paramsCap });
+    out.satisfied.push(satisfied);
+  }
+  return out;
 }
 
 function summarize(k: number, rows: { iteration: number; testAcc: number; valAcc: number; rank: number; topPercent: number; arch: string }[]): NarSearchSummary {
@@ -283,36 +329,15 @@ export async function runNarSearch(options: NarSearchOptions): Promise<NarSearch
     const iterStart = process.hrtime.bigint();
     const statistic = order[Math.min(Math.floor(it / reuse), order.length - 1)];
     if (samplersOf !== statistic) {
-      samplers = makeSamplers(stats[statistic], config, rng);
+      samplers = narBatchSamplers(stats[statistic], config, rng);
       samplersOf = statistic;
     }
     const s = samplers as BatchSamplers;
     // 1. constrained sampling
-    const sampled: number[] = [];
-    let [fallbacks, unknown, drawn] = [0, 0, 0];
-    let [flopsCap, paramsCap] = [Infinity, Infinity];
-    while (drawn < constrainedCount) {
-      if (drawn % config.reuseStep === 0) {
-        flopsCap = Math.min(s.flops.sample(), maxFlops ?? Infinity);
-        paramsCap = Math.min(s.params.sample(), maxParams ?? Infinity);
-      }
-      let position: number | undefined;
-      let satisfied = false;
-      for (let trial = 0; trial <= config.maxTrails; trial++) {
-        position = nb201 ? sampleNb201(benchmark, s) : sampleNb101(benchmark, s, rng);
-        if (position === undefined) continue;
-        if (benchmark.flops[position] <= flopsCap && benchmark.params[position] <= paramsCap) {
-          satisfied = true;
-          break;
-        }
-      }
-      drawn++;
-      if (position === undefined) unknown++;
-      else {
-        sampled.push(position);
-        if (!satisfied) fallbacks++;
-      }
-    }
+    const drawn = sampleConstrained(benchmark, s, config, constrainedCount, rng, { maxFlops, maxParams });
+    const sampled = drawn.positions.filter((p): p is number => p !== undefined);
+    const fallbacks = drawn.positions.filter((p, i) => p !== undefined && !drawn.satisfied[i]).length;
+    const unknown = drawn.positions.length - sampled.length;
     // 2. uniformly random fill (with replacement), shuffle
     const constrained = sampled.length;
     while (sampled.length < n) sampled.push(rng.int(0, benchmark.size - 1));
