@@ -4,7 +4,8 @@ import { NarValueSampler } from '../../src/methods/nar/distribution';
 import { narSearchSvg, runNarSearch, sampleConstrained, NarSearchResult } from '../../src/methods/nar/search';
 import { nb201SearchBenchmark, NarSearchBenchmark } from '../../src/methods/nar/search-benchmark';
 import type { NarBatchRecord, NarSearchRanker } from '../../src/methods/nar/types';
-import { formatNb201String, NB201_EDGES } from '../../src/spaces/nb201';
+import { formatNb201String, NB201_EDGES, parseNb201String } from '../../src/spaces/nb201';
+import { nb201EdgesTypeCounts, nb201RecordFeatureTensor } from '../../src/spaces/nar';
 
 let records: Nb201CellInfoRecord[];
 let bench: NarSearchBenchmark;
@@ -194,6 +195,22 @@ describe('NAR search on the NB201 table (nar.md §5)', () => {
     (wrongSpace as unknown as { space: string }).space = 'nb101';
     await expect(runNarSearch({ ranker: wrongSpace, benchmark: bench, batches, seed: 1 })).rejects.toThrow(/nb101 but the benchmark is nb201/);
     await expect(runNarSearch({ ranker: new FakeRanker('oracle'), benchmark: bench, batches, seed: 1, maxFlops: -3 })).rejects.toThrow(/maxFlops must be a positive number/);
+  });
+});
+
+describe('NB201 search benchmark', () => {
+  test('its feature tensors are the §2.2 encoder\'s; costs, accuracies and lookups are the records\'', () => {
+    const out = new Float32Array(496);
+    for (let id = 0; id < 15625; id += 97) {
+      bench.writeFeatures(bench.positionOfId(id)!, out, 0);
+      expect(out).toEqual(nb201RecordFeatureTensor(records[id], 'ImageNet16-120').data);
+      expect(bench.flops[id]).toBe(records[id]['ImageNet16-120_total_flops']);
+      expect(bench.params[id]).toBe(records[id]['ImageNet16-120_total_params']);
+      expect(bench.lookupNb201!(parseNb201String(records[id].arch_str))).toBe(id);
+      expect(Array.from(bench.edges!.subarray(id * 5, id * 5 + 5))).toEqual(nb201EdgesTypeCounts(records[id].arch_str));
+    }
+    expect(bench.rank[81]).toBe(1); // §7.1: the best accuracy is index 81
+    expect(bench.size).toBe(15625);
   });
 });
 

@@ -8,7 +8,7 @@ import { TorchnasError, showValue } from '../../core/errors';
 import type { Nb101CellInfoRecord } from '../../benchmarks/nar-nb101-reader';
 import type { Nb201CellInfoRecord, Nb201CellInfoRecords } from '../../benchmarks/nar-nb201-dataset';
 import { nb101FeatureTensor, nb201FeatureTensor, NB101_FEATURE_SHAPE, NB201_FEATURE_SHAPE, nb201EdgesTypeCounts } from '../../spaces/nar';
-import { NB201_NUM_OPS, nb201Ordinal, parseNb201String, NB201_NUM_ARCHS } from '../../spaces/nb201';
+import { NB201_CELL_KEYS, NB201_EDGES, NB201_NUM_OPS, nb201Ordinal, parseNb201String, NB201_NUM_ARCHS } from '../../spaces/nb201';
 import { Nb101Cell, nb101CellHash } from '../../spaces/nb101';
 
 /** NAR's `network_type` of NB201 (§4.5): whose costs and accuracies are used. */
@@ -62,6 +62,43 @@ function positionMap(ids: Int32Array): (id: number) => number | undefined {
   return (id) => map.get(id);
 }
 
+const NB201_EDGE_CELLS = NB201_EDGES.map((e) => e.from * 4 + e.to);
+
+/**
+ * The §2.2 tensor written straight from a record already checked by a reader or built by the dataset builder (the
+ * search writes thousands of them): the same values as nb201FeatureTensor, without re-parsing the arch string.
+ * Returns false, leaving `out` partly written, when a field is not as expected.
+ */
+function writeNb201FeaturesFast(adjacency: number[][], optFlops: Record<string, number[]>, optParams: Record<string, number[]>, out: Float32Array, offset: number): boolean {
+  if (!Array.isArray(adjacency) || adjacency.length !== 4 || !optFlops || !optParams) return false;
+  out.fill(0, offset, offset + NB201_FEATURE_LENGTH);
+  for (let i = 0; i < 4; i++) {
+    const row = adjacency[i];
+    if (!Array.isArray(row) || row.length !== 4) return false;
+    for (let j = 0; j < 4; j++) {
+      const code = row[j];
+      if (!Number.isInteger(code) || code < 0 || code >= NB201_NUM_OPS) return false;
+      out[offset + i * 4 + j] = code;
+    }
+  }
+  for (let c = 0; c < NB201_CELL_KEYS.length; c++) {
+    const flops = optFlops[NB201_CELL_KEYS[c]];
+    const params = optParams[NB201_CELL_KEYS[c]];
+    if (!Array.isArray(flops) || !Array.isArray(params) || flops.length !== NB201_EDGE_CELLS.length || params.length !== NB201_EDGE_CELLS.length) return false;
+    const fBase = offset + (1 + 2 * c) * 16;
+    const pBase = fBase + 16;
+    for (let e = 0; e < NB201_EDGE_CELLS.length; e++) {
+      const [f, q] = [flops[e], params[e]];
+      if (typeof f !== 'number' || typeof q !== 'number' || !Number.isFinite(f) || !Number.isFinite(q)) return false;
+      out[fBase + NB201_EDGE_CELLS[e]] = f;
+      out[pBase + NB201_EDGE_CELLS[e]] = q;
+    }
+  }
+  return true;
+}
+
+const NB201_FEATURE_LENGTH = NB201_FEATURE_SHAPE[0] * NB201_FEATURE_SHAPE[1] * NB201_FEATURE_SHAPE[2];
+
 /**
  * The NB201 search benchmark of NAR's NB201 records (an array in NB201 index order, or a map keyed by NB201 index)
  * for one `network_type`. Records whose validation or test accuracy is null are left out (the search treats them as
@@ -94,7 +131,7 @@ export function nb201SearchBenchmark(records: Nb201CellInfoRecords, networkType:
     byOrdinal[ordinal] = p;
     recs.push(r);
   });
-  const featureLength = NB201_FEATURE_SHAPE[0] * NB201_FEATURE_SHAPE[1] * NB201_FEATURE_SHAPE[2];
+  const featureLength = NB201_FEATURE_LENGTH;
   return {
     space: 'nb201',
     size: n,
@@ -108,7 +145,12 @@ export function nb201SearchBenchmark(records: Nb201CellInfoRecords, networkType:
     featureLength,
     writeFeatures(p, out, offset) {
       const r = fields(recs[p]);
-      out.set(nb201FeatureTensor(recs[p], r[`${prefix}_opt_flops`] as Record<string, number[]>, r[`${prefix}_opt_params`] as Record<string, number[]>).data, offset);
+      const optFlops = r[`${prefix}_opt_flops`] as Record<string, number[]>;
+      const optParams = r[`${prefix}_opt_params`] as Record<string, number[]>;
+      if (!writeNb201FeaturesFast(recs[p].cell_adjacency, optFlops, optParams, out, offset)) {
+        // something is malformed: the checked encoder says what (or, if it accepts the record, writes it)
+        out.set(nb201FeatureTensor(recs[p], optFlops, optParams).data, offset);
+      }
     },
     describe: (p) => recs[p].arch_str,
     positionOfId: positionMap(ids),
