@@ -1,6 +1,6 @@
 import { Random } from '../../src/core/random';
 import { buildNb201CellDataset, Nb201CellInfoRecord } from '../../src/benchmarks/nar-nb201-dataset';
-import { NarValueSampler } from '../../src/methods/nar/distribution';
+import { batchTierStatistics, NarValueSampler, NAR_NB201_SAMPLER, selectTierDistribution } from '../../src/methods/nar/distribution';
 import { narSearchSvg, runNarSearch, sampleConstrained, NarSearchResult } from '../../src/methods/nar/search';
 import { nb201SearchBenchmark, NarSearchBenchmark } from '../../src/methods/nar/search-benchmark';
 import type { NarBatchRecord, NarSearchRanker } from '../../src/methods/nar/types';
@@ -185,7 +185,22 @@ describe('NAR search on the NB201 table (nar.md §5)', () => {
 
   test('the tier statistics are used when not forced uniform; abort and bad input are clear errors', async () => {
     const guided = await runNarSearch({ ranker: new FakeRanker('oracle'), benchmark: bench, batches, seed: 4, iterations: 7, sampler: { forceUniform: false } });
-    expect(guided.perIteration.every((r) => r.distribution.flops !== 'forced-uniform')).toBe(true);
+    for (const r of guided.perIteration) {
+      const stats = batchTierStatistics(batches[r.statistic], bench, { bins: 5 });
+      const expected = {
+        flops: selectTierDistribution(stats.flops, 0.35, NAR_NB201_SAMPLER),
+        params: selectTierDistribution(stats.params, 0.3, NAR_NB201_SAMPLER),
+        edges: selectTierDistribution(stats.edges!, 1.5, NAR_NB201_SAMPLER),
+      };
+      expect(r.distribution).toEqual({ flops: expected.flops.reason, params: expected.params.reason, edges: expected.edges.reason });
+      expect(r.caps).toHaveLength(3); // 64 samples, new caps every 25
+      for (const cap of r.caps) {
+        // selected: a key of tier 1 with a non-zero count; uniform: any of tier 1's keys
+        const allowed = (name: 'flops' | 'params') => stats[name][0].keys.filter((_, i) => expected[name].probabilities === null || expected[name].probabilities![i] > 0);
+        expect(allowed('flops')).toContain(cap.flops);
+        expect(allowed('params')).toContain(cap.params);
+      }
+    }
     const controller = new AbortController();
     controller.abort();
     await expect(runNarSearch({ ranker: new FakeRanker('oracle'), benchmark: bench, batches, seed: 1, signal: controller.signal })).rejects.toMatchObject({ code: 'CANCELLED' });

@@ -98,6 +98,8 @@ export interface NarSearchIteration {
   /** Constrained samples that found a benchmark architecture, how many of them violate their caps (kept anyway, the
    * last-trial fallback), unknown ones (replaced by random), and uniformly random fill. */
   constrained: number;
+  /** The FLOPs / params caps drawn (one pair per reuse_step samples; clamped to the budget). */
+  caps: { flops: number; params: number }[];
   fallbacks: number;
   unknown: number;
   noisy: number;
@@ -402,6 +404,7 @@ export async function runNarSearch(options: NarSearchOptions): Promise<NarSearch
       statistic,
       distribution,
       constrained,
+      caps: drawn.caps.filter((_, i) => i % config.reuseStep === 0),
       fallbacks,
       unknown,
       noisy: n - constrained,
