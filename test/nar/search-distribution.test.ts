@@ -163,3 +163,11 @@ describe('NAR KL test and distribution choice', () => {
     expect(() => narSamplerConfig({ last_tier: 1 })).toThrow(/last_tier/);
   });
 });
+
+test('the package entry exposes the NAR search', async () => {
+  const torchnas = await import('../../src');
+  for (const name of ['runNarSearch', 'narSearchSvg', 'nb201SearchBenchmark', 'nb101SearchBenchmark', 'batchTierStatistics', 'selectTierDistribution', 'narSamplerConfig'] as const) {
+    expect([name, typeof torchnas[name]]).toEqual([name, 'function']);
+  }
+  expect(torchnas.nb101.nb101CellHash).toBeInstanceOf(Function);
+});
