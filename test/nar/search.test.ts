@@ -1,7 +1,10 @@
 import { Random } from '../../src/core/random';
 import { buildNb201CellDataset, Nb201CellInfoRecord } from '../../src/benchmarks/nar-nb201-dataset';
 import { batchTierStatistics, NarValueSampler, NAR_NB201_SAMPLER, selectTierDistribution } from '../../src/methods/nar/distribution';
-import { narSearchSvg, runNarSearch, sampleConstrained, NarSearchResult } from '../../src/methods/nar/search';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { narSearchSvg, runNarSearch, sampleConstrained, writeNarSearchFiles, NarSearchResult } from '../../src/methods/nar/search';
 import { nb201SearchBenchmark, NarSearchBenchmark } from '../../src/methods/nar/search-benchmark';
 import type { NarBatchRecord, NarSearchRanker } from '../../src/methods/nar/types';
 import { formatNb201String, NB201_EDGES, parseNb201String } from '../../src/spaces/nb201';
@@ -178,6 +181,14 @@ describe('NAR search on the NB201 table (nar.md §5)', () => {
     const other = await runNarSearch({ ranker: new FakeRanker('oracle'), benchmark: bench, batches, seed: 2, iterations: 5 });
     expect(other.perIteration.map((r) => r.top1!.id)).not.toEqual(oracle.perIteration.slice(0, 5).map((r) => r.top1!.id));
     expect(JSON.parse(JSON.stringify(oracle)).top1).toEqual(oracle.top1);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'torchnas-nar-search-'));
+    try {
+      const files = await writeNarSearchFiles(dir, oracle);
+      expect(JSON.parse(fs.readFileSync(files.json, 'utf8'))).toEqual(JSON.parse(JSON.stringify(oracle)));
+      expect(fs.readFileSync(files.svg, 'utf8')).toBe(narSearchSvg(oracle));
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
     const svg = narSearchSvg(oracle);
     expect(svg).toMatch(/^<svg|<\?xml/);
     expect(svg).toContain('best of top-5');

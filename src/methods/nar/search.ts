@@ -5,6 +5,8 @@
  * predicted-tier-1 architectures with the best scores, with the benchmark's accuracies and global ranks.
  * Beyond the original: a user budget (maxFlops / maxParams) that every reported pick respects.
  */
+import * as path from 'node:path';
+import { writeFileAtomic, writeJsonAtomic } from '../../core/atomic-file';
 import { Random } from '../../core/random';
 import { TorchnasError, showValue } from '../../core/errors';
 import type { ProgressCallback } from '../../core/progress';
@@ -489,4 +491,16 @@ export function narSearchSvg(result: NarSearchResult): string {
     yLabel: 'test accuracy',
   });
   return stackCharts([rankChart, accChart]);
+}
+
+/** File names {@link writeNarSearchFiles} writes. */
+export const NAR_SEARCH_FILES = Object.freeze({ json: 'search.json', svg: 'search-picks.svg' });
+
+/** Writes the result as JSON and the per-iteration picks as SVG into `dir` (both atomically); returns the paths. */
+export async function writeNarSearchFiles(dir: string, result: NarSearchResult): Promise<{ json: string; svg: string }> {
+  const json = path.join(dir, NAR_SEARCH_FILES.json);
+  const svg = path.join(dir, NAR_SEARCH_FILES.svg);
+  await writeJsonAtomic(json, result);
+  await writeFileAtomic(svg, narSearchSvg(result));
+  return { json, svg };
 }
