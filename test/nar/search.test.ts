@@ -192,6 +192,7 @@ describe('NAR search on the NB201 table (nar.md §5)', () => {
     const svg = narSearchSvg(oracle);
     expect(svg).toMatch(/^<svg|<\?xml/);
     expect(svg).toContain('best of top-5');
+    expect(svg).not.toMatch(/NaN|Infinity/);
   });
 
   test('the tier statistics are used when not forced uniform; abort and bad input are clear errors', async () => {
