@@ -222,6 +222,16 @@ describe('NAR search on the NB201 table (nar.md §5)', () => {
     (wrongSpace as unknown as { space: string }).space = 'nb101';
     await expect(runNarSearch({ ranker: wrongSpace, benchmark: bench, batches, seed: 1 })).rejects.toThrow(/nb101 but the benchmark is nb201/);
     await expect(runNarSearch({ ranker: new FakeRanker('oracle'), benchmark: bench, batches, seed: 1, maxFlops: -3 })).rejects.toThrow(/maxFlops must be a positive number/);
+    const nan = new FakeRanker('oracle');
+    const inner = nan.rankSearchBatch.bind(nan);
+    nan.rankSearchBatch = async (f, n) => {
+      const out = await inner(f, n);
+      out.scores[7] = NaN;
+      return out;
+    };
+    await expect(runNarSearch({ ranker: nan, benchmark: bench, batches, seed: 1 })).rejects.toThrow(/iteration 0: the ranker returned a non-finite score 7 \(NaN\)/);
+    const short: NarSearchRanker = { space: 'nb201', tiers: 5, resetSearchBuckets: () => undefined, rankSearchBatch: async (_f, n) => ({ tierProbs: new Float32Array(n * 5), scores: new Float32Array(n - 1) }) };
+    await expect(runNarSearch({ ranker: short, benchmark: bench, batches, seed: 1 })).rejects.toThrow(/returned 640 tier probabilities and 127 scores for 128 architectures/);
   });
 });
 

@@ -321,7 +321,6 @@ export async function runNarSearch(options: NarSearchOptions): Promise<NarSearch
   const within = (p: number) => (maxFlops === undefined || benchmark.flops[p] <= maxFlops) && (maxParams === undefined || benchmark.params[p] <= maxParams);
   const constrainedCount = Math.trunc(config.sampleSize * (1 - config.noisyFactor));
   const n = config.sampleSize;
-  const features = new Float32Array(n * benchmark.featureLength);
   const perIteration: NarSearchIteration[] = [];
   let rankSeconds = 0;
 
@@ -346,13 +345,19 @@ export async function runNarSearch(options: NarSearchOptions): Promise<NarSearch
     const constrained = sampled.length;
     while (sampled.length < n) sampled.push(rng.int(0, benchmark.size - 1));
     rng.shuffle(sampled);
-    // 3. rank
+    // 3. rank (a fresh buffer per batch: a ranker may keep or transfer the one it was given)
+    const features = new Float32Array(n * benchmark.featureLength);
     sampled.forEach((p, i) => benchmark.writeFeatures(p, features, i * benchmark.featureLength));
     const rankStart = process.hrtime.bigint();
     const { tierProbs, scores } = await ranker.rankSearchBatch(features, n);
     rankSeconds += Number(process.hrtime.bigint() - rankStart) / 1e9;
     if (!tierProbs || tierProbs.length !== n * tiers || !scores || scores.length !== n) {
       throw new TorchnasError(`NAR search: the ranker returned ${tierProbs?.length} tier probabilities and ${scores?.length} scores for ${n} architectures (expected ${n * tiers} and ${n})`, 'INVALID_ARGUMENT');
+    }
+    const bad = [...scores, ...tierProbs].findIndex((v) => !Number.isFinite(v));
+    if (bad >= 0) {
+      const what = bad < n ? `score ${bad}` : `tier probability ${bad - n}`;
+      throw new TorchnasError(`NAR search: iteration ${it}: the ranker returned a non-finite ${what} (${[...scores, ...tierProbs][bad]}); is the checkpoint diverged?`, 'INVALID_ARGUMENT');
     }
     // 4. predicted tier 1, budget, top-1 / top-k by score
     const tierOne: number[] = [];
