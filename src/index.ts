@@ -62,6 +62,22 @@ export * as nb101 from './spaces/nb101';
 export * as nar from './spaces/nar';
 export { TierBuckets, NAR_NUM_TIERS } from './methods/nar/tier-buckets';
 export type { TierBucketsOptions, TierCounts } from './methods/nar/tier-buckets';
+export { runNarSearch, narSearchSvg, writeNarSearchFiles, NAR_SEARCH_FILES, sampleConstrained, narBatchSamplers } from './methods/nar/search';
+export type { NarSearchOptions, NarSearchResult, NarSearchIteration, NarSearchPick, NarTopK, NarSearchSummary, NarIterationStatus } from './methods/nar/search';
+export { nb201SearchBenchmark, nb101SearchBenchmark } from './methods/nar/search-benchmark';
+export type { NarSearchBenchmark, NarNb201NetworkType } from './methods/nar/search-benchmark';
+export {
+  batchTierStatistics,
+  countsHistogram,
+  narKlDivergence,
+  selectTierDistribution,
+  narSamplerConfig,
+  NarValueSampler,
+  NAR_NB201_SAMPLER,
+  NAR_NB101_SAMPLER,
+} from './methods/nar/distribution';
+export type { NarHistogram, NarTierStatistics, NarSamplerConfig, NarDistributionChoice } from './methods/nar/distribution';
+export type { NarBatchRecord, NarSearchRanker } from './methods/nar/types';
 export {
   buildNb201CellDataset,
   regenerateNb201CellDataset,
