@@ -43,7 +43,9 @@
         "native/core/train/densenas_search.cc",
         "native/napi/densenas.cc",
         "native/core/measure/latency.cc",
-        "native/core/nets/dense_derived_net.cc"
+        "native/core/nets/dense_derived_net.cc",
+        "native/core/distributed/process_group.cc",
+        "native/napi/distributed.cc"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",

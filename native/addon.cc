@@ -29,6 +29,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   register_tenas(env, exports);
   register_tenas_darts(env, exports);
   register_densenas(env, exports);
+  register_distributed(env, exports);
   exports.Set("version", Napi::String::New(env, TORCHNAS_VERSION));
   return exports;
 }

@@ -27,6 +27,9 @@ if command -v dpkg-query >/dev/null 2>&1; then
     # pthreads build's own pool competed with LibTorch's OpenMP threads on 2 cores (200 epochs --exact: 173.7 s on a
     # busy machine, against 11.4 s at 1 thread). The OpenMP build has no second pool.
     have_pkg libopenblas0-openmp || missing+=(libopenblas0-openmp)
+    # Gloo's headers: Debian's LibTorch has c10d's process groups but its headers include <gloo/...>; with them the
+    # addon is built with data parallelism (torchnas launch), without them Distributed says DISTRIBUTED_UNAVAILABLE.
+    have_pkg libgloo-dev || missing+=(libgloo-dev)
   fi
   if [ -z "${TORCHNAS_FASHION_MNIST:-}" ]; then have_pkg dataset-fashion-mnist || missing+=(dataset-fashion-mnist); fi
   command -v cmake >/dev/null 2>&1 || missing+=(cmake)

@@ -67,6 +67,8 @@ export interface NativeModule {
   parameterSummary(): { count: number; sum: number; weightCount: number; names: string[] };
   /** Copies every parameter of another object of the same class and layout. */
   copyParametersFrom(other: this): void;
+  /** Collective: every rank's parameters and buffers become `root`'s (default 0), the start of a data-parallel run. */
+  broadcastState(dist: NativeDistributed, root?: number): Promise<void>;
   save(path: string): Promise<void>;
   load(path: string): Promise<void>;
   [Symbol.dispose](): void;
@@ -93,6 +95,34 @@ export interface NativeSmallCnn extends NativeModule {
   saveCheckpoint(path: string, extras?: Record<string, NativeTensor>): Promise<void>;
   /** Restores everything saveCheckpoint wrote; `epochs` is the number of epochs trained before it. */
   loadCheckpoint(path: string): Promise<{ epochs: number; extras: Record<string, NativeTensor> }>;
+  /** Data-parallel training from the next step on (gradients averaged over the ranks); null: one process. */
+  setDistributed(dist: NativeDistributed | null): void;
+}
+
+/**
+ * One process's membership of a c10d process group (TCPStore rendezvous at the master address, Gloo collectives on
+ * CPU tensors). Collectives must be called in the same order on every rank.
+ */
+export interface NativeDistributed {
+  readonly rank: number;
+  readonly worldSize: number;
+  readonly closed: boolean;
+  /** Sum (or mean) of a tensor over the ranks, as a new tensor. */
+  allReduce(tensor: NativeTensor, options?: { mean?: boolean }): Promise<NativeTensor>;
+  /** Every rank's tensor (same shape everywhere), in rank order. */
+  allGather(tensor: NativeTensor): Promise<NativeTensor[]>;
+  /** Root's tensor on every rank, as a new tensor. */
+  broadcast(tensor: NativeTensor, root?: number): Promise<NativeTensor>;
+  barrier(): Promise<void>;
+  /** Leaves the group; later calls are DISPOSED errors. */
+  close(): void;
+}
+
+export interface NativeDistributedClass {
+  /** False where the addon was built without c10d (connect then fails with DISTRIBUTED_UNAVAILABLE). */
+  readonly available: boolean;
+  /** Joins the group: resolves once every rank has reached the store at masterAddr:masterPort. */
+  connect(options: { rank: number; worldSize: number; masterAddr?: string; masterPort?: number; timeoutMs?: number; bucketBytes?: number }): Promise<NativeDistributed>;
 }
 
 export interface NativeGenerator {
@@ -456,6 +486,8 @@ export interface NativeClassifier extends NativeModule {
   forward(images: NativeTensor): Promise<NativeTensor>;
   saveCheckpoint(path: string, extras?: Record<string, NativeTensor>): Promise<void>;
   loadCheckpoint(path: string): Promise<{ epochs: number; extras: Record<string, NativeTensor> }>;
+  /** Data-parallel training from the next step on (gradients averaged over the ranks); null: one process. */
+  setDistributed(dist: NativeDistributed | null): void;
 }
 
 /** A network derived by DenseNAS, built from a net_config (src/spaces/densenas/net-config.ts form). */
@@ -550,7 +582,10 @@ export interface NativeBinding {
     numClasses?: number;
     seed?: number;
     device?: string;
+    /** false: conv (with bias) → ReLU, no BatchNorm. Default true. */
+    batchNorm?: boolean;
   }) => NativeSmallCnn;
+  Distributed: NativeDistributedClass;
 }
 
 /** The package root (holds package.json, build/, prebuilds/), both from src/ under ts-jest and from dist/. */

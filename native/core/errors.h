@@ -12,7 +12,7 @@ inline constexpr const char* kErrorCodes[] = {
     "INVALID_ARGUMENT", "INVALID_CODE", "SHAPE_MISMATCH", "DTYPE_UNSUPPORTED", "DEVICE_UNAVAILABLE",
     "FILE_NOT_FOUND",   "FILE_CORRUPT", "CONFIG_INVALID", "TENSOR_DISPOSED",   "DISPOSED",
     "BUSY",             "CANCELLED",    "TORCH_ERROR",    "OUT_OF_MEMORY",     "NON_FINITE_LOSS",
-    "INTERNAL",
+    "INTERNAL",         "DISTRIBUTED_UNAVAILABLE", "DISTRIBUTED_ERROR", "DISTRIBUTED_TIMEOUT",
 };
 
 class Error : public std::runtime_error {

@@ -20,6 +20,7 @@
 #include "../core/runtime.h"
 #include "../core/serialize.h"
 #include "async_job.h"
+#include "distributed.h"
 #include "common.h"
 #include "tensor.h"
 
@@ -84,6 +85,7 @@ class ModuleWrap : public Napi::ObjectWrap<Derived> {
       m.push_back(W::InstanceMethod("parameterNames", &ModuleWrap::ParameterNames));
       m.push_back(W::InstanceMethod("parameterSummary", &ModuleWrap::ParameterSummary));
       m.push_back(W::InstanceMethod("copyParametersFrom", &ModuleWrap::CopyParametersFrom));
+      m.push_back(W::InstanceMethod("broadcastState", &ModuleWrap::BroadcastState));
     }
     if (features.save_load) {
       m.push_back(W::InstanceMethod("save", &ModuleWrap::Save));
@@ -283,6 +285,25 @@ class ModuleWrap : public Napi::ObjectWrap<Derived> {
       for (const auto& item : src) dst[item.key()].copy_(item.value());
     });
     return env.Undefined();
+  }
+
+  // broadcastState(dist, root = 0): every rank's parameters and buffers become root's (the start of a
+  // data-parallel run); a collective: every rank calls it.
+  Napi::Value BroadcastState(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    auto handle = DistributedWrap::Read(info[0], "broadcastState expects a Distributed (Distributed.connect)");
+    const int64_t root = info[1].IsUndefined() ? 0 : read_int_in(info[1], "root", 0, handle.context->world_size() - 1);
+    auto state = state_;
+    return start_job(info, (std::string("torchnas.") + Derived::kClassName + ".broadcastState").c_str(), GradMode::kDisabled,
+                     [state, handle, root]() -> PromiseJob::Finish {
+                       std::lock_guard<std::mutex> guard(*handle.lock);
+                       std::vector<torch::Tensor> tensors;
+                       for (const auto& p : state->module().parameters(true)) tensors.push_back(p);
+                       for (const auto& b : state->module().buffers(true)) tensors.push_back(b);
+                       handle.context->broadcast(tensors, root);
+                       return {};
+                     },
+                     {info[0]});
   }
 
   // save(path): parameters and buffers, written atomically; load(path): the way back (FILE_* errors).

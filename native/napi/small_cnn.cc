@@ -35,6 +35,7 @@ class SmallCnnWrap : public ClassifierWrap<SmallCnnWrap> {
     auto classes = option_int(o, "numClasses", 10, "options");
     auto seed = option_int(o, "seed", 0, "options");
     auto device_spec = option_string(o, "device", "cpu", "options");
+    const bool batch_norm = o.Has("batchNorm") ? read_bool(o.Get("batchNorm"), "options.batchNorm") : true;
     if (in_channels < 1 || in_channels > 64) throw_invalid(env, "options.inChannels must be in 1..64");
     if (image_size < 4 || image_size > 4096) throw_invalid(env, "options.imageSize must be in 4..4096");
     if (classes < 1 || classes > 100000) throw_invalid(env, "options.numClasses must be in 1..100000");
@@ -43,7 +44,7 @@ class SmallCnnWrap : public ClassifierWrap<SmallCnnWrap> {
            auto device = parse_device(device_spec);
            std::lock_guard<std::mutex> lock(seeded_construction_mutex());
            set_seed(static_cast<uint64_t>(seed));
-           return std::make_shared<ClassifierTrainer>(SmallCnn(in_channels, image_size, classes), device);
+           return std::make_shared<ClassifierTrainer>(SmallCnn(in_channels, image_size, classes, batch_norm), device);
          }));
   }
 };

@@ -23,7 +23,13 @@ export type TorchnasErrorCode =
   | 'OUT_OF_MEMORY'
   /** A training run met a NaN or infinite loss: recorded as that run's failure (result.json says where). */
   | 'NON_FINITE_LOSS'
-  | 'INTERNAL';
+  | 'INTERNAL'
+  /** This build has no c10d process groups (its LibTorch lacks the c10d/Gloo headers). */
+  | 'DISTRIBUTED_UNAVAILABLE'
+  /** A collective (broadcast, all-reduce, …) of a data-parallel run failed: another rank died or disagreed. */
+  | 'DISTRIBUTED_ERROR'
+  /** The ranks of a data-parallel run did not all reach the store at the master address in time. */
+  | 'DISTRIBUTED_TIMEOUT';
 
 export class TorchnasError extends Error {
   readonly code: TorchnasErrorCode;

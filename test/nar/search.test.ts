@@ -240,7 +240,7 @@ describe('NB201 search benchmark', () => {
     const out = new Float32Array(496);
     for (let id = 0; id < 15625; id += 97) {
       bench.writeFeatures(bench.positionOfId(id)!, out, 0);
-      expect(out).toEqual(nb201RecordFeatureTensor(records[id], 'ImageNet16-120').data);
+      expect(out).toEqual(nb201RecordFeatureTensor(records[id] as unknown as Parameters<typeof nb201RecordFeatureTensor>[0], 'ImageNet16-120').data);
       expect(bench.flops[id]).toBe(records[id]['ImageNet16-120_total_flops']);
       expect(bench.params[id]).toBe(records[id]['ImageNet16-120_total_params']);
       expect(bench.lookupNb201!(parseNb201String(records[id].arch_str))).toBe(id);

@@ -11,10 +11,12 @@ namespace torchnas {
 
 struct SmallCnnImpl : torch::nn::Module {
   // in_channels × image_size² inputs, num_classes logits.
-  SmallCnnImpl(int64_t in_channels, int64_t image_size, int64_t num_classes);
+  // batch_norm false: conv (with bias) → ReLU, no BatchNorm (per-sample independent, e.g. to check data parallelism).
+  SmallCnnImpl(int64_t in_channels, int64_t image_size, int64_t num_classes, bool batch_norm = true);
   torch::Tensor forward(const torch::Tensor& x);
 
   int64_t in_channels, image_size, num_classes;
+  bool batch_norm;
   torch::nn::Conv2d conv1{nullptr}, conv2{nullptr};
   torch::nn::BatchNorm2d bn1{nullptr}, bn2{nullptr};
   torch::nn::Linear fc{nullptr};

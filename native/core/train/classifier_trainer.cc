@@ -94,6 +94,7 @@ TrainingLoop& ClassifierTrainer::loop(const SgdSettings& sgd) {
   if (sgd.cosine_steps < 0 || !(sgd.min_lr >= 0)) fail("INVALID_ARGUMENT", "cosine steps and min lr must be >= 0");
   label_smoothing_ = sgd.label_smoothing;
   if (!loop_) loop_ = sgd_loop(model_.module->parameters(), sgd);
+  loop_->set_distributed(distributed_);
   OptimizerSettings o;
   o.kind = OptimizerKind::kSgd;
   o.lr = sgd.lr;
@@ -101,6 +102,11 @@ TrainingLoop& ClassifierTrainer::loop(const SgdSettings& sgd) {
   o.weight_decay = sgd.weight_decay;
   loop_->set_optimizer_settings(0, o);
   return *loop_;
+}
+
+void ClassifierTrainer::set_distributed(std::shared_ptr<DistributedContext> context) {
+  distributed_ = std::move(context);
+  if (loop_) loop_->set_distributed(distributed_);
 }
 
 void ClassifierTrainer::save_checkpoint(const std::string& path, const NamedTensors& extra) {

@@ -89,6 +89,9 @@ class ClassifierTrainer {
   int64_t num_classes() const { return model_.num_classes; }
   torch::Device device() const { return device_; }
   void to(const torch::Device& device);
+  // Data-parallel training (TrainingLoop::set_distributed): gradients averaged over the ranks every step; null
+  // for a single process.
+  void set_distributed(std::shared_ptr<DistributedContext> context);
 
   // Normalisation applied to uint8 inputs (Fashion-MNIST statistics by default).
   double mean = 0.2860, std = 0.3530;
@@ -100,6 +103,7 @@ class ClassifierTrainer {
   torch::Device device_;
   double label_smoothing_ = 0.0;
   std::unique_ptr<TrainingLoop> loop_;
+  std::shared_ptr<DistributedContext> distributed_;
 };
 
 }  // namespace torchnas

@@ -1,5 +1,7 @@
 #include "training_loop.h"
 
+#include "../distributed/process_group.h"
+
 #include "fused_adam.h"
 
 #include <ATen/CPUGeneratorImpl.h>
@@ -167,11 +169,25 @@ torch::Tensor TrainingLoop::run_step(const std::vector<size_t>& indices, const s
   const double value = loss.item<double>();
   lap(profile_.compute);
   if (!std::isfinite(value)) {
+    // data-parallel: the other ranks learn of it through all_true below and refuse the step too
+    if (distributed_) distributed_->all_true(false);
     throw NonFiniteLoss("the loss of group '" + groups[0]->name + "' is " + std::to_string(value) + " at epoch " +
                         std::to_string(epoch_) + ", step " + std::to_string(steps_) + "; the weights were not updated");
   }
+  if (distributed_ && !distributed_->all_true(true)) {
+    throw NonFiniteLoss("the loss of group '" + groups[0]->name + "' is not finite on another rank at epoch " + std::to_string(epoch_) +
+                        ", step " + std::to_string(steps_) + "; the weights were not updated");
+  }
   if (autograd) {
     loss.backward();
+    lap(profile_.backward);
+  }
+  if (distributed_) {
+    std::vector<torch::Tensor> params;
+    for (auto* group : groups)
+      for (const auto& pg : group->optimizer->param_groups())
+        for (const auto& p : pg.params()) params.push_back(p);
+    distributed_->average_gradients(params);
     lap(profile_.backward);
   }
   for (auto* group : groups) {

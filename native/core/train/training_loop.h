@@ -22,6 +22,8 @@
 
 namespace torchnas {
 
+class DistributedContext;
+
 enum class OptimizerKind { kAdam, kAdamW, kSgd };
 
 struct OptimizerSettings {
@@ -90,6 +92,12 @@ class TrainingLoop {
   // Overrides group g's optimizer settings from now on (e.g. a caller that sets lr per epoch).
   void set_optimizer_settings(size_t g, const OptimizerSettings& settings);
 
+  // Data parallelism: with a context, every step first checks that the loss is finite on every rank (all ranks
+  // refuse the step together), then averages the step's gradients over the ranks before the optimizer step, so
+  // every rank applies the same update. Null: single process (the default).
+  void set_distributed(std::shared_ptr<DistributedContext> context) { distributed_ = std::move(context); }
+  const std::shared_ptr<DistributedContext>& distributed() const { return distributed_; }
+
   // Writes / reads the loop's own state under `prefix` in an archive (see save_checkpoint).
   void save(torch::serialize::OutputArchive& archive) const;
   void load(torch::serialize::InputArchive& archive, const std::string& path);
@@ -104,6 +112,7 @@ class TrainingLoop {
   int64_t epoch_ = 0;
   int64_t steps_ = 0;
   StepProfile profile_;
+  std::shared_ptr<DistributedContext> distributed_;
 };
 
 using NamedModules = std::vector<std::pair<std::string, torch::nn::Module*>>;

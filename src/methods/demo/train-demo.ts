@@ -11,7 +11,8 @@ import { TorchnasError } from '../../core/errors';
 import { ProgressCallback } from '../../core/progress';
 import { tensor } from '../../core/tensor';
 import { loadFashionMnist } from '../../data/fashion-mnist';
-import { native, NativeTensor } from '../../native';
+import { native, NativeDistributed, NativeTensor } from '../../native';
+import { joinProcessGroup, shardIndices, takeRows } from '../../distributed/data-parallel';
 import { CHECKPOINT_FILE, checkResumeSettings, readResumePoint, writeRunIdentity } from '../../core/resume';
 import { EnvelopeTargets, recordRun } from '../../report/envelope';
 
@@ -40,6 +41,13 @@ export interface TrainDemoOptions {
   signal?: AbortSignal;
   /** Receives the result.json envelope when the run ends, however it ends (the CLI's `--json`). */
   onEnvelope?: EnvelopeTargets['onEnvelope'];
+  /**
+   * Data parallelism: a joined process group, or null for a single process. Default: join the group that
+   * `torchnas launch` (or torchrun) describes in RANK / WORLD_SIZE / MASTER_ADDR / MASTER_PORT, if any. Each rank
+   * trains on its shard of every epoch (batch `batchSize` per rank) with gradients averaged over the ranks; only
+   * rank 0 writes `out`.
+   */
+  distributed?: NativeDistributed | null;
 }
 
 export interface TrainDemoResult {
@@ -50,6 +58,9 @@ export interface TrainDemoResult {
   parameters: number;
   trainImages: number;
   testImages: number;
+  /** Processes that trained together (1: no data parallelism). */
+  worldSize: number;
+  /** Mean over the ranks of each rank's mean loss and accuracy. */
   epochs: { epoch: number; meanLoss: number; trainAccuracy: number; seconds: number }[];
   /** Epochs restored from the `resume` checkpoint (0: an uninterrupted run). */
   resumedAtEpoch: number;
@@ -63,20 +74,25 @@ export async function trainDemo(options: TrainDemoOptions = {}): Promise<TrainDe
   const epochs = options.epochs ?? 1;
   const resume = options.resume !== undefined ? readResumePoint(options.resume, 'train-demo') : undefined;
   const seed = options.seed ?? resume?.identity.seed ?? 0;
-  const out = options.out ?? options.resume;
+  const dist = options.distributed !== undefined ? options.distributed : await joinProcessGroup();
+  const joined = options.distributed === undefined && dist !== null && dist !== undefined;
+  const rank = dist?.rank ?? 0;
+  const world = dist?.worldSize ?? 1;
+  // only rank 0 writes results and checkpoints
+  const out = rank === 0 ? options.out ?? options.resume : undefined;
   const device = resolveDevice(options.device ?? 'cpu');
   if (options.threads !== undefined) setThreads(options.threads);
   if (!Number.isInteger(epochs) || epochs < 1) throw new TorchnasError(`epochs must be an integer >= 1, got ${epochs}`, 'INVALID_ARGUMENT');
   const batchSize = options.batchSize ?? 64;
   const sgd = { lr: options.lr ?? 0.05, momentum: options.momentum ?? 0.9 };
   // What decides the computation (a resumed run must match it; `epochs` may grow).
-  const runSettings = { epochs, batchSize, ...sgd, limit: options.limit ?? null, device };
+  const runSettings = { epochs, batchSize, ...sgd, limit: options.limit ?? null, device, ...(world > 1 ? { worldSize: world } : {}) };
   if (resume) checkResumeSettings(resume, { seed: options.seed, settings: runSettings }, ['epochs']);
-  const { signal: _signal, onProgress: _onProgress, onEnvelope: _onEnvelope, ...config } = options;
+  const { signal: _signal, onProgress: _onProgress, onEnvelope: _onEnvelope, distributed: _distributed, ...config } = options;
   const history: TrainDemoResult['epochs'] = [];
   return recordRun(
-    { method: 'train-demo', device, seed, config },
-    options,
+    { method: 'train-demo', device, seed, config: world > 1 ? { ...config, worldSize: world } : config },
+    rank === 0 ? options : { ...options, out: undefined },
     async () => {
       const [train, test] = await Promise.all([
         loadFashionMnist('train', { dir: options.dataDir, limit: options.limit }),
@@ -89,6 +105,7 @@ export async function trainDemo(options: TrainDemoOptions = {}): Promise<TrainDe
       const testY = tensor(test.labels, [test.count]);
       const model = new b.SmallCnn({ inChannels: 1, imageSize: train.height, numClasses: 10, seed, device });
       const cancel = linkCancelToken(options.signal);
+      const pixels = train.height * train.width;
       try {
         let first = 0;
         if (resume) {
@@ -99,13 +116,23 @@ export async function trainDemo(options: TrainDemoOptions = {}): Promise<TrainDe
             throw new TorchnasError(`--resume: the checkpoint is after epoch ${first}, past this run's ${epochs} epochs`, 'INVALID_ARGUMENT');
           }
         }
+        if (dist) {
+          // every rank starts from rank 0's weights and averages its gradients with the others from now on
+          await model.broadcastState(dist);
+          model.setDistributed(dist);
+        }
         if (out) await writeRunIdentity(out, 'train-demo', seed, runSettings);
         for (let epoch = first; epoch < epochs; epoch++) {
-          const steps = Math.ceil(train.count / batchSize);
+          // this rank's disjoint shard of the epoch (the whole set for one process)
+          const shard = world > 1 ? shardIndices(train.count, rank, world, seed * 1000 + epoch) : undefined;
+          using shardX = shard ? tensor(takeRows(train.images, pixels, shard), [shard.length, train.height, train.width]) : undefined;
+          using shardY = shard ? tensor(takeRows(train.labels, 1, shard), [shard.length]) : undefined;
+          const count = shard?.length ?? train.count;
+          const steps = Math.ceil(count / batchSize);
           let smoothed = NaN;
           const r = await model.trainEpoch(
-            trainX,
-            trainY,
+            shardX ?? trainX,
+            shardY ?? trainY,
             { batchSize, ...sgd, seed: seed * 1000 + epoch },
             ([step, , loss]) => {
               smoothed = Number.isNaN(smoothed) ? loss : 0.95 * smoothed + 0.05 * loss;
@@ -113,7 +140,13 @@ export async function trainDemo(options: TrainDemoOptions = {}): Promise<TrainDe
             },
             cancel.token,
           );
-          history.push({ epoch: epoch + 1, meanLoss: r.meanLoss, trainAccuracy: r.accuracy, seconds: r.seconds });
+          let [meanLoss, accuracy] = [r.meanLoss, r.accuracy];
+          if (dist) {
+            using local = tensor(new Float64Array([meanLoss, accuracy]), [2]);
+            using mean = await dist.allReduce(local, { mean: true });
+            [meanLoss, accuracy] = Array.from(mean.toArray() as Float64Array);
+          }
+          history.push({ epoch: epoch + 1, meanLoss, trainAccuracy: accuracy, seconds: r.seconds });
           if (out) {
             using record = historyTensor(history);
             await model.saveCheckpoint(path.join(out, CHECKPOINT_FILE), { history: record });
@@ -129,6 +162,7 @@ export async function trainDemo(options: TrainDemoOptions = {}): Promise<TrainDe
           resumedAtEpoch: first,
           trainImages: train.count,
           testImages: test.count,
+          worldSize: world,
           epochs: history,
           testAccuracy: evaluation.accuracy,
           testLoss: evaluation.loss,
@@ -142,6 +176,7 @@ export async function trainDemo(options: TrainDemoOptions = {}): Promise<TrainDe
       } finally {
         cancel.release();
         for (const t of [trainX, trainY, testX, testY]) t.dispose();
+        if (joined) dist!.close();
       }
     },
     // interrupted: the epochs finished so far
