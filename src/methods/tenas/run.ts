@@ -15,6 +15,7 @@ import { openInputSource, parseInputSource } from '../../data/input-source';
 import { lookupNb201, openNb201Table, TableLookup } from '../../benchmarks/nb201-lookup';
 import { resolveTablePath } from '../../benchmarks/table-names';
 import { EnvelopeTargets, recordRun } from '../../report/envelope';
+import { RunRecordCallback } from '../../report/events';
 import { renderChart, stackCharts } from '../../report/svg';
 import { formatNb201String, isNb201Connected, sampleNb201 } from '../../spaces/nb201';
 import { TenasConfig } from './config';
@@ -32,6 +33,8 @@ export interface RunOptions {
   signal?: AbortSignal;
   /** Receives the result.json envelope when the run ends, however it ends (the CLI's `--json`). */
   onEnvelope?: EnvelopeTargets['onEnvelope'];
+  /** Receives each finished search round (`'round'`, a RoundReport) for the run's events.jsonl. */
+  onRecord?: RunRecordCallback;
 }
 
 /** The method's part of a search's result.json (the envelope holds config, versions, device, threads, seed). */
@@ -133,7 +136,7 @@ export async function runTenasSearch(config: TenasConfig, options: RunOptions = 
           device,
           ntkWorkers: ntkWorkers(config),
         },
-        { onProgress: options.onProgress, onRound: (round) => rounds.push(round), signal: options.signal },
+        { onProgress: options.onProgress, onRound: (round) => (rounds.push(round), options.onRecord?.('round', round)), signal: options.signal },
       );
       const report: TenasSearchReport = {
         space: result.space,
@@ -213,7 +216,7 @@ export async function runTenasCorrelate(config: TenasConfig, benchmark: string, 
         // networks of repeat r seeded 1000·index + r, as the reference runs
         const score = await scoreArchitecture(ops, source, { ...scoreOptionsFrom(config, index, device), signal: options.signal });
         rows.push({ ...score, arch: formatNb201String(ops), index, accuracy: table.records[index].acc });
-        options.onProgress?.(k + 1, archs.length);
+        options.onProgress?.(k + 1, archs.length, { kappa: score.kappa.mean, regions: score.regions.mean, accuracy: table.records[index].acc });
       }
       const report = summary();
       if (options.out) {
