@@ -138,7 +138,8 @@ export function summarize(run: RunData): RunSummary {
     seed: run.envelope?.seed ?? (start?.type === 'start' ? start.seed : null),
     status: run.status,
     startedAt,
-    wallSeconds: running || !run.envelope ? (last ? last.t - (start?.t ?? 0) : null) : run.envelope.wallSeconds,
+    // a running run's wall time counts to now; a stopped one's to its last event
+    wallSeconds: running && start ? (Date.now() - Date.parse(start.time)) / 1000 : !run.envelope ? (last ? last.t - (start?.t ?? 0) : null) : run.envelope.wallSeconds,
     headline: headline ?? '',
     events: progress.length,
   };
