@@ -52,12 +52,11 @@ export type RunRecordCallback = (kind: string, data: unknown) => void;
 
 /** Appends events to DIR/events.jsonl; every method is a no-op after `close()`. */
 export class RunEventLog {
-  private fd: number | null;
+  private fd: number | null = null;
+  private closed = false;
   private readonly opened = Date.now();
 
-  private constructor(readonly file: string) {
-    this.fd = fs.openSync(file, 'a');
-  }
+  private constructor(readonly file: string) {}
 
   /** Opens (creating DIR) DIR/events.jsonl for appending; a resumed run appends a new `start` to the same file. */
   static open(dir: string): RunEventLog {
@@ -66,7 +65,16 @@ export class RunEventLog {
   }
 
   private write(event: Record<string, unknown>): void {
-    if (this.fd === null) return;
+    if (this.closed) return;
+    // the file appears with its first line (a run folder with an empty record would list as status unknown)
+    if (this.fd === null) {
+      try {
+        this.fd = fs.openSync(this.file, 'a');
+      } catch {
+        this.closed = true;
+        return;
+      }
+    }
     const now = Date.now();
     const line = JSON.stringify({ t: (now - this.opened) / 1000, time: new Date(now).toISOString(), ...event }) + '\n';
     try {
@@ -107,6 +115,7 @@ export class RunEventLog {
   }
 
   close(): void {
+    this.closed = true;
     if (this.fd === null) return;
     const fd = this.fd;
     this.fd = null;
