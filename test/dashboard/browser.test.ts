@@ -19,7 +19,8 @@ const FIXTURES = path.join(ROOT, 'test', 'fixtures', 'dashboard');
 const ARTIFACTS = path.join(ROOT, 'test-artifacts', 'dashboard');
 
 function findChromium(): string | undefined {
-  const candidates = [process.env.TORCHNAS_CHROMIUM, '/usr/bin/chromium', '/usr/bin/chromium-browser'].filter((c): c is string => Boolean(c));
+  // $TORCHNAS_CHROMIUM, when set, is the only candidate (a wrong one is reported as missing, never worked around)
+  const candidates = process.env.TORCHNAS_CHROMIUM ? [process.env.TORCHNAS_CHROMIUM] : ['/usr/bin/chromium', '/usr/bin/chromium-browser'];
   return candidates.find((c) => fs.existsSync(c));
 }
 const chromium = findChromium();
