@@ -168,7 +168,7 @@ function opHistograms(records: any[], key: 'stackOpProbability' | 'headOpProbabi
     xLabel: 'op',
     yLabel: 'mean probability',
     categories,
-    series: withOps.map((r) => ({ name: `epoch ${r.epoch + 1}`, values: categories.map((c) => num(r[key][c]) ?? 0) })),
+    series: withOps.map((r) => ({ name: `epoch ${r.epoch}`, values: categories.map((c) => num(r[key][c]) ?? 0) })),
   };
 }
 
@@ -181,10 +181,10 @@ registerMethod('densenas search', {
     if (recs.length) {
       const unit = r.costUnit ?? 'ms';
       const series: Series[] = [
-        { name: `predicted by the table (${unit})`, points: points(recs.map((e) => [e.epoch + 1, e.derivedCost])) },
-        { name: 'expected cost of the super network', points: points(recs.map((e) => [e.epoch + 1, e.expectedCost])) },
+        { name: `predicted by the table (${unit})`, points: points(recs.map((e) => [e.epoch, e.derivedCost])) },
+        { name: 'expected cost of the super network', points: points(recs.map((e) => [e.epoch, e.expectedCost])) },
       ];
-      if (recs.some((e) => e.derivedLatency)) series.push({ name: 'measured on this device (ms, median)', points: points(recs.map((e) => [e.epoch + 1, e.derivedLatency?.median])) });
+      if (recs.some((e) => e.derivedLatency)) series.push({ name: 'measured on this device (ms, median)', points: points(recs.map((e) => [e.epoch, e.derivedLatency?.median])) });
       plots.push({ id: 'densenas:latency', title: 'DenseNAS derived network: predicted vs measured latency per epoch', type: 'line', xLabel: 'epoch', yLabel: unit, series });
       plots.push({
         id: 'densenas:accuracy',
@@ -193,8 +193,8 @@ registerMethod('densenas search', {
         xLabel: 'epoch',
         yLabel: 'accuracy',
         series: [
-          { name: 'train', points: points(recs.map((e) => [e.epoch + 1, e.trainAccuracy])) },
-          { name: 'validation', points: points(recs.map((e) => [e.epoch + 1, e.valAccuracy])) },
+          { name: 'train', points: points(recs.map((e) => [e.epoch, e.trainAccuracy])) },
+          { name: 'validation', points: points(recs.map((e) => [e.epoch, e.valAccuracy])) },
         ],
       });
     }
@@ -215,8 +215,8 @@ registerMethod('densenas train', {
     const epochs: any[] = Array.isArray(r.epochs) ? r.epochs : [];
     const plots: PlotSpec[] = [];
     if (epochs.length) {
-      plots.push({ id: 'densenas-train:loss', title: 'DenseNAS retraining: mean loss per epoch', type: 'line', xLabel: 'epoch', yLabel: 'loss', series: [{ name: 'loss', points: points(epochs.map((e) => [e.epoch + 1, e.meanLoss])) }] });
-      plots.push({ id: 'densenas-train:accuracy', title: 'DenseNAS retraining: train accuracy per epoch', type: 'line', xLabel: 'epoch', yLabel: 'accuracy', series: [{ name: 'train accuracy', points: points(epochs.map((e) => [e.epoch + 1, e.trainAccuracy])) }] });
+      plots.push({ id: 'densenas-train:loss', title: 'DenseNAS retraining: mean loss per epoch', type: 'line', xLabel: 'epoch', yLabel: 'loss', series: [{ name: 'loss', points: points(epochs.map((e) => [e.epoch, e.meanLoss])) }] });
+      plots.push({ id: 'densenas-train:accuracy', title: 'DenseNAS retraining: train accuracy per epoch', type: 'line', xLabel: 'epoch', yLabel: 'accuracy', series: [{ name: 'train accuracy', points: points(epochs.map((e) => [e.epoch, e.trainAccuracy])) }] });
     }
     if (num(r.measuredLatencyMs) !== null) {
       plots.push({
