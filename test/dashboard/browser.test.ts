@@ -14,6 +14,10 @@ import type { Browser, Page } from 'puppeteer-core';
 import { startDashboard, Dashboard } from '../../src/dashboard/server';
 import { exportDashboard } from '../../src/dashboard/export';
 
+// The callbacks handed to page.evaluate/$eval/waitForFunction run in the browser, where these are its globals.
+declare const window: unknown;
+declare const document: { querySelector(selector: string): { textContent: string | null } | null };
+
 const ROOT = path.resolve(__dirname, '..', '..');
 const FIXTURES = path.join(ROOT, 'test', 'fixtures', 'dashboard');
 const ARTIFACTS = path.join(ROOT, 'test-artifacts', 'dashboard');
