@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import { plotsOf, summarize } from '../../src/dashboard/plots';
 import { RunsFolder } from '../../src/dashboard/runs';
 import '../../src/dashboard/methods';
+import { RunEventLog } from '../../src/report/events';
 import { runCli } from '../helpers/cli';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'torchnas-dashboard-methods-'));
@@ -100,3 +101,20 @@ test('lut build: its run record sits beside the table; the view plots every entr
   expect(run.events.filter((e) => e.type === 'progress').length).toBe(lut.entries.length);
   expect(summarize(run)).toMatchObject({ method: 'lut build', status: 'completed', headline: expect.stringMatching(new RegExp(`^${lut.entries.length} entries`)) });
 }, 120000);
+
+test('NAR runs (the contract nar train|search join by): progress fields as learning curves, predicted-vs-true records as a scatter', () => {
+  // no NAR command writes runs yet: this run is written through the same writer the CLI uses
+  const dir = path.join(runs, 'nar');
+  const log = RunEventLog.open(dir);
+  log.start({ method: 'nar train', device: 'cpu', seed: 1, config: { epochs: 3 } });
+  const curve = [0.9, 0.6, 0.45];
+  curve.forEach((loss, k) => log.progress(k + 1, 3, { epoch: k + 1, loss, kendallTau: 0.2 * (k + 1) }));
+  log.record('predicted-vs-true', { name: 'validation', predicted: [0.1, 0.4, 0.35, 0.8], actual: [0.2, 0.3, 0.5, 0.9] });
+  log.close();
+  const run = new RunsFolder(runs).read('nar')!;
+  expect(run.status).toBe('running'); // start without end, and this process lives
+  const plots = plotsOf(run);
+  expect(plots.find((p) => p.id === 'events:loss')!.series[0].points).toEqual(curve.map((loss, k) => [k + 1, loss]));
+  expect(plots.find((p) => p.id === 'events:kendallTau')!.series[0].points!.length).toBe(3);
+  expect(plots.find((p) => p.id === 'nar:predicted-vs-true')!.series).toEqual([{ name: 'validation', points: [[0.2, 0.1], [0.3, 0.4], [0.5, 0.35], [0.9, 0.8]] }]);
+});

@@ -10,6 +10,7 @@ import * as path from 'node:path';
 import { startDashboard, Dashboard } from '../../src/dashboard/server';
 import { renderExport } from '../../src/dashboard/export';
 import { RunsFolder } from '../../src/dashboard/runs';
+import { runCli } from '../helpers/cli';
 
 const FIXTURES = path.join(__dirname, '..', 'fixtures', 'dashboard');
 
@@ -140,4 +141,18 @@ test('the export inlines the library and the data; nothing refers to the network
   expect(html).toContain('window.__TORCHNAS__ = ');
   // one <script> closes per script opened: nothing inlined closed one early
   expect(html.match(/<script>/g)!.length).toBe(html.match(/<\/script>/g)!.length);
+});
+
+test('`torchnas dashboard`: --export writes the file; a missing folder or a bad port is a usage error', async () => {
+  const out = path.join(tmp, 'export.html');
+  const r = await runCli(['dashboard', '--runs', runs, '--export', out]);
+  expect(r.code).toBe(0);
+  expect(r.stdout).toMatch(/^wrote .*export\.html: 2 run\(s\), \d+ KiB, opens offline\n$/);
+  expect(fs.readFileSync(out, 'utf8')).toContain('"id":"nested/tenas-search"');
+  const missing = await runCli(['dashboard', '--runs', path.join(tmp, 'nope')]);
+  expect(missing.code).toBe(2);
+  expect(missing.stderr).toMatch(/--runs .*nope: no such folder/);
+  const port = await runCli(['dashboard', '--runs', runs, '--port', 'abc']);
+  expect(port.code).toBe(2);
+  expect(port.stderr).toMatch(/--port expects an integer, got 'abc'/);
 });
