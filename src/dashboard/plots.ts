@@ -57,14 +57,29 @@ export function eventSeriesPlots(events: RunEvent[]): PlotSpec[] {
       points.push([e.done, value]);
     }
   }
-  return [...byField].map(([field, points]) => ({
-    id: `events:${field}`,
-    title: `${field} (progress events)`,
-    type: 'line' as const,
-    xLabel: 'step',
-    yLabel: field,
-    series: [{ name: field, points }],
-  }));
+  return [...byField].map(([field, points]) => {
+    const shown = thin(points, MAX_EVENT_POINTS);
+    return {
+      id: `events:${field}`,
+      title: `${field} (progress events${shown.length < points.length ? `, ${shown.length} of ${points.length} shown` : ''})`,
+      type: 'line' as const,
+      xLabel: 'step',
+      yLabel: field,
+      series: [{ name: field, points: shown }],
+    };
+  });
+}
+
+/** A long run's per-step series is thinned to this many points (a browser draws them all on every update). */
+export const MAX_EVENT_POINTS = 2000;
+
+/** Every k-th point, k the smallest stride that fits `max`, and always the last (the latest value stays visible). */
+export function thin<T>(points: T[], max: number): T[] {
+  if (points.length <= max) return points;
+  const stride = Math.ceil(points.length / (max - 1));
+  const kept = points.filter((_p, i) => i % stride === 0);
+  if ((points.length - 1) % stride !== 0) kept.push(points[points.length - 1]);
+  return kept;
 }
 
 /** The run's plots: its method's, then its numeric progress series. */

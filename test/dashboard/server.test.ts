@@ -10,6 +10,7 @@ import * as path from 'node:path';
 import { startDashboard, Dashboard } from '../../src/dashboard/server';
 import { renderExport } from '../../src/dashboard/export';
 import { RunsFolder } from '../../src/dashboard/runs';
+import { MAX_EVENT_POINTS, thin } from '../../src/dashboard/plots';
 import { runCli } from '../helpers/cli';
 
 const FIXTURES = path.join(__dirname, '..', 'fixtures', 'dashboard');
@@ -155,4 +156,14 @@ test('`torchnas dashboard`: --export writes the file; a missing folder or a bad 
   const port = await runCli(['dashboard', '--runs', runs, '--port', 'abc']);
   expect(port.code).toBe(2);
   expect(port.stderr).toMatch(/--port expects an integer, got 'abc'/);
+});
+
+test('a long run’s progress series is thinned for the browser, keeping the first and the latest point', () => {
+  const points = Array.from({ length: 10001 }, (_v, i) => [i, i * i] as [number, number]);
+  const shown = thin(points, MAX_EVENT_POINTS);
+  expect(shown.length).toBeLessThanOrEqual(MAX_EVENT_POINTS);
+  expect(shown.length).toBeGreaterThan(MAX_EVENT_POINTS / 2);
+  expect(shown[0]).toEqual([0, 0]);
+  expect(shown[shown.length - 1]).toEqual([10000, 1e8]);
+  expect(thin(points.slice(0, 50), MAX_EVENT_POINTS)).toHaveLength(50);
 });
