@@ -219,7 +219,14 @@ export async function runMethod<T>(label: string, json: boolean, work: (context:
     process.removeListener('SIGINT', onSigint);
     if (log) {
       ensureStart();
-      if (options.writeResult && envelope && options.record !== undefined) await writeResultFile(options.record, envelope);
+      if (options.writeResult && envelope && options.record !== undefined) {
+        try {
+          await writeResultFile(options.record, envelope);
+        } catch (e) {
+          // the run's own outcome (result or error) stays what the command reports
+          process.stderr.write(`warning: could not write ${options.record}/result.json: ${e instanceof Error ? e.message : String(e)}\n`);
+        }
+      }
       log.end(envelope, failure);
       log.close();
     }
