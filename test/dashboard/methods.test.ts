@@ -99,6 +99,8 @@ test('lut build: its run record sits beside the table; the view plots every entr
   expect(entries.categories!.length).toBe(lut.entries.length);
   expect(entries.series[0].values).toEqual(lut.entries.map((e) => e.median).sort((a, b) => b - a));
   expect(run.events.filter((e) => e.type === 'progress').length).toBe(lut.entries.length);
+  // the start line carries the build's description (seed, config with the LUT settings)
+  expect(run.events[0]).toMatchObject({ type: 'start', method: 'lut build', seed: 0, config: { lut: { batch: 4, out: table } } });
   expect(summarize(run)).toMatchObject({ method: 'lut build', status: 'completed', headline: expect.stringMatching(new RegExp(`^${lut.entries.length} entries`)) });
 }, 120000);
 
