@@ -20,7 +20,7 @@ function tenasRounds(run: RunData): PlotSpec[] {
   const r = resultOf(run);
   // a finished (or interrupted) run's rounds are in result.json; a running one's in its `round` records
   const rounds: any[] = Array.isArray(r.rounds) && run.status !== 'running' ? r.rounds : records(run, 'round');
-  return rounds.map((round, i) => {
+  const plots = rounds.map((round, i): PlotSpec => {
     const candidates: any[] = Array.isArray(round?.candidates) ? round.candidates : [];
     const label = round?.phase === 'edges' ? 'edge pruning' : `round ${(num(round?.round) ?? i) + 1}`;
     return {
@@ -35,6 +35,21 @@ function tenasRounds(run: RunData): PlotSpec[] {
       ],
     };
   });
+  if (run.status === 'running') {
+    // the round in progress: its candidates scored so far (progress fields), under the id its record will take
+    const scored = progressEvents(run).filter((e) => e.fields.round === rounds.length + 1);
+    if (scored.length) {
+      plots.push({
+        id: `tenas:round:${rounds.length}`,
+        title: `TE-NAS round ${rounds.length + 1} (in progress): candidates scored so far (Δκ vs ΔR)`,
+        type: 'scatter',
+        xLabel: 'Δκ relative (higher = removal improves trainability)',
+        yLabel: 'ΔR relative (lower = removal keeps expressivity)',
+        series: [{ name: 'scored', points: points(scored.map((e) => [e.fields.deltaKappa, e.fields.deltaRegions])) }],
+      });
+    }
+  }
+  return plots;
 }
 
 function tenasCorrelation(run: RunData): PlotSpec[] {

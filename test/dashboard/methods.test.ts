@@ -120,3 +120,26 @@ test('NAR runs (the contract nar train|search join by): progress fields as learn
   expect(plots.find((p) => p.id === 'events:kendallTau')!.series[0].points!.length).toBe(3);
   expect(plots.find((p) => p.id === 'nar:predicted-vs-true')!.series).toEqual([{ name: 'validation', points: [[0.2, 0.1], [0.3, 0.4], [0.5, 0.35], [0.9, 0.8]] }]);
 });
+
+test('a TE-NAS search in progress: finished rounds from their records, the current round from the candidates scored so far', () => {
+  // the real search's record, cut in the middle of its second round, as if the (living) search were still going
+  const lines = fs.readFileSync(path.join(__dirname, '..', 'fixtures', 'dashboard', 'tenas-search', 'events.jsonl'), 'utf8').trim().split('\n');
+  const events = lines.map((l) => JSON.parse(l) as { type: string; kind?: string; fields?: { round?: number } });
+  const firstRecord = events.findIndex((e) => e.type === 'record' && e.kind === 'round');
+  const cut = firstRecord + 1 + 7; // seven candidates of round 2 scored
+  expect(events.slice(firstRecord + 1, cut).every((e) => e.type === 'progress' && e.fields?.round === 2)).toBe(true);
+  const start = { ...JSON.parse(lines[0]), pid: process.pid, host: os.hostname() };
+  const dir = path.join(runs, 'tenas-live');
+  fs.mkdirSync(dir, { recursive: true });
+  fs.writeFileSync(path.join(dir, 'events.jsonl'), [JSON.stringify(start), ...lines.slice(1, cut)].join('\n') + '\n');
+
+  const run = new RunsFolder(runs).read('tenas-live')!;
+  expect(run.status).toBe('running');
+  const plots = plotsOf(run);
+  const round0 = (events[firstRecord] as unknown as { data: { candidates: { pruned: boolean }[] } }).data.candidates;
+  expect(count(plots.find((p) => p.id === 'tenas:round:0')!)).toEqual([round0.filter((c) => !c.pruned).length, round0.filter((c) => c.pruned).length]);
+  const current = plots.find((p) => p.id === 'tenas:round:1')!;
+  expect(current.title).toMatch(/in progress/);
+  expect(count(current)).toEqual([7]);
+  expect(plots.some((p) => p.id === 'tenas:round:2')).toBe(false);
+});
