@@ -60,6 +60,7 @@ const SCRIPT = String.raw`
   var charts = {};
   var current = null; // { ids: [...] }
   var runs = [];
+  var ticked = [];
   var COLORS = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b', '#e377c2', '#17becf', '#7f7f7f', '#bcbd22'];
 
   function withToken(url) {
@@ -96,8 +97,13 @@ const SCRIPT = String.raw`
     runs.forEach(function (r) {
       var tr = el('tr', { class: 'run' + (current && current.ids.indexOf(r.id) >= 0 ? ' selected' : ''), 'data-run-id': r.id, 'data-method': r.method });
       var pick = el('input', { type: 'checkbox', class: 'pick', title: 'overlay with other runs of the same method' });
-      pick.checked = Boolean(current && current.ids.length > 1 && current.ids.indexOf(r.id) >= 0);
-      pick.addEventListener('click', function (ev) { ev.stopPropagation(); });
+      // ticks survive the list's live re-renders
+      pick.checked = ticked.indexOf(r.id) >= 0;
+      pick.addEventListener('click', function (ev) {
+        ev.stopPropagation();
+        ticked = ticked.filter(function (id) { return id !== r.id; });
+        if (pick.checked) ticked.push(r.id);
+      });
       var c0 = el('td'); c0.appendChild(pick); tr.appendChild(c0);
       tr.appendChild(el('td', { class: 'id' }, r.id));
       tr.appendChild(el('td', { class: 'method' }, r.method));
@@ -220,7 +226,7 @@ const SCRIPT = String.raw`
   }
 
   document.getElementById('overlay').addEventListener('click', function () {
-    var picked = Array.prototype.map.call(document.querySelectorAll('#runs input.pick:checked'), function (c) { return c.closest('tr').getAttribute('data-run-id'); });
+    var picked = runs.map(function (r) { return r.id; }).filter(function (id) { return ticked.indexOf(id) >= 0; });
     var methods = picked.map(function (id) { return runs.filter(function (r) { return r.id === id; })[0].method; });
     var msg = document.getElementById('overlay-msg');
     if (picked.length < 2) { msg.textContent = 'tick two or more runs to overlay'; return; }

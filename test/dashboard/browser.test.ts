@@ -159,6 +159,10 @@ describeBrowser('dashboard in chromium', () => {
     await page.goto(dashboard.url);
     await page.waitForSelector('#runs tr[data-run-id="ncp-train-copy"]');
     await page.click('#runs tr[data-run-id="ncp-train"] input.pick');
+    // a live re-render of the list (another run's new event) keeps the tick
+    appendProgress(8, 1);
+    await page.waitForFunction(() => (document.querySelector('#runs tr[data-run-id="live-search"] .headline')?.textContent ?? '').startsWith('8/100'), { timeout: 15000 });
+    expect(await page.$eval('#runs tr[data-run-id="ncp-train"] input.pick', (c) => (c as unknown as { checked: boolean }).checked)).toBe(true);
     await page.click('#runs tr[data-run-id="ncp-train-copy"] input.pick');
     await page.click('#overlay');
     await page.waitForSelector('#view[data-shown="ncp-train,ncp-train-copy"] canvas[data-plot-id="ncp:loss"]');
