@@ -73,7 +73,8 @@ const SCRIPT = String.raw`
     });
   }
   function getRuns() { return embedded ? Promise.resolve(embedded.runs) : api('api/runs'); }
-  function getRun(id) { return embedded ? Promise.resolve(embedded.details[id]) : api('api/run?id=' + encodeURIComponent(id)); }
+  // a run removed meanwhile (404) is shown as not found
+  function getRun(id) { return embedded ? Promise.resolve(embedded.details[id] || null) : api('api/run?id=' + encodeURIComponent(id)).catch(function () { return null; }); }
   function el(tag, attrs, text) {
     var e = document.createElement(tag);
     Object.keys(attrs || {}).forEach(function (k) { e.setAttribute(k, attrs[k]); });

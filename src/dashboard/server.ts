@@ -201,7 +201,8 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
     server.listen(options.port ?? 8765, host, () => resolve());
   });
   const port = (server.address() as AddressInfo).port;
-  const shownHost = host.includes(':') ? `[${host}]` : host === '0.0.0.0' ? '127.0.0.1' : host;
+  // bound to every address: print one this machine answers on
+  const shownHost = host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '[::1]' : host.includes(':') ? `[${host}]` : host;
   return {
     url: `http://${shownHost}:${port}/${token === null ? '' : `?token=${token}`}`,
     token,
