@@ -199,8 +199,15 @@ registerMethod('densenas search', {
         { name: `predicted by the table (${unit})`, points: points(recs.map((e) => [e.epoch, e.derivedCost])) },
         { name: 'expected cost of the super network', points: points(recs.map((e) => [e.epoch, e.expectedCost])) },
       ];
-      if (recs.some((e) => e.derivedLatency)) series.push({ name: 'measured on this device (ms, median)', points: points(recs.map((e) => [e.epoch, e.derivedLatency?.median])) });
-      plots.push({ id: 'densenas:latency', title: 'DenseNAS derived network: predicted vs measured latency per epoch', type: 'line', xLabel: 'epoch', yLabel: unit, series });
+      const measured: Series | undefined = recs.some((e) => e.derivedLatency)
+        ? { name: 'measured on this device (ms, median)', points: points(recs.map((e) => [e.epoch, e.derivedLatency?.median])) }
+        : undefined;
+      // a latency table's prediction and the measurement share an axis (ms); a FLOPs table's cost gets its own plot
+      if (measured && unit === 'ms') series.push(measured);
+      plots.push({ id: 'densenas:latency', title: `DenseNAS derived network: predicted ${unit === 'ms' ? 'vs measured latency' : 'cost'} per epoch`, type: 'line', xLabel: 'epoch', yLabel: unit, series });
+      if (measured && unit !== 'ms') {
+        plots.push({ id: 'densenas:measured', title: 'DenseNAS derived network: measured latency per epoch', type: 'line', xLabel: 'epoch', yLabel: 'ms per batch', series: [measured] });
+      }
       plots.push({
         id: 'densenas:accuracy',
         title: 'DenseNAS search: accuracy per epoch',

@@ -69,9 +69,12 @@ test('densenas search and train: histograms per epoch, predicted vs measured lat
   expect(stack.series.map((s) => s.name)).toEqual(['epoch 1', 'epoch 2', 'epoch 3']);
   expect(stack.series[2].values).toEqual(Object.values(result.records[2].stackOpProbability));
   const latency = plots.find((p) => p.id === 'densenas:latency')!;
-  expect(latency.series.map((s) => s.name)).toEqual(['predicted by the table (MMAdds)', 'expected cost of the super network', 'measured on this device (ms, median)']);
+  // a FLOPs table (MMAdds): the table's prediction and the measured latency in plots of their own units
+  expect(latency.series.map((s) => s.name)).toEqual(['predicted by the table (MMAdds)', 'expected cost of the super network']);
   expect(latency.series[0].points).toEqual(result.records.map((e) => [e.epoch, e.derivedCost]));
-  expect(latency.series[2].points).toEqual(result.records.map((e) => [e.epoch, e.derivedLatency!.median]));
+  const measured = plots.find((p) => p.id === 'densenas:measured')!;
+  expect(measured.yLabel).toBe('ms per batch');
+  expect(measured.series[0].points).toEqual(result.records.map((e) => [e.epoch, e.derivedLatency!.median]));
   // every progress event is a point of the generic loss series
   const progress = run.events.filter((e) => e.type === 'progress' && typeof e.fields.loss === 'number').length;
   expect(count(plots.find((p) => p.id === 'events:loss')!)).toEqual([progress]);
@@ -84,12 +87,12 @@ test('densenas search and train: histograms per epoch, predicted vs measured lat
   expect(trainPlots.find((p) => p.id === 'densenas-train:latency')!.series[0].values).toEqual([t.predictedCost, t.measuredLatencyMs]);
 }, 120000);
 
-test('lut build: its run record sits beside the table; the view plots every entry', async () => {
+test('lut build: its run record sits beside the table; the view plots every entry; a search against it plots predicted vs measured ms', async () => {
   const config = path.join(tmp, 'tiny-latency.yaml');
   fs.writeFileSync(config, YAML.replace('type: flops', 'type: latency'));
   fs.mkdirSync(path.join(runs, 'lut'), { recursive: true });
   const table = path.join(runs, 'lut', 'tiny.lut.json');
-  const r = await runCli(['lut', 'build', '--config', config, '--batch', '4', '--warmup', '0', '--min-runs', '2', '--max-runs', '2', '--threads', '1', '--out', table]);
+  const r = await runCli(['lut', 'build', '--config', config, '--batch', '16', '--warmup', '0', '--min-runs', '2', '--max-runs', '2', '--threads', '1', '--out', table]);
   expect(r.code).toBe(0);
   const folder = new RunsFolder(runs);
   expect(folder.list()).toContain('lut/tiny.lut.run');
@@ -100,8 +103,18 @@ test('lut build: its run record sits beside the table; the view plots every entr
   expect(entries.series[0].values).toEqual(lut.entries.map((e) => e.median).sort((a, b) => b - a));
   expect(run.events.filter((e) => e.type === 'progress').length).toBe(lut.entries.length);
   // the start line carries the build's description (seed, config with the LUT settings)
-  expect(run.events[0]).toMatchObject({ type: 'start', method: 'lut build', seed: 0, config: { lut: { batch: 4, out: table } } });
+  expect(run.events[0]).toMatchObject({ type: 'start', method: 'lut build', seed: 0, config: { lut: { batch: 16, out: table } } });
   expect(summarize(run)).toMatchObject({ method: 'lut build', status: 'completed', headline: expect.stringMatching(new RegExp(`^${lut.entries.length} entries`)) });
+
+  // a search against that latency table: prediction (ms) and measurement share one plot
+  const search = await runCli(['densenas', 'search', '--config', config, '--lut', table, '--epochs', '2', '--limit', '32', '--out', path.join(runs, 'latency-search'), '--threads', '1']);
+  expect(search.code).toBe(0);
+  const searched = new RunsFolder(runs).read('latency-search')!;
+  const records = (searched.envelope!.result as { records: { epoch: number; derivedCost: number; derivedLatency: { median: number } }[] }).records;
+  const latency = plotsOf(searched).find((p) => p.id === 'densenas:latency')!;
+  expect(latency.yLabel).toBe('ms');
+  expect(latency.series.map((s) => s.name)).toEqual(['predicted by the table (ms)', 'expected cost of the super network', 'measured on this device (ms, median)']);
+  expect(latency.series[2].points).toEqual(records.map((e) => [e.epoch, e.derivedLatency.median]));
 }, 120000);
 
 test('NAR runs (the contract nar train|search join by): progress fields as learning curves, predicted-vs-true records as a scatter', () => {
