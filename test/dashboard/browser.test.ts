@@ -153,25 +153,32 @@ describeBrowser('dashboard in chromium', () => {
   });
 
   test('overlay: ticking two runs of one method draws both runs’ series in one plot', async () => {
-    fs.cpSync(path.join(FIXTURES, 'ncp-train'), path.join(runs, 'ncp-train-copy'), { recursive: true });
+    // a second seed of the same NCP training (real run: make.sh)
+    fs.cpSync(path.join(FIXTURES, 'ncp-train-seed7'), path.join(runs, 'ncp-train-seed7'), { recursive: true });
     const page = await browser.newPage();
     await page.setViewport({ width: 1400, height: 900 });
     await page.goto(dashboard.url);
-    await page.waitForSelector('#runs tr[data-run-id="ncp-train-copy"]');
+    await page.waitForSelector('#runs tr[data-run-id="ncp-train-seed7"]');
     await page.click('#runs tr[data-run-id="ncp-train"] input.pick');
     // a live re-render of the list (another run's new event) keeps the tick
     appendProgress(8, 1);
     await page.waitForFunction(() => (document.querySelector('#runs tr[data-run-id="live-search"] .headline')?.textContent ?? '').startsWith('8/100'), { timeout: 15000 });
     expect(await page.$eval('#runs tr[data-run-id="ncp-train"] input.pick', (c) => (c as unknown as { checked: boolean }).checked)).toBe(true);
-    await page.click('#runs tr[data-run-id="ncp-train-copy"] input.pick');
+    await page.click('#runs tr[data-run-id="ncp-train-seed7"] input.pick');
     await page.click('#overlay');
-    await page.waitForSelector('#view[data-shown="ncp-train,ncp-train-copy"] canvas[data-plot-id="ncp:loss"]');
-    const epochs = readJson(path.join(runs, 'ncp-train', 'result.json')).result.history.length;
-    expect((await renderedPoints(page, 'ncp:loss')).rendered).toBe(2 * epochs);
+    await page.waitForSelector('#view[data-shown="ncp-train,ncp-train-seed7"] canvas[data-plot-id="ncp:loss"]');
+    const histories = ['ncp-train', 'ncp-train-seed7'].map((id) => readJson(path.join(runs, id, 'result.json')).result.history as { trainLoss: number }[]);
+    expect((await renderedPoints(page, 'ncp:loss')).rendered).toBe(histories[0].length + histories[1].length);
+    // each run's own curve (the seeds differ)
+    const curves = await page.$eval('canvas[data-plot-id="ncp:loss"]', (canvas) =>
+      (window as unknown as { Chart: { getChart(c: unknown): { data: { datasets: { data: { y: number }[] }[] } } } }).Chart.getChart(canvas).data.datasets.map((d) => d.data.map((p) => p.y)),
+    );
+    expect(curves).toEqual(histories.map((h) => h.map((e) => e.trainLoss)));
+    expect(curves[0]).not.toEqual(curves[1]);
     const legend = await page.$eval('canvas[data-plot-id="ncp:loss"]', (canvas) =>
       (window as unknown as { Chart: { getChart(c: unknown): { data: { datasets: { label: string }[] } } } }).Chart.getChart(canvas).data.datasets.map((d) => d.label),
     );
-    expect(legend).toEqual(['ncp-train: train loss', 'ncp-train-copy: train loss']);
+    expect(legend).toEqual(['ncp-train: train loss', 'ncp-train-seed7: train loss']);
     await page.screenshot({ path: path.join(ARTIFACTS, 'overlay.png'), fullPage: true });
     await page.close();
   });
