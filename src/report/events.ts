@@ -58,9 +58,11 @@ export class RunEventLog {
 
   private constructor(readonly file: string) {}
 
-  /** Opens (creating DIR) DIR/events.jsonl for appending; a resumed run appends a new `start` to the same file. */
+  /**
+   * A log appending to DIR/events.jsonl; DIR and the file are created with the first line (nothing exists before
+   * the run reports), and a resumed run appends a new `start` to the same file.
+   */
   static open(dir: string): RunEventLog {
-    fs.mkdirSync(dir, { recursive: true });
     return new RunEventLog(path.join(dir, EVENTS_FILE));
   }
 
@@ -69,6 +71,7 @@ export class RunEventLog {
     // the file appears with its first line (a run folder with an empty record would list as status unknown)
     if (this.fd === null) {
       try {
+        fs.mkdirSync(path.dirname(this.file), { recursive: true });
         this.fd = fs.openSync(this.file, 'a');
       } catch {
         this.closed = true;
