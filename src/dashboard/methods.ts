@@ -71,6 +71,8 @@ function tenasCorrelation(run: RunData): PlotSpec[] {
 
 registerMethod('tenas search', {
   plots: tenasRounds,
+  // the candidates' Δκ and ΔR are the round scatters; the round number alone says little
+  hideEventSeries: ['round', 'deltaKappa', 'deltaRegions'],
   headline(run) {
     const r = resultOf(run);
     if (!r.arch) return undefined;
@@ -80,6 +82,7 @@ registerMethod('tenas search', {
 });
 registerMethod('tenas correlate', {
   plots: tenasCorrelation,
+  hideEventSeries: ['kappa', 'regions', 'accuracy'],
   headline(run) {
     const r = resultOf(run);
     return r.kendallTau ? `${r.scored ?? '?'} archs: τ(κ) ${fmt(r.kendallTau.kappa, 3)}, τ(R) ${fmt(r.kendallTau.regions, 3)}, τ(combined) ${fmt(r.kendallTau.combined, 3)}` : undefined;

@@ -32,6 +32,8 @@ export interface MethodView {
   headline?(run: RunData): string | undefined;
   /** One line: what the run was configured with. */
   config?(config: unknown): string | undefined;
+  /** Progress fields whose generic series the method's own plots already show. */
+  hideEventSeries?: string[];
 }
 
 const registry = new Map<string, MethodView>();
@@ -94,7 +96,8 @@ export function plotsOf(run: RunData): PlotSpec[] {
       own = [];
     }
   }
-  return [...own, ...eventSeriesPlots(run.events)];
+  const hidden = new Set((view?.hideEventSeries ?? []).map((field) => `events:${field}`));
+  return [...own, ...eventSeriesPlots(run.events).filter((p) => !hidden.has(p.id))];
 }
 
 /** Runs of one method overlaid: each plot id once, each run's series prefixed with its id. */

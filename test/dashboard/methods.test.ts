@@ -155,4 +155,6 @@ test('a TE-NAS search in progress: finished rounds from their records, the curre
   expect(current.title).toMatch(/in progress/);
   expect(count(current)).toEqual([7]);
   expect(plots.some((p) => p.id === 'tenas:round:2')).toBe(false);
+  // what the scatters show is not repeated as per-step series
+  expect(plots.filter((p) => p.id.startsWith('events:'))).toEqual([]);
 });
