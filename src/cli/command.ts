@@ -217,7 +217,8 @@ export async function runMethod<T>(label: string, json: boolean, work: (context:
   } finally {
     bar.finish();
     process.removeListener('SIGINT', onSigint);
-    if (log) {
+    // a command that failed before its run began (a bad flag value found by the method) leaves no record
+    if (log && (started || envelope)) {
       ensureStart();
       if (options.writeResult && envelope && options.record !== undefined) {
         try {
@@ -228,8 +229,8 @@ export async function runMethod<T>(label: string, json: boolean, work: (context:
         }
       }
       log.end(envelope, failure);
-      log.close();
     }
+    log?.close();
     if (json && envelope) printJson(envelope);
   }
 }

@@ -62,13 +62,27 @@ test('runMethod with a record folder: start from recordRun, progress and record 
   expect(envelope).toMatchObject({ method: 'demo run', status: 'completed', result: { answer: 42 } });
   expect(events[5]).toMatchObject({ type: 'end', status: 'completed', wallSeconds: envelope.wallSeconds });
 
-  // a run that fails before its method started: start (from the label) and a failed end
+  // a run that fails once started: its start, its progress and a failed end naming the error
   const failed = path.join(tmp, 'failed');
-  await expect(runMethod('broken', false, async () => Promise.reject(Object.assign(new Error('bad table'), { code: 'FILE_NOT_FOUND' })), { record: failed, progress: false })).rejects.toThrow('bad table');
-  expect(read(failed).map((e) => [e.type, (e as { status?: string }).status ?? (e as StartEvent).method])).toEqual([
-    ['start', 'broken'],
-    ['end', 'failed'],
-  ]);
+  await expect(
+    runMethod(
+      'broken',
+      false,
+      (context) =>
+        recordRun({ method: 'demo run', device: 'cpu', seed: 1, config: null }, { onStart: context.onStart, onEnvelope: context.onEnvelope }, async () => {
+          context.onProgress(1, 2);
+          throw Object.assign(new Error('NaN loss'), { code: 'TORCH_ERROR' });
+        }, () => null),
+      { record: failed, progress: false },
+    ),
+  ).rejects.toThrow('NaN loss');
+  const failedEvents = read(failed);
+  expect(failedEvents.map((e) => e.type)).toEqual(['start', 'progress', 'end']);
+  expect(failedEvents[2]).toMatchObject({ type: 'end', status: 'failed', error: { message: 'NaN loss' } });
+  // a command that fails before its run begins (a bad flag value found by the method) leaves nothing behind
+  const early = path.join(tmp, 'early');
+  await expect(runMethod('broken', false, async () => Promise.reject(new Error('--max-runs expects an integer')), { record: early, progress: false })).rejects.toThrow('--max-runs');
+  expect(fs.existsSync(early)).toBe(false);
 }, 30000);
 
 test('`ncp train --out DIR` writes events.jsonl: one progress line per epoch, matching result.json', async () => {
