@@ -5,7 +5,8 @@
 import { parseArgs } from 'node:util';
 import { TorchnasError } from '../core/errors';
 import { progressBar, ProgressCallback } from '../core/progress';
-import { ResultEnvelope } from '../report/envelope';
+import { ResultEnvelope, RunDescription, writeResultFile } from '../report/envelope';
+import { RunEventLog, RunRecordCallback } from '../report/events';
 
 export interface Command {
   name: string;
@@ -145,29 +146,91 @@ export function printJson(value: unknown): void {
   process.stdout.write(JSON.stringify(value, null, 2) + '\n');
 }
 
-/** What the CLI hands a library call: Ctrl-C's signal, the progress bar, and where the envelope goes. */
+/** What the CLI hands a library call: Ctrl-C's signal, the progress bar, where the envelope goes, the run record. */
 export interface MethodContext {
   signal: AbortSignal;
+  /** The progress bar, and with a run record, also a `progress` line of events.jsonl per report. */
   onProgress: ProgressCallback;
   onEnvelope: (envelope: ResultEnvelope) => void;
+  /** Passed on to `recordRun` (as part of the options it gets): writes events.jsonl's `start` line. */
+  onStart: (description: RunDescription) => void;
+  /** A method's structured event (e.g. a TE-NAS round) as a `record` line of events.jsonl. */
+  onRecord: RunRecordCallback;
+}
+
+export interface RunMethodOptions {
+  /** false: no progress bar (the progress events are still recorded). */
+  progress?: boolean;
+  /**
+   * The run's output folder: events.jsonl is appended there as the run goes (see report/events.ts). Every long
+   * command passes its `--out` folder; a method joins by spreading the context into the options it hands `recordRun`.
+   */
+  record?: string;
+  /** Also write the envelope as `record`/result.json here (for commands whose method writes no result.json, e.g. `lut build`). */
+  writeResult?: boolean;
+  /** The method name of a `start` line written when the method itself reports no start (default: `label`). */
+  method?: string;
 }
 
 /**
  * Runs a library call with an AbortSignal that SIGINT (Ctrl-C) aborts and a progress bar on stderr (none with
  * `--json` or `progress: false`); with `--json`, prints the call's result.json envelope on stdout however the
- * call ends. A second SIGINT while the run winds down is left to Node's default (exit).
+ * call ends; with `record`, writes the run's events.jsonl. A second SIGINT while the run winds down is left to
+ * Node's default (exit).
  */
-export async function runMethod<T>(label: string, json: boolean, work: (context: MethodContext) => Promise<T>, options: { progress?: boolean } = {}): Promise<T> {
+export async function runMethod<T>(label: string, json: boolean, work: (context: MethodContext) => Promise<T>, options: RunMethodOptions = {}): Promise<T> {
   const controller = new AbortController();
   const onSigint = () => controller.abort();
   process.once('SIGINT', onSigint);
   const bar = progressBar(label, { quiet: json || options.progress === false });
+  const log = options.record === undefined ? undefined : RunEventLog.open(options.record);
+  let started = false;
+  const ensureStart = () => {
+    if (!started) log?.start({ method: options.method ?? label, device: 'unknown', seed: null, config: null });
+    started = true;
+  };
   let envelope: ResultEnvelope | undefined;
+  let failure: unknown;
   try {
-    return await work({ signal: controller.signal, onProgress: bar.onProgress, onEnvelope: (e) => (envelope = e) });
+    return await work({
+      signal: controller.signal,
+      onProgress: log
+        ? (done, total, fields) => {
+            ensureStart();
+            log.progress(done, total, fields);
+            bar.onProgress(done, total, fields);
+          }
+        : bar.onProgress,
+      onEnvelope: (e) => (envelope = e),
+      onStart: (description) => {
+        if (!started) log?.start(description);
+        started = true;
+      },
+      onRecord: (kind, data) => {
+        ensureStart();
+        log?.record(kind, data);
+      },
+    });
+  } catch (e) {
+    failure = e;
+    throw e;
   } finally {
     bar.finish();
     process.removeListener('SIGINT', onSigint);
+    // a command that failed before its run began (a bad flag value found by the method) leaves no record
+    if (log && (started || envelope)) {
+      ensureStart();
+      if (options.writeResult && envelope && options.record !== undefined) {
+        try {
+          await writeResultFile(options.record, envelope);
+        } catch (e) {
+          // the run's own outcome (result or error) stays what the command reports
+          process.stderr.write(`warning: could not write ${options.record}/result.json: ${e instanceof Error ? e.message : String(e)}\n`);
+        }
+      }
+      log.end(envelope, failure);
+    }
+    log?.close();
     if (json && envelope) printJson(envelope);
   }
 }

@@ -13,8 +13,9 @@ import { lutCommand } from './commands/lut';
 import { narCommand } from './commands/nar';
 import { workerCommand } from './commands/worker';
 import { launchCommand } from './commands/launch';
+import { dashboardCommand } from './commands/dashboard';
 
-const COMMANDS: Command[] = [infoCommand, trainDemoCommand, tenasCommand, ncpCommand, densenasCommand, lutCommand, narCommand, flopsCommand, dataCommand, launchCommand, workerCommand];
+const COMMANDS: Command[] = [infoCommand, trainDemoCommand, tenasCommand, ncpCommand, densenasCommand, lutCommand, narCommand, flopsCommand, dataCommand, dashboardCommand, launchCommand, workerCommand];
 
 /** Exit codes: 0 ok, 1 runtime error (BUSY included), 2 usage or config error, 130 interrupted (SIGINT). */
 export const EXIT = { ok: 0, runtime: 1, usage: 2, interrupted: 130 } as const;

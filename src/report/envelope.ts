@@ -110,6 +110,8 @@ export interface EnvelopeTargets {
   out?: string;
   /** Receives the envelope when the run ends, however it ends (also without `out`). */
   onEnvelope?: (envelope: ResultEnvelope) => void;
+  /** Told what runs as the run starts (the CLI's run record writes it as events.jsonl's `start` line). */
+  onStart?: (description: RunDescription) => void;
 }
 
 /**
@@ -118,6 +120,7 @@ export interface EnvelopeTargets {
  */
 export async function recordRun<R, P>(description: RunDescription, targets: EnvelopeTargets, work: () => Promise<R>, partial: () => P): Promise<R> {
   const record = new RunRecord(description);
+  targets.onStart?.(description);
   const deliver = async (envelope: ResultEnvelope) => {
     if (targets.out) await writeResultFile(targets.out, envelope);
     targets.onEnvelope?.(envelope);

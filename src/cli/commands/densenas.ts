@@ -66,6 +66,7 @@ const searchCommand = (group: string) =>
             threads: intFlag(flags.threads, 'threads'),
             ...context,
           }),
+          { record: flags.out ?? flags.resume },
         );
         if (!flags.json) process.stdout.write(describeSearch(r, flags.out ?? flags.resume));
         return 0;
@@ -147,6 +148,7 @@ const trainCommand = (group: string) =>
             threads: intFlag(flags.threads, 'threads'),
             ...context,
           }),
+          { record: flags.out },
         );
         if (!flags.json) {
           process.stdout.write(

@@ -70,6 +70,11 @@ function describeBuild(r: BuildLutResult, configFile: string): string {
   return lines.join('\n') + '\n';
 }
 
+/** The default run-record folder of a LUT build: `x.lut.json` → `x.lut.run/`. */
+export function lutRecordFolder(out: string): string {
+  return out.replace(/\.json$/i, '') + '.run';
+}
+
 const buildCommand = (group: string) =>
   defineCommand(
     {
@@ -82,6 +87,7 @@ const buildCommand = (group: string) =>
         out: { type: 'string', value: 'F', help: 'keyed LUT file (JSON), written as the build goes (default <config>-<device>-b<batch>.lut.json here)' },
         'lat-list': { type: 'string', value: 'F', help: "also write the original positional lat_list (medians) for this config" },
         fresh: { type: 'boolean', help: 'overwrite an existing --out file instead of resuming from it' },
+        record: { type: 'string', value: 'DIR', help: "folder for the run's events.jsonl and result.json (default <out without .json>.run beside the LUT)" },
       },
       notes: [
         'Every distinct key (op, C_in, C_out, stride, H, W, batch) the space needs is timed once at its real input size',
@@ -93,8 +99,13 @@ const buildCommand = (group: string) =>
         const batch = intFlag(f.batch, 'batch') ?? DEFAULT_LUT_BATCH;
         const device = resolveDevice(f.device ?? 'cpu');
         const out = f.out ?? `${path.basename(file).replace(/\.ya?ml$/i, '')}-${device.replace(':', '')}-b${batch}.lut.json`;
-        const r = await runMethod('lut build', f.json, (context) =>
-          buildLut(config, { ...measureOptions(f), device, batch, out, latList: f['lat-list'], fresh: f.fresh, ...context }),
+        // the LUT is a file, so the run's record (events.jsonl and result.json) gets a folder of its own beside it
+        const record = f.record ?? lutRecordFolder(out);
+        const r = await runMethod(
+          'lut build',
+          f.json,
+          (context) => buildLut(config, { ...measureOptions(f), device, batch, out, latList: f['lat-list'], fresh: f.fresh, ...context }),
+          { record, writeResult: true },
         );
         if (!f.json) process.stdout.write(describeBuild(r, file));
         return 0;

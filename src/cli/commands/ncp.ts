@@ -40,6 +40,7 @@ const trainCommand = (group: string) =>
             resume: flags.resume,
             ...context,
           }),
+          { record: flags.out },
         );
         if (!flags.json) process.stdout.write(describeTraining(r, flags.out));
         return 0;
@@ -74,7 +75,7 @@ const editCommand = (group: string) =>
         const r = await runMethod(
           'ncp edit',
           flags.json,
-          ({ signal, onEnvelope }) =>
+          ({ signal, onEnvelope, onStart }) =>
             propagateNcp(cfg, {
               predictor,
               checkpoint,
@@ -85,8 +86,9 @@ const editCommand = (group: string) =>
               device: flags.device,
               signal,
               onEnvelope,
+              onStart,
             }),
-          { progress: false },
+          { progress: false, record: flags.out },
         );
         if (!flags.json) process.stdout.write(describeEdit(r, flags.out));
         return 0;

@@ -99,7 +99,7 @@ const searchCommand = (group: string) =>
         const space = choiceFlag(flags.space, 'space', ['nb201', 'darts'] as const);
         const config = configFrom(flags, space);
         const benchmark = flags.benchmark ?? config.benchmark ?? (config.space === 'nb201' ? DEFAULT_NB201_TABLE : undefined);
-        const r = await runMethod(`TE-NAS ${config.space} search`, flags.json, (context) => runTenasSearch(config, { out: flags.out, benchmark, ...context }));
+        const r = await runMethod(`TE-NAS ${config.space} search`, flags.json, (context) => runTenasSearch(config, { out: flags.out, benchmark, ...context }), { record: flags.out });
         if (!flags.json) {
           const lines = [
             `TE-NAS on ${config.space === 'darts' ? 'DARTS' : 'NB201'} (${config.data.source}, NTK batch ${config.ntk.batchSize}, ${config.search.repeats} repeats, seed ${config.seed}): ${r.seconds.toFixed(1)} s, ${r.ntkEvaluations} NTK + ${r.linearRegionEvaluations} linear-region evaluations, ${r.ntkWorkers} NTK worker(s)`,
@@ -140,7 +140,9 @@ const correlateCommand = (group: string) =>
         const config = configFrom(flags);
         const benchmark = flags.benchmark ?? config.benchmark ?? DEFAULT_NB201_TABLE;
         const sample = intFlag(flags.sample, 'sample') ?? 200;
-        const r = await runMethod('TE-NAS correlate', flags.json, (context) => runTenasCorrelate(config, benchmark, sample, config.seed, { out: flags.out, queue: flags.queue, ...context }));
+        const r = await runMethod('TE-NAS correlate', flags.json, (context) => runTenasCorrelate(config, benchmark, sample, config.seed, { out: flags.out, queue: flags.queue, ...context }), {
+          record: flags.out,
+        });
         if (!flags.json) {
           process.stdout.write(
             `${sample} NB201 architectures (seed ${config.seed}, ${config.data.source}, NTK batch ${config.ntk.batchSize}, ${config.search.repeats} repeats): ${r.seconds.toFixed(1)} s\n` +

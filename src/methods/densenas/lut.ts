@@ -61,6 +61,8 @@ export interface LutMeasureOptions {
   onProgress?: ProgressCallback;
   /** Receives the run's result.json envelope however it ends (the CLI's `--json`). */
   onEnvelope?: EnvelopeTargets['onEnvelope'];
+  /** Told what runs as the build starts (the CLI's events.jsonl). */
+  onStart?: EnvelopeTargets['onStart'];
 }
 
 interface Settings {
@@ -298,7 +300,7 @@ export async function buildLut(config: DenseNasConfig, options: BuildLutOptions 
   };
   return recordRun(
     description,
-    { onEnvelope: options.onEnvelope },
+    { onEnvelope: options.onEnvelope, onStart: options.onStart },
     async () => {
       const started = Date.now();
       const existing = options.out !== undefined && !options.fresh ? await readResumable(options.out, fingerprint) : undefined;

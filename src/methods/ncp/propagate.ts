@@ -50,6 +50,8 @@ export interface PropagateOptions {
   signal?: AbortSignal;
   /** Receives the result.json envelope when the run ends (the CLI's `--json`). */
   onEnvelope?: EnvelopeTargets['onEnvelope'];
+  /** Told what runs as the run starts (the CLI's events.jsonl). */
+  onStart?: EnvelopeTargets['onStart'];
 }
 
 export interface ObjectiveSummary extends NcpObjectiveConfig {
@@ -131,7 +133,7 @@ export function codeBounds(maxValueAlpha: number): { min: number[]; max: number[
 /** Propagates the start codes; with `out`, writes DIR/result.json (the shared envelope) and trajectory.svg. */
 export async function propagateNcp(config: NcpConfig, options: PropagateOptions): Promise<PropagateResult> {
   const device = resolveDevice(options.device ?? config.device ?? 'cpu');
-  const { signal: _signal, onEnvelope: _onEnvelope, ...described } = options;
+  const { signal: _signal, onEnvelope: _onEnvelope, onStart: _onStart, ...described } = options;
   return recordRun({ method: 'ncp edit', device, seed: null, config: { ...config, options: described } }, options, () => propagate(config, options, device), () => null);
 }
 

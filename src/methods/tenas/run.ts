@@ -15,6 +15,7 @@ import { InputSource, openInputSource, parseInputSource } from '../../data/input
 import { lookupNb201, openNb201Table, TableLookup } from '../../benchmarks/nb201-lookup';
 import { resolveTablePath } from '../../benchmarks/table-names';
 import { EnvelopeTargets, recordRun } from '../../report/envelope';
+import { RunRecordCallback } from '../../report/events';
 import { renderChart, stackCharts } from '../../report/svg';
 import { checkNb201Arch, formatNb201String, isNb201Connected, sampleNb201 } from '../../spaces/nb201';
 import { TenasConfig, tenasConfigSchema } from './config';
@@ -38,6 +39,8 @@ export interface RunOptions {
    * processes that take them from this queue (src/distributed/queue.ts), with results identical to a local run.
    */
   queue?: string;
+  /** Receives each finished search round (`'round'`, a RoundReport) for the run's events.jsonl. */
+  onRecord?: RunRecordCallback;
 }
 
 /** The method's part of a search's result.json (the envelope holds config, versions, device, threads, seed). */
@@ -139,7 +142,7 @@ export async function runTenasSearch(config: TenasConfig, options: RunOptions = 
           device,
           ntkWorkers: ntkWorkers(config),
         },
-        { onProgress: options.onProgress, onRound: (round) => rounds.push(round), signal: options.signal },
+        { onProgress: options.onProgress, onRound: (round) => (rounds.push(round), options.onRecord?.('round', round)), signal: options.signal },
       );
       const report: TenasSearchReport = {
         space: result.space,
@@ -287,7 +290,7 @@ export async function runTenasCorrelate(config: TenasConfig, benchmark: string, 
         for (const [k, job] of jobs.entries()) {
           throwIfAborted(options.signal, 'correlation run');
           addRow(job, await scoreCorrelationJob(job, source, { signal: options.signal, device }));
-          options.onProgress?.(k + 1, archs.length);
+          options.onProgress?.(k + 1, archs.length, { kappa: rows[rows.length - 1].kappa.mean, regions: rows[rows.length - 1].regions.mean, accuracy: rows[rows.length - 1].accuracy });
         }
       }
       const report = summary();

@@ -238,7 +238,7 @@ async function runPruning(
       c.deltaKappa = dk.reduce((a, b) => a + b, 0) / dk.length;
       c.deltaRegions = dr.reduce((a, b) => a + b, 0) / dr.length;
       counts.done++;
-      onProgress?.(counts.done, total, { round: round + 1, candidate: `${c.cell} ${c.edge} ${c.op}` });
+      onProgress?.(counts.done, total, { round: round + 1, candidate: `${c.cell} ${c.edge} ${c.op}`, deltaKappa: c.deltaKappa, deltaRegions: c.deltaRegions });
     }
     // §4: dense ranks (Δκ descending, ΔR ascending) and rank sums; the stable ascending sort starts from the
     // NTK order, so ties keep it.
