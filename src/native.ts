@@ -574,6 +574,8 @@ export interface NativeBinding {
   NarRanker: new (options: NarRankerOptions) => NativeNarRanker;
   /** The Noam lr of optimiser steps 1..steps (the ranker's schedule). */
   narNoamSchedule(lrMul: number, dModel: number, warmupSteps: number, steps: number): Float64Array;
+  /** The ranker's rank loss of one batch (float64): mean over ordered pairs i≠j of log(1 + exp(−(s_i − s_j)·sign(y_i − y_j))). */
+  narRankLoss(scores: ArrayLike<number>, labels: ArrayLike<number>): number;
   MultiResolutionNet: new (options: MultiResolutionNetOptions) => NativeMultiResolutionNet;
   /** Times DenseNAS ops in isolation (LUT entries, §5.1) → ms per batch; progress rows [done, total, median]. */
   measureDenseOps(

@@ -3,6 +3,8 @@
 // thread; JS drives the epochs (split, tier labels, shuffles, metrics, checkpoint files).
 #include <napi.h>
 
+#include <cmath>
+#include <cstring>
 #include <memory>
 
 #include "../core/errors.h"
@@ -302,11 +304,25 @@ Napi::Value NarNoamSchedule(const Napi::CallbackInfo& info) {
   });
 }
 
+// narRankLoss(scores, labels) → the rank loss of one batch (nar_rank_loss; a test hook for the hand-computed value).
+Napi::Value NarRankLoss(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto s = read_numbers(info[0], "scores");
+  auto y = read_numbers(info[1], "labels");
+  if (s.size() != y.size()) throw_invalid(env, "scores and labels must have the same length");
+  if (s.size() > 65536) throw_invalid(env, "at most 65536 scores");
+  return guarded(env, [&]() -> Napi::Value {
+    auto loss = nar_rank_loss(torch::tensor(s, torch::kFloat64), torch::tensor(y, torch::kFloat64));
+    return Napi::Number::New(env, loss.item<double>());
+  });
+}
+
 }  // namespace
 
 void register_nar(Napi::Env env, Napi::Object exports) {
   NarRankerWrap::Register(env, exports);
   exports.Set("narNoamSchedule", Napi::Function::New(env, NarNoamSchedule, "narNoamSchedule"));
+  exports.Set("narRankLoss", Napi::Function::New(env, NarRankLoss, "narRankLoss"));
 }
 
 }  // namespace torchnas::napi
