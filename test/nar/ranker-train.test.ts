@@ -13,19 +13,19 @@ let tmp: string;
 beforeAll(() => (tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'torchnas-nar-train-'))));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
-const dataset = narDatasetFromRecords('nb201', syntheticRecords(600, 11));
+const dataset = narDatasetFromRecords('nb201', syntheticRecords(800, 11));
 
 describe('trainNarRanker', () => {
   let full: TrainNarResult;
   const fullDir = () => path.join(tmp, 'full');
 
   beforeAll(async () => {
-    full = await trainNarRanker(tinyConfig({ ranker_epochs: 8 }), { dataset, out: fullDir() });
+    full = await trainNarRanker(tinyConfig(), { dataset, out: fullDir() });
   });
 
   test('a short run beats chance: val tier accuracy > 0.3 (chance 0.2) and the score head ranks the rest (τ > 0.3)', () => {
-    expect(full.history).toHaveLength(8);
-    expect(full.split).toEqual({ train: 200, val: 100, rest: 300 });
+    expect(full.history).toHaveLength(16);
+    expect(full.split).toEqual({ train: 400, val: 100, rest: 300 });
     expect(full.bestValTierAccuracy).toBeGreaterThan(0.3);
     expect(full.evaluation!.best.rest.kendallTau).toBeGreaterThan(0.3);
     expect(full.evaluation!.best.rest.count).toBe(300);
@@ -46,9 +46,9 @@ describe('trainNarRanker', () => {
     const ranker = await loadNarRanker(fullDir(), 'last');
     try {
       const meta = ranker.meta;
-      expect(meta.epoch).toBe(7);
-      expect(meta.records).toHaveLength(4); // 200 train / batch 50, drop_last
-      const split = narSplit(600, 200, 100, 7);
+      expect(meta.epoch).toBe(15);
+      expect(meta.records).toHaveLength(8); // 400 train / batch 50, drop_last
+      const split = narSplit(800, 400, 100, 7);
       expect(meta.split.train).toEqual(Array.from(split.train));
       const trainSet = new Set(meta.split.train);
       for (const r of meta.records) {
@@ -58,7 +58,7 @@ describe('trainNarRanker', () => {
       }
       // Tier 0 = the best fifth of the training set.
       const acc = new Map(meta.split.train.map((p) => [p, dataset.valAccuracy[p]]));
-      const best = [...acc.values()].sort((a, b) => b - a)[39];
+      const best = [...acc.values()].sort((a, b) => b - a)[79];
       for (const r of meta.records) r.indices.forEach((i, k) => r.tiers[k] === 0 && expect(acc.get(i)!).toBeGreaterThanOrEqual(best));
       // The search's interface: predicted-tier buckets and probabilities.
       ranker.resetSearchBuckets();
@@ -70,6 +70,7 @@ describe('trainNarRanker', () => {
       const again = await ranker.rankSearchBatch(features, n);
       expect(Array.from(again.scores)).toEqual(Array.from(first.scores)); // eval mode: the score head ignores the buckets
       expect(Array.from(again.tierProbs)).not.toEqual(Array.from(first.tierProbs)); // the buckets filled in between
+      expect(Array.from(first.tierProbs.slice(0, 5))).not.toEqual(Array.from(first.tierProbs.slice(5, 10))); // per-arch predictions
       await expect(ranker.rankSearchBatch(features, 4)).rejects.toThrow(/n × 496/);
     } finally {
       ranker.dispose();
@@ -78,9 +79,9 @@ describe('trainNarRanker', () => {
 
   test('resuming from ckp_last continues identically (losses, accuracies, final weights)', async () => {
     const partDir = path.join(tmp, 'part');
-    await trainNarRanker(tinyConfig({ ranker_epochs: 8 }), { dataset, out: partDir, epochs: 5, evaluate: false });
-    const resumed = await trainNarRanker(tinyConfig(), { dataset, resume: partDir, epochs: 8, evaluate: false });
-    expect(resumed.resumedAtEpoch).toBe(5);
+    await trainNarRanker(tinyConfig(), { dataset, out: partDir, epochs: 13, evaluate: false });
+    const resumed = await trainNarRanker(tinyConfig(), { dataset, resume: partDir, evaluate: false });
+    expect(resumed.resumedAtEpoch).toBe(13);
     const strip = (rows: TrainNarResult['history']) => rows.map(({ seconds: _s, peakRssMiB: _m, ...rest }) => rest);
     expect(strip(resumed.history)).toEqual(strip(full.history));
     const a = await loadNarRanker(fullDir(), 'last');
@@ -145,7 +146,7 @@ describe('errors', () => {
     const good = fs.readFileSync(path.join(tmp, 'full', 'ckp_best.pt'));
     fs.writeFileSync(path.join(broken, 'ckp_best.pt'), good.subarray(0, good.length >> 1));
     await expect(loadNarRanker(broken)).rejects.toThrow(expect.objectContaining({ code: 'FILE_CORRUPT' }));
-    await expect(trainNarRanker(tinyConfig({ train_size: 500, val_size: 200 }), { dataset })).rejects.toThrow(/exceed the 600 architectures/);
+    await expect(trainNarRanker(tinyConfig({ train_size: 700, val_size: 200 }), { dataset })).rejects.toThrow(/exceed the 800 architectures/);
     await expect(trainNarRanker(tinyConfig(), { records: [{ arch: '|bogus|', accuracy: 1 }] })).rejects.toThrow(/records\[0\]\.arch/);
   });
 });
