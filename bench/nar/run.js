@@ -53,7 +53,7 @@ const repeat = Number(option('repeat', 1));
     const epochWall = Number(process.hrtime.bigint() - t0) / 1e9;
     const all = tensor(features, [n, 31, 4, 4]);
     const t1 = process.hrtime.bigint();
-    await ranker.scores(all, 1024);
+    await ranker.scores(all, 256); // train.ts's SCORE_BATCH (see there: fewer page faults in a worker thread)
     const scoring = Number(process.hrtime.bigint() - t1) / 1e9;
     ours.push({ epoch: epochWall, native: epoch.seconds, scoring, rssMiB: process.resourceUsage().maxRSS / 1024 });
     for (const v of [x, y, t, all]) v.dispose();

@@ -177,7 +177,7 @@ export class NarRankerModel implements NarSearchRanker {
   }
 
   /** Score head outputs (higher = better) of n architectures. */
-  async scores(features: Float32Array, n: number, batchSize = 512): Promise<Float32Array> {
+  async scores(features: Float32Array, n: number, batchSize = 256): Promise<Float32Array> {
     const t = this.features(features, n);
     try {
       return await this.native.scores(t, batchSize);
