@@ -231,8 +231,7 @@ export async function trainNarRanker(config: NarConfig, options: TrainNarOptions
             startEpoch = resumeMeta.epoch + 1;
             epochsDone = startEpoch;
           }
-          if (!temporary) await writeJsonAtomic(path.join(out, NAR_MANIFEST_FILE), manifest);
-          else await writeJsonAtomic(path.join(out, NAR_MANIFEST_FILE), manifest);
+          await writeJsonAtomic(path.join(out, NAR_MANIFEST_FILE), manifest);
           const stepsPerEpoch = Math.floor((config.drop_last ? Math.floor(split.train.length / batch.train) * batch.train : split.train.length + batch.train - 1) / batch.train);
           const totalSteps = stepsPerEpoch * totalEpochs;
           for (let epoch = startEpoch; epoch < totalEpochs; epoch++) {
@@ -311,7 +310,7 @@ export async function trainNarRanker(config: NarConfig, options: TrainNarOptions
             peakRssMiB: 0,
             out: temporary ? undefined : out,
           };
-          if (options.evaluate !== false && startEpoch < totalEpochs + 1) {
+          if (options.evaluate !== false) {
             const t0 = Date.now();
             const evalBest = await evaluateCheckpoint(ranker, path.join(out, NAR_CHECKPOINT_FILES.best), 'best', dataset, split, config, seed, options.signal, cancel.token);
             const evalLast = await evaluateCheckpoint(ranker, lastFile, 'last', dataset, split, config, seed, options.signal, cancel.token);
