@@ -43,6 +43,9 @@
         "native/core/train/densenas_search.cc",
         "native/napi/densenas.cc",
         "native/core/measure/latency.cc",
+        "native/core/nets/nar_ranker.cc",
+        "native/core/train/nar_trainer.cc",
+        "native/napi/nar.cc",
         "native/core/nets/dense_derived_net.cc",
         "native/core/distributed/process_group.cc",
         "native/napi/distributed.cc"

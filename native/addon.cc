@@ -26,6 +26,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   register_cancel_token(env, exports);
   register_small_cnn(env, exports);
   register_ncp(env, exports);
+  register_nar(env, exports);
   register_tenas(env, exports);
   register_tenas_darts(env, exports);
   register_densenas(env, exports);

@@ -115,3 +115,14 @@ export { readNb101CellInfo, streamNb101CellInfo, checkNb101CellInfoRecord } from
 export type { Nb101CellInfoRecord, Nb101CellInfoEntry, ReadNb101CellInfoOptions } from './benchmarks/nar-nb101-reader';
 export { streamJsonElements } from './benchmarks/json-stream';
 export type { JsonElement, JsonStreamOptions } from './benchmarks/json-stream';
+export { trainNarRanker, evaluateNarRanker, narSplit, epochOrder } from './methods/nar/train';
+export type { TrainNarOptions, TrainNarResult, EvaluateNarOptions, EvaluateNarResult, NarEvaluation, NarSplit } from './methods/nar/train';
+export { loadNarRanker, NarRankerModel, narRankerOptions, readNarManifest } from './methods/nar/ranker';
+export type { NarManifest, NarCheckpointMeta, NarEpochRow } from './methods/nar/ranker';
+export { loadNarConfig, narConfigSchema } from './methods/nar/config';
+export type { NarConfig, NarConfigInput } from './methods/nar/config';
+export { loadNarDataset, narDatasetFromNb201, narDatasetFromNb101, narDatasetFromRecords } from './methods/nar/data';
+export type { NarDataset, NarUserRecord, NarArchitecture, NarSpace, NarNetworkType } from './methods/nar/data';
+export { tierLabels, tierMetrics, rankingMetrics, argmaxRows } from './methods/nar/metrics';
+export type { TierMetrics, RankingMetrics, TopKHit } from './methods/nar/metrics';
+export type { NarBatchRecord, NarSearchRanker } from './methods/nar/types';

@@ -201,6 +201,72 @@ export interface NativeDartsNetwork extends NativeModule {
   macs(side?: number): { macs: number; parameters: number; allParameters: number };
 }
 
+// ---- NAR family (native/napi/nar.cc) ----
+
+/** Construction options of NAR's ranker (nar.md §4.1); defaults are NB201's sizes. */
+export interface NarRankerOptions {
+  nPatch?: number;
+  patchLen?: number;
+  dModel?: number;
+  dInner?: number;
+  nLayers?: number;
+  nHead?: number;
+  dK?: number;
+  dV?: number;
+  dropout?: number;
+  dTierInner?: number;
+  dScoreInner?: number;
+  nTier?: number;
+  nPosition?: number;
+  scalePrj?: boolean;
+  /** AdamW under the Noam schedule (§4.5–4.6). */
+  optimizer?: { lrMul?: number; warmupSteps?: number; beta1?: number; beta2?: number; eps?: number; weightDecay?: number };
+  seed?: number;
+  device?: string;
+}
+
+export interface NativeNarEpoch {
+  /** Per step: total loss, cross-entropy, rank loss, the lr the step used. */
+  loss: Float64Array;
+  ce: Float64Array;
+  rank: Float64Array;
+  lr: Float64Array;
+  correct: number;
+  count: number;
+  seconds: number;
+}
+
+export interface NativeNarRanker extends NativeModule {
+  /** One epoch over `order` cut into batches of batchSize; fresh buckets; progress rows [step, steps, loss]. */
+  trainEpoch(
+    features: NativeTensor,
+    accuracies: NativeTensor,
+    tiers: NativeTensor,
+    order: ArrayLike<number>,
+    batchSize: number,
+    options?: { lossFactor?: number; auxLoss?: boolean },
+    onStep?: (row: number[]) => void,
+    cancel?: NativeCancelToken,
+  ): Promise<NativeNarEpoch>;
+  /** Eval-mode validation with fresh buckets filled by true tier after each batch. logits: n × nTier. */
+  validate(features: NativeTensor, tiers: NativeTensor, batchSize?: number): Promise<{ logits: Float32Array; scores: Float32Array }>;
+  /** Eval-mode score head only. */
+  scores(features: NativeTensor, batchSize?: number, cancel?: NativeCancelToken): Promise<Float32Array>;
+  /** Eval-mode per-tier means of the encoder outputs → [nTier, nPatch, dModel]. */
+  tierMeans(features: NativeTensor, tiers: NativeTensor, batchSize?: number): Promise<NativeTensor>;
+  /** Eval-mode forward with fixed tier embeddings [nTier, nPatch, dModel]. */
+  predict(features: NativeTensor, tierEmbeddings: NativeTensor, batchSize?: number, cancel?: NativeCancelToken): Promise<{ logits: Float32Array; scores: Float32Array }>;
+  resetSearchBuckets(): void;
+  rankSearchBatch(features: NativeTensor): Promise<{ tierProbs: Float32Array; scores: Float32Array }>;
+  /** Weights, AdamW state, schedule position, counters, generators and `extras`, written atomically. */
+  saveCheckpoint(path: string, extras?: Record<string, NativeTensor>): Promise<void>;
+  loadCheckpoint(path: string): Promise<{ epoch: number; steps: number; extras: Record<string, NativeTensor> }>;
+  /** Optimiser steps taken, epochs ended, and the lr of the next step. */
+  readonly steps: number;
+  readonly epoch: number;
+  readonly lr: number;
+}
+
 // ---- NCP family (native/napi/ncp.cc, multi_resolution_net.cc) ----
 
 export interface NativeMultiResolutionSetting {
@@ -537,6 +603,11 @@ export interface NativeBinding {
   Nb201Network: new (options: Nb201NetworkOptions) => NativeNb201Network;
   DartsNetwork: new (options: DartsNetworkOptions) => NativeDartsNetwork;
   NcpPredictor: new (options: NcpPredictorOptions) => NativeNcpPredictor;
+  NarRanker: new (options: NarRankerOptions) => NativeNarRanker;
+  /** The Noam lr of optimiser steps 1..steps (the ranker's schedule). */
+  narNoamSchedule(lrMul: number, dModel: number, warmupSteps: number, steps: number): Float64Array;
+  /** The ranker's rank loss of one batch (float64): mean over ordered pairs i≠j of log(1 + exp(−(s_i − s_j)·sign(y_i − y_j))). */
+  narRankLoss(scores: ArrayLike<number>, labels: ArrayLike<number>): number;
   MultiResolutionNet: new (options: MultiResolutionNetOptions) => NativeMultiResolutionNet;
   /** Times DenseNAS ops in isolation (LUT entries, §5.1) → ms per batch; progress rows [done, total, median]. */
   measureDenseOps(
@@ -649,7 +720,7 @@ export function native(): NativeBinding {
   }
   binding.setErrorClass(TorchnasError as unknown as new (message: string, code: string) => Error);
   // `using t = tensor(...)` releases native memory at scope end (explicit resource management).
-  for (const cls of [binding.Tensor, binding.Nb201Network, binding.DartsNetwork, binding.NcpPredictor, binding.MultiResolutionNet, binding.SmallCnn, binding.DenseSuperNet, binding.DenseDerivedNet]) {
+  for (const cls of [binding.Tensor, binding.Nb201Network, binding.DartsNetwork, binding.NcpPredictor, binding.NarRanker, binding.MultiResolutionNet, binding.SmallCnn, binding.DenseSuperNet, binding.DenseDerivedNet]) {
     const proto = cls.prototype as unknown as Record<symbol, unknown>;
     proto[disposeSymbol] = function (this: { dispose(): void }) {
       this.dispose();

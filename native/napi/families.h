@@ -13,4 +13,5 @@ void register_tenas(Napi::Env env, Napi::Object exports);
 void register_tenas_darts(Napi::Env env, Napi::Object exports);
 void register_densenas(Napi::Env env, Napi::Object exports);  // DenseSuperNet
 void register_distributed(Napi::Env env, Napi::Object exports);  // Distributed (c10d process group)
+void register_nar(Napi::Env env, Napi::Object exports);       // NarRanker, narNoamSchedule
 }  // namespace torchnas::napi

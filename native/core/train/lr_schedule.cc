@@ -44,11 +44,22 @@ ScheduleValue one_cycle_at(const ScheduleSettings& s, double max_lr, int64_t ste
   return v;
 }
 
+double noam_at(double lr_mul, double d_model, int64_t warmup_steps, int64_t n) {
+  if (n < 1) fail("INVALID_ARGUMENT", "Noam steps count from 1, got " + std::to_string(n));
+  if (warmup_steps < 1) fail("INVALID_ARGUMENT", "Noam warm-up must be >= 1 step, got " + std::to_string(warmup_steps));
+  const double step = static_cast<double>(n), warmup = static_cast<double>(warmup_steps);
+  const double scale = std::pow(d_model, -0.5) * std::min(std::pow(step, -0.5), step * std::pow(warmup, -1.5));
+  return lr_mul * scale;
+}
+
 LrSchedule::LrSchedule(const ScheduleSettings& settings, double base_lr, int64_t total_steps)
     : settings_(settings), base_lr_(base_lr), total_steps_(total_steps) {
   if (!(base_lr > 0)) fail("INVALID_ARGUMENT", "learning rate must be > 0, got " + std::to_string(base_lr));
   if (settings_.kind == ScheduleKind::kOneCycle) {
     value_ = one_cycle_at(settings_, base_lr_, 0, total_steps_);
+  } else if (settings_.kind == ScheduleKind::kNoam) {
+    if (!(settings_.noam_d_model > 0)) fail("INVALID_ARGUMENT", "Noam needs d_model > 0");
+    value_ = {noam_at(base_lr_, settings_.noam_d_model, settings_.warmup_steps, 1), std::nullopt};
   } else {
     if (settings_.kind == ScheduleKind::kCosine && total_steps_ < 1) fail("INVALID_ARGUMENT", "cosine schedule needs >= 1 step");
     value_ = {base_lr_, std::nullopt};
@@ -56,7 +67,7 @@ LrSchedule::LrSchedule(const ScheduleSettings& settings, double base_lr, int64_t
 }
 
 void LrSchedule::after_batch() {
-  if (settings_.kind == ScheduleKind::kOneCycle || settings_.kind == ScheduleKind::kCosine) advance();
+  if (settings_.kind == ScheduleKind::kOneCycle || settings_.kind == ScheduleKind::kCosine || settings_.kind == ScheduleKind::kNoam) advance();
 }
 
 void LrSchedule::after_epoch() {
@@ -82,6 +93,9 @@ void LrSchedule::advance() {
       }
       break;
     }
+    case ScheduleKind::kNoam:
+      value_.lr = noam_at(base_lr_, settings_.noam_d_model, settings_.warmup_steps, e + 1);
+      break;
     case ScheduleKind::kExponential:
       value_.lr *= settings_.gamma;
       break;

@@ -8,7 +8,7 @@
 
 namespace torchnas {
 
-enum class ScheduleKind { kOneCycle, kCosine, kExponential, kStep };
+enum class ScheduleKind { kOneCycle, kCosine, kExponential, kStep, kNoam };
 
 struct ScheduleSettings {
   ScheduleKind kind = ScheduleKind::kOneCycle;
@@ -24,7 +24,15 @@ struct ScheduleSettings {
   // ExponentialLR / MultiStepLR.
   double gamma = 0.1;
   std::vector<int64_t> milestones;
+  // Noam (the Transformer's ScheduledOptim, spec nar.md §4.6), stepped every batch; base lr = lr_mul:
+  // lr(n) = lr_mul · d_model^-0.5 · min(n^-0.5, n · warmup^-1.5) for the n-th optimiser step, n from 1
+  // (the original increments its counter and sets the lr before each step).
+  double noam_d_model = 512;
+  int64_t warmup_steps = 4000;
 };
+
+// The Noam lr of optimiser step n (n >= 1).
+double noam_at(double lr_mul, double d_model, int64_t warmup_steps, int64_t n);
 
 struct ScheduleValue {
   double lr;

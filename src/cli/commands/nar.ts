@@ -5,7 +5,9 @@
 import * as path from 'node:path';
 import { regenerateNb201CellDataset, RegeneratedNb201CellDataset } from '../../benchmarks/nar-nb201-dataset';
 import { TorchnasError } from '../../core/errors';
-import { choiceFlag, Command, defineCommand, defineGroup, printJson } from '../command';
+import { loadNarConfig } from '../../methods/nar/config';
+import { evaluateNarRanker, EvaluateNarResult, NarEvaluation, trainNarRanker, TrainNarResult } from '../../methods/nar/train';
+import { choiceFlag, Command, defineCommand, defineGroup, intFlag, printJson, runMethod } from '../command';
 
 const SPACES = ['nb201', 'nb101'] as const;
 const FLOAT_STYLES = ['js', 'python'] as const;
@@ -57,8 +59,104 @@ const datasetCommand = (group: string): Command =>
     `${group} dataset`,
   );
 
+const fmt = (x: number, digits = 3) => (Number.isFinite(x) ? x.toFixed(digits) : String(x));
+
+function describeEvaluation(e: NarEvaluation): string {
+  const top = e.rest.topK.map((t) => `top-${t.k} hit ${fmt(t.hitRate, 2)} (best ${fmt(t.bestAccuracy, 2)}, rank ${t.bestRank})`).join('; ');
+  const lines = [
+    `  ${e.checkpoint} (epoch ${e.epoch}): Kendall τ-b val ${fmt(e.val.kendallTau)} · train ${fmt(e.train.kendallTau)} · rest ${fmt(e.rest.kendallTau)} (${e.rest.count} archs; params alone ${fmt(e.paramsBaselineKendallTau)}); Spearman rest ${fmt(e.rest.spearman)}`,
+    `    tier accuracy val ${fmt(e.valTiers.accuracy)}; rest subset (${e.restTiers.count}) ${fmt(e.restTiers.accuracy)}, within one tier ${fmt(e.restTiers.withinOne)}`,
+    `    rest ${top}`,
+    `    rest tier confusion (rows true tier 1..${e.restTiers.confusion.length}, columns predicted): ${e.restTiers.confusion.map((r) => `[${r.join(' ')}]`).join(' ')}`,
+  ];
+  return lines.join('\n');
+}
+
+function describeTrain(r: TrainNarResult): string {
+  const lines = [
+    `NAR ranker (${r.space}, ${r.parameters.toLocaleString('en-US')} parameters) on ${r.dataset.source}: ${r.split.train} train / ${r.split.val} val / ${r.split.rest} rest, seed ${r.seed}`,
+    `  ${r.epochs} epochs${r.resumedAtEpoch ? ` (resumed at epoch ${r.resumedAtEpoch})` : ''}: training ${fmt(r.wallSeconds.training, 1)} s, evaluation ${fmt(r.wallSeconds.evaluation, 1)} s, total ${fmt(r.wallSeconds.total, 1)} s; peak RSS ${fmt(r.peakRssMiB, 0)} MiB`,
+    `  best val tier accuracy ${fmt(r.bestValTierAccuracy)} at epoch ${r.bestEpoch}; last ${fmt(r.history[r.history.length - 1]?.valTierAccuracy ?? NaN)}`,
+  ];
+  if (r.evaluation) lines.push(describeEvaluation(r.evaluation.best), describeEvaluation(r.evaluation.last));
+  if (r.out) lines.push(`  wrote ${r.out}/{nar.json, ckp_best.pt, ckp_last.pt, result.json, learning-curves.svg, score-vs-accuracy.svg}`);
+  return lines.join('\n') + '\n';
+}
+
+function describeEvaluate(r: EvaluateNarResult): string {
+  return [`NAR ranker ${r.checkpoint} (${r.space}) on ${r.dataset.source}`, ...r.evaluations.map(describeEvaluation)].join('\n') + '\n';
+}
+
+const trainCommand = (group: string): Command =>
+  defineCommand(
+    {
+      name: 'train',
+      summary: 'train the NAR ranker by tiers (tier CE + rank loss, AdamW with the Noam schedule), then evaluate it',
+      usage: '--config F [--data FILE] [--out DIR] [--seed N] [--epochs N] [--resume DIR] [--device D] [--json]',
+      flags: {
+        config: { type: 'string', value: 'F', help: 'NAR config (configs/nar/nb201.yaml, nb101.yaml, or the original config201.yml/config.yml), required' },
+        data: { type: 'string', value: 'FILE', help: 'cell-information JSON (NB201 object or NB101 list); default the config\'s, else for NB201 the data regenerated from the bundled table' },
+        out: { type: 'string', value: 'DIR', help: 'run folder: nar.json, ckp_last.pt, ckp_best.pt, result.json, SVGs' },
+        seed: { type: 'string', value: 'N', help: "split, initialisation, dropout and shuffles (default the config's seed)" },
+        epochs: { type: 'string', value: 'N', help: "training epochs (default the config's ranker_epochs)" },
+        resume: { type: 'string', value: 'DIR', help: 'continue a run folder from its ckp_last.pt' },
+        device: { type: 'string', value: 'D', help: "cpu (default), cuda or cuda:N" },
+        json: { type: 'boolean', help: 'print the result envelope as JSON (no progress bar)' },
+      },
+      notes: [
+        'The split is a seeded permutation of all architectures (train_size, then val_size; the rest is evaluated).',
+        'Evaluation: Kendall τ-b and Spearman of the score head on val, train and the rest; tier accuracy and confusion.',
+      ],
+      async run(f) {
+        if (f.config === undefined && f.resume === undefined) throw new TorchnasError('--config is required', 'INVALID_ARGUMENT');
+        const config = f.config !== undefined ? loadNarConfig(f.config) : (undefined as never);
+        const r = await runMethod('nar train', Boolean(f.json), ({ signal, onProgress, onEnvelope }) =>
+          trainNarRanker(config, {
+            data: f.data !== undefined ? path.resolve(f.data) : undefined,
+            out: f.out !== undefined ? path.resolve(f.out) : undefined,
+            seed: intFlag(f.seed, 'seed'),
+            epochs: intFlag(f.epochs, 'epochs'),
+            resume: f.resume !== undefined ? path.resolve(f.resume) : undefined,
+            device: f.device,
+            signal,
+            onProgress,
+            onEnvelope,
+          }),
+        );
+        if (!f.json) process.stdout.write(describeTrain(r));
+        return 0;
+      },
+    },
+    `${group} train`,
+  );
+
+const evaluateCommand = (group: string): Command =>
+  defineCommand(
+    {
+      name: 'evaluate',
+      summary: "evaluate a trained ranker: Kendall τ on the rest, tier accuracy and confusion matrix",
+      usage: '--checkpoint DIR [--which best|last|both] [--data FILE] [--json]',
+      flags: {
+        checkpoint: { type: 'string', value: 'DIR', help: "run folder written by 'nar train --out DIR', required" },
+        which: { type: 'string', value: 'S', help: 'best (default), last or both' },
+        data: { type: 'string', value: 'FILE', help: 'the cell-information file the run was trained on, if not the recorded one' },
+        device: { type: 'string', value: 'D', help: 'cpu (default), cuda or cuda:N' },
+        json: { type: 'boolean', help: 'print the result as JSON' },
+      },
+      async run(f) {
+        if (f.checkpoint === undefined) throw new TorchnasError('--checkpoint DIR is required', 'INVALID_ARGUMENT');
+        const which = choiceFlag(f.which, 'which', ['best', 'last', 'both'] as const);
+        const r = await evaluateNarRanker(path.resolve(f.checkpoint), { which, data: f.data !== undefined ? path.resolve(f.data) : undefined, device: f.device });
+        if (f.json) printJson(r);
+        else process.stdout.write(describeEvaluate(r));
+        return 0;
+      },
+    },
+    `${group} evaluate`,
+  );
+
 export const narCommand = defineGroup({
   name: 'nar',
-  summary: 'NAR (neural architecture ranker): cell-information datasets',
-  subcommands: [datasetCommand],
+  summary: 'NAR (neural architecture ranker): cell-information datasets, ranker training and evaluation',
+  subcommands: [datasetCommand, trainCommand, evaluateCommand],
 });

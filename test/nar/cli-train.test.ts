@@ -1,0 +1,46 @@
+// `torchnas nar train` / `nar evaluate` on a small NB201 cell-information file and a tiny config (both written here).
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { stringify } from 'yaml';
+import { narDatasetFromRecords } from '../../src/methods/nar/data';
+import { nb201CellInfoRecord, serializeNb201CellDataset } from '../../src/benchmarks/nar-nb201-dataset';
+import { parseNb201String } from '../../src/spaces/nb201/arch-string';
+import { runCli } from '../helpers/cli';
+import { syntheticRecords, tinyConfig } from './ranker-helpers';
+
+let tmp: string;
+beforeAll(() => (tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'torchnas-nar-cli-train-'))));
+afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+test('nar train --config --data --out --epochs --json, then nar evaluate --checkpoint --which both --json', async () => {
+  const records = syntheticRecords(300, 3);
+  const d = narDatasetFromRecords('nb201', records);
+  const cells = d.ids.map((arch, i) => nb201CellInfoRecord(parseNb201String(arch), { imagenet16_val_acc: d.valAccuracy[i], imagenet16_test_acc: d.valAccuracy[i] }));
+  const data = path.join(tmp, 'cells.json');
+  fs.writeFileSync(data, serializeNb201CellDataset(cells));
+  const { source: _s, ...config } = tinyConfig({ train_size: 200, val_size: 50 });
+  const configFile = path.join(tmp, 'tiny.yaml');
+  fs.writeFileSync(configFile, stringify(config));
+  const out = path.join(tmp, 'run');
+  const r = await runCli(['nar', 'train', '--config', configFile, '--data', data, '--out', out, '--epochs', '2', '--seed', '5', '--json']);
+  expect(r.code).toBe(0);
+  const envelope = JSON.parse(r.stdout);
+  expect(envelope).toMatchObject({ method: 'nar train', status: 'completed', seed: 5, result: { epochs: 2, split: { train: 200, val: 50, rest: 50 }, dataset: { source: data, count: 300 } } });
+  expect(envelope.result.history).toHaveLength(2);
+  expect(JSON.parse(fs.readFileSync(path.join(out, 'result.json'), 'utf8')).status).toBe('completed');
+  const e = await runCli(['nar', 'evaluate', '--checkpoint', out, '--which', 'both', '--json']);
+  expect(e.code).toBe(0);
+  const ev = JSON.parse(e.stdout);
+  expect(ev.evaluations.map((x: { checkpoint: string }) => x.checkpoint)).toEqual(['best', 'last']);
+  expect(ev.evaluations[1].rest.kendallTau).toBeCloseTo(envelope.result.evaluation.last.rest.kendallTau, 10);
+  expect(ev.evaluations[0].restTiers.confusion).toHaveLength(5);
+  const text = await runCli(['nar', 'evaluate', '--checkpoint', out]);
+  expect(text.stdout).toMatch(/Kendall τ-b val .* rest .*\(50 archs; params alone/);
+  const missing = await runCli(['nar', 'evaluate', '--checkpoint', path.join(tmp, 'nowhere')]);
+  expect(missing.code).not.toBe(0);
+  expect(missing.stderr).toMatch(/nar\.json is missing/);
+  const noConfig = await runCli(['nar', 'train']);
+  expect(noConfig.code).not.toBe(0);
+  expect(noConfig.stderr).toMatch(/--config is required/);
+});

@@ -1,0 +1,64 @@
+// Shared fixtures of the NAR ranker tests: a tiny config and a synthetic NB201 record set whose accuracy follows
+// the architecture (so a ranker can learn it), both generated here (nothing from /work/shared).
+import { narConfigSchema, NarConfig } from '../../src/methods/nar/config';
+import { NarUserRecord } from '../../src/methods/nar/data';
+import { Random } from '../../src/core/random';
+
+/** NB201 sizes except the ranker's, which are tiny (fast tests). */
+export function tinyConfig(overrides: Record<string, unknown> = {}): NarConfig {
+  return narConfigSchema.parse({
+    seed: 7,
+    space: 'nasbench201',
+    network_type: 'imagenet16',
+    train_size: 400,
+    val_size: 100,
+    train_batch_size: 50,
+    val_batch_size: 50,
+    ranker_epochs: 16,
+    sampler_epochs: 5,
+    bins: 5,
+    ranker: {
+      n_tier: 5,
+      n_arch_patch: 31,
+      d_patch: 4,
+      d_patch_vec: 32,
+      d_model: 32,
+      d_ffn_inner: 32,
+      d_tier_prj_inner: 16,
+      n_layers: 1,
+      n_head: 2,
+      d_k: 8,
+      d_v: 8,
+      dropout: 0.1,
+      n_position: 200,
+      d_val_acc_prj_inner: 32,
+      scale_prj: true,
+    },
+    aux_loss: true,
+    loss_factor: 1,
+    optimizer: { beta1: 0.9, beta2: 0.99, eps: 1e-9, weight_decay: 1e-2 },
+    lr_scheduler: { lr_mul: 0.05, n_warmup_steps: 10 },
+    eval_rest_tier_subset: 100,
+    ...overrides,
+  }) as NarConfig;
+}
+
+/**
+ * `n` distinct NB201 architectures (seeded) with an accuracy that rises with convolutions and falls with `none`
+ * edges, plus a little noise: something a ranker can learn from the feature tensors.
+ */
+export function syntheticRecords(n: number, seed = 1): NarUserRecord[] {
+  const rng = new Random(seed);
+  const seen = new Set<string>();
+  const out: NarUserRecord[] = [];
+  while (out.length < n) {
+    const ops = Array.from({ length: 6 }, () => rng.int(0, 4));
+    const key = ops.join('');
+    if (seen.has(key)) continue;
+    seen.add(key);
+    const weight = [-2, 0.3, 1, 2, 0.1];
+    const accuracy = 30 + ops.reduce((s, op) => s + weight[op], 0) + rng.next() * 0.5;
+    out.push({ arch: ops, accuracy });
+  }
+  return out;
+}
