@@ -118,6 +118,8 @@ export type { JsonElement, JsonStreamOptions } from './benchmarks/json-stream';
 export { trainNarRanker, evaluateNarRanker, narSplit, epochOrder } from './methods/nar/train';
 export type { TrainNarOptions, TrainNarResult, EvaluateNarOptions, EvaluateNarResult, NarEvaluation, NarSplit } from './methods/nar/train';
 export { loadNarRanker, NarRankerModel, narRankerOptions, readNarManifest } from './methods/nar/ranker';
+export { searchNarCheckpoint, narSearchBenchmarkFor } from './methods/nar/run-search';
+export type { SearchNarCheckpointOptions } from './methods/nar/run-search';
 export type { NarManifest, NarCheckpointMeta, NarEpochRow } from './methods/nar/ranker';
 export { loadNarConfig, narConfigSchema } from './methods/nar/config';
 export type { NarConfig, NarConfigInput } from './methods/nar/config';
@@ -125,4 +127,3 @@ export { loadNarDataset, narDatasetFromNb201, narDatasetFromNb101, narDatasetFro
 export type { NarDataset, NarUserRecord, NarArchitecture, NarSpace, NarNetworkType } from './methods/nar/data';
 export { tierLabels, tierMetrics, rankingMetrics, argmaxRows } from './methods/nar/metrics';
 export type { TierMetrics, RankingMetrics, TopKHit } from './methods/nar/metrics';
-export type { NarBatchRecord, NarSearchRanker } from './methods/nar/types';

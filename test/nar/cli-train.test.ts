@@ -44,3 +44,35 @@ test('nar train --config --data --out --epochs --json, then nar evaluate --check
   expect(noConfig.code).not.toBe(0);
   expect(noConfig.stderr).toMatch(/--config is required/);
 });
+
+test('nar search --checkpoint: tier-guided search with the trained ranker; every pick within --max-params; files written', async () => {
+  const records = syntheticRecords(300, 4);
+  const d = narDatasetFromRecords('nb201', records);
+  const cells = d.ids.map((arch, i) => nb201CellInfoRecord(parseNb201String(arch), { imagenet16_val_acc: d.valAccuracy[i], imagenet16_test_acc: d.valAccuracy[i] }));
+  const data = path.join(tmp, 'cells-search.json');
+  fs.writeFileSync(data, serializeNb201CellDataset(cells));
+  const { source: _s, ...config } = tinyConfig({ train_size: 200, val_size: 50 });
+  const configFile = path.join(tmp, 'tiny-search.yaml');
+  fs.writeFileSync(configFile, stringify(config));
+  const run = path.join(tmp, 'run-search');
+  expect((await runCli(['nar', 'train', '--config', configFile, '--data', data, '--out', run, '--epochs', '1', '--seed', '6', '--json'])).code).toBe(0);
+  const params = [...cells.map((c) => c['ImageNet16-120_total_params'] as number)].sort((a, b) => a - b);
+  const budget = params[Math.floor(params.length / 2)];
+  const r = await runCli(['nar', 'search', '--checkpoint', run, '--iterations', '3', '--max-params', String(budget), '--json']);
+  expect({ code: r.code, stderr: r.code === 0 ? '' : r.stderr }).toEqual({ code: 0, stderr: '' });
+  const envelope = JSON.parse(r.stdout);
+  expect(envelope).toMatchObject({ method: 'nar search', status: 'completed', result: { iterations: 3, benchmarkSize: 300, budget: { maxParams: budget } } });
+  expect(envelope.result.perIteration).toHaveLength(3);
+  const out = path.join(run, 'search');
+  for (const f of ['result.json', 'search.json', 'search-picks.svg', 'events.jsonl']) expect(fs.existsSync(path.join(out, f))).toBe(true);
+  const byArch = new Map(cells.map((c) => [c.arch_str, c]));
+  for (const it of envelope.result.perIteration) {
+    for (const pick of [it.top1, ...(it.topK ?? []).flatMap((k: { picks: unknown[] }) => k.picks)].filter(Boolean)) {
+      expect((byArch.get(pick.arch)!['ImageNet16-120_total_params'] as number) <= budget).toBe(true);
+    }
+  }
+  const text = await runCli(['nar', 'search', '--checkpoint', run, '--iterations', '2', '--out', path.join(tmp, 'search-text')]);
+  expect(text.code).toBe(0);
+  expect(text.stdout).toMatch(/NAR search: 2 iterations, seed 6, 300 architectures/);
+  expect(text.stdout).toMatch(/best top-1: /);
+});

@@ -7,7 +7,9 @@ import { regenerateNb201CellDataset, RegeneratedNb201CellDataset } from '../../b
 import { TorchnasError } from '../../core/errors';
 import { loadNarConfig } from '../../methods/nar/config';
 import { evaluateNarRanker, EvaluateNarResult, NarEvaluation, trainNarRanker, TrainNarResult } from '../../methods/nar/train';
-import { choiceFlag, Command, defineCommand, defineGroup, intFlag, printJson, runMethod } from '../command';
+import { choiceFlag, Command, defineCommand, defineGroup, intFlag, numberFlag, printJson, runMethod } from '../command';
+import { searchNarCheckpoint } from '../../methods/nar/run-search';
+import { NarSearchResult, NarSearchSummary } from '../../methods/nar/search';
 
 const SPACES = ['nb201', 'nb101'] as const;
 const FLOAT_STYLES = ['js', 'python'] as const;
@@ -110,7 +112,8 @@ const trainCommand = (group: string): Command =>
       async run(f) {
         if (f.config === undefined && f.resume === undefined) throw new TorchnasError('--config is required', 'INVALID_ARGUMENT');
         const config = f.config !== undefined ? loadNarConfig(f.config) : (undefined as never);
-        const r = await runMethod('nar train', Boolean(f.json), ({ signal, onProgress, onEnvelope }) =>
+        const out = f.out ?? f.resume;
+        const r = await runMethod('nar train', Boolean(f.json), ({ signal, onProgress, onEnvelope, onStart }) =>
           trainNarRanker(config, {
             data: f.data !== undefined ? path.resolve(f.data) : undefined,
             out: f.out !== undefined ? path.resolve(f.out) : undefined,
@@ -121,7 +124,9 @@ const trainCommand = (group: string): Command =>
             signal,
             onProgress,
             onEnvelope,
+            onStart,
           }),
+          { record: out !== undefined ? path.resolve(out) : undefined },
         );
         if (!f.json) process.stdout.write(describeTrain(r));
         return 0;
@@ -155,8 +160,72 @@ const evaluateCommand = (group: string): Command =>
     `${group} evaluate`,
   );
 
+function describeSearch(r: NarSearchResult, out: string): string {
+  const pick = (p: NarSearchSummary['best']) => (p ? `${p.arch}  test ${p.testAcc.toFixed(2)}  val ${p.valAcc.toFixed(2)}  rank ${p.rank} (top ${((100 * p.rank) / r.benchmarkSize).toFixed(3)} %)` : 'none');
+  const lines = [
+    `NAR search: ${r.iterations} iterations, seed ${r.seed}, ${r.benchmarkSize.toLocaleString('en-US')} architectures` +
+      (r.budget.maxFlops !== null || r.budget.maxParams !== null ? `, budget FLOPs ≤ ${r.budget.maxFlops ?? '∞'}, params ≤ ${r.budget.maxParams ?? '∞'}` : ''),
+    `  best top-1: ${pick(r.top1.best)}`,
+    `  mean top-1 test accuracy over iterations: ${r.top1.meanTestAcc === null ? 'n/a' : r.top1.meanTestAcc.toFixed(3)}`,
+    ...r.topK.map((k) => `  best of top-${k.k}: ${pick(k.best)}; mean best-of-${k.k} test accuracy ${k.meanTestAcc === null ? 'n/a' : k.meanTestAcc.toFixed(3)}`),
+    ...r.notes.map((n) => `  note: ${n}`),
+    `  wrote ${path.join(out, 'search.json')}, search-picks.svg and result.json (${r.seconds.toFixed(1)} s, ranking ${r.rankSeconds.toFixed(1)} s)`,
+  ];
+  return lines.join('\n') + '\n';
+}
+
+const searchCommand = (group: string): Command =>
+  defineCommand(
+    {
+      name: 'search',
+      summary: "NAR's tier-guided search with a trained ranker (nar.md §5), optionally within a FLOPs/params budget",
+      usage: '--checkpoint DIR [--iterations N] [--max-flops X] [--max-params Y] [--seed N] [--which best|last] [--data FILE] [--out DIR] [--json]',
+      flags: {
+        checkpoint: { type: 'string', value: 'DIR', help: "run folder written by 'nar train --out DIR', required" },
+        iterations: { type: 'string', value: 'N', help: "search iterations (default the config's sampler_epochs − ranker_epochs, 50)" },
+        'max-flops': { type: 'string', value: 'X', help: 'budget: every reported pick has at most X FLOPs (total, of the benchmark network)' },
+        'max-params': { type: 'string', value: 'Y', help: 'budget: every reported pick has at most Y parameters' },
+        seed: { type: 'string', value: 'N', help: "the search's sampling seed (default the run's seed)" },
+        which: { type: 'string', value: 'S', help: 'checkpoint: best (default) or last' },
+        data: { type: 'string', value: 'FILE', help: 'the cell-information file the run was trained on, if not the recorded one' },
+        out: { type: 'string', value: 'DIR', help: 'output folder (default DIR/search): result.json, search.json, search-picks.svg' },
+        device: { type: 'string', value: 'D', help: 'cpu (default), cuda or cuda:N' },
+        json: { type: 'boolean', help: 'print the result envelope as JSON (no progress bar)' },
+      },
+      async run(f) {
+        if (f.checkpoint === undefined) throw new TorchnasError('--checkpoint DIR is required', 'INVALID_ARGUMENT');
+        const which = choiceFlag(f.which, 'which', ['best', 'last'] as const);
+        const checkpoint = path.resolve(f.checkpoint);
+        const out = path.resolve(f.out ?? path.join(checkpoint, 'search'));
+        const r = await runMethod(
+          'nar search',
+          Boolean(f.json),
+          ({ signal, onProgress, onEnvelope, onStart }) =>
+            searchNarCheckpoint(checkpoint, {
+              which,
+              iterations: intFlag(f.iterations, 'iterations'),
+              seed: intFlag(f.seed, 'seed'),
+              maxFlops: numberFlag(f['max-flops'], 'max-flops'),
+              maxParams: numberFlag(f['max-params'], 'max-params'),
+              data: f.data !== undefined ? path.resolve(f.data) : undefined,
+              out,
+              device: f.device,
+              signal,
+              onProgress,
+              onEnvelope,
+              onStart,
+            }),
+          { record: out },
+        );
+        if (!f.json) process.stdout.write(describeSearch(r, out));
+        return 0;
+      },
+    },
+    `${group} search`,
+  );
+
 export const narCommand = defineGroup({
   name: 'nar',
-  summary: 'NAR (neural architecture ranker): cell-information datasets, ranker training and evaluation',
-  subcommands: [datasetCommand, trainCommand, evaluateCommand],
+  summary: 'NAR (neural architecture ranker): cell-information datasets, ranker training, evaluation and tier-guided search',
+  subcommands: [datasetCommand, trainCommand, evaluateCommand, searchCommand],
 });

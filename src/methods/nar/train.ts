@@ -87,6 +87,8 @@ export interface TrainNarOptions {
   onProgress?: ProgressCallback;
   signal?: AbortSignal;
   onEnvelope?: EnvelopeTargets['onEnvelope'];
+  /** The run record's start line (events.jsonl of the dashboard), set by the CLI. */
+  onStart?: EnvelopeTargets['onStart'];
 }
 
 export interface NarEvaluation {
@@ -186,7 +188,7 @@ export async function trainNarRanker(config: NarConfig, options: TrainNarOptions
   try {
     return await recordRun(
       { method: 'nar train', device, seed, config },
-      { out: temporary ? undefined : out, onEnvelope: options.onEnvelope },
+      { out: temporary ? undefined : out, onEnvelope: options.onEnvelope, onStart: options.onStart },
       async () => {
         const space = narSpace(config);
         const dataset = await resolveDataset(config, options);
