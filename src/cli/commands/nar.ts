@@ -4,6 +4,7 @@
  */
 import * as path from 'node:path';
 import { regenerateNb201CellDataset, RegeneratedNb201CellDataset } from '../../benchmarks/nar-nb201-dataset';
+import { setThreads } from '../../core/device';
 import { TorchnasError } from '../../core/errors';
 import { loadNarConfig } from '../../methods/nar/config';
 import { evaluateNarRanker, EvaluateNarResult, NarEvaluation, trainNarRanker, TrainNarResult } from '../../methods/nar/train';
@@ -94,7 +95,7 @@ const trainCommand = (group: string): Command =>
     {
       name: 'train',
       summary: 'train the NAR ranker by tiers (tier CE + rank loss, AdamW with the Noam schedule), then evaluate it',
-      usage: '--config F [--data FILE] [--out DIR] [--seed N] [--epochs N] [--resume DIR] [--device D] [--json]',
+      usage: '--config F [--data FILE] [--out DIR] [--seed N] [--epochs N] [--resume DIR] [--device D] [--threads N] [--json]',
       flags: {
         config: { type: 'string', value: 'F', help: 'NAR config (configs/nar/nb201.yaml, nb101.yaml, or the original config201.yml/config.yml), required' },
         data: { type: 'string', value: 'FILE', help: 'cell-information JSON (NB201 object or NB101 list); default the config\'s, else for NB201 the data regenerated from the bundled table' },
@@ -103,6 +104,7 @@ const trainCommand = (group: string): Command =>
         epochs: { type: 'string', value: 'N', help: "training epochs (default the config's ranker_epochs)" },
         resume: { type: 'string', value: 'DIR', help: 'continue a run folder from its ckp_last.pt' },
         device: { type: 'string', value: 'D', help: "cpu (default), cuda or cuda:N" },
+        threads: { type: 'string', value: 'N', help: 'LibTorch/OpenMP/BLAS threads (default: LibTorch\'s)' },
         json: { type: 'boolean', help: 'print the result envelope as JSON (no progress bar)' },
       },
       notes: [
@@ -121,6 +123,7 @@ const trainCommand = (group: string): Command =>
             epochs: intFlag(f.epochs, 'epochs'),
             resume: f.resume !== undefined ? path.resolve(f.resume) : undefined,
             device: f.device,
+            threads: intFlag(f.threads, 'threads'),
             signal,
             onProgress,
             onEnvelope,
@@ -190,11 +193,14 @@ const searchCommand = (group: string): Command =>
         data: { type: 'string', value: 'FILE', help: 'the cell-information file the run was trained on, if not the recorded one' },
         out: { type: 'string', value: 'DIR', help: 'output folder (default DIR/search): result.json, search.json, search-picks.svg' },
         device: { type: 'string', value: 'D', help: 'cpu (default), cuda or cuda:N' },
+        threads: { type: 'string', value: 'N', help: "LibTorch/OpenMP/BLAS threads (default: LibTorch's)" },
         json: { type: 'boolean', help: 'print the result envelope as JSON (no progress bar)' },
       },
       async run(f) {
         if (f.checkpoint === undefined) throw new TorchnasError('--checkpoint DIR is required', 'INVALID_ARGUMENT');
         const which = choiceFlag(f.which, 'which', ['best', 'last'] as const);
+        const threads = intFlag(f.threads, 'threads');
+        if (threads !== undefined) setThreads(threads);
         const checkpoint = path.resolve(f.checkpoint);
         const out = path.resolve(f.out ?? path.join(checkpoint, 'search'));
         const r = await runMethod(
