@@ -17,6 +17,8 @@ export type TorchnasErrorCode =
   | 'CANCELLED'
   | 'ADDON_LOAD_FAILED'
   | 'NETWORK_ERROR'
+  /** An optional JavaScript dependency (e.g. the image decoders of folder data) is not installed. */
+  | 'DEPENDENCY_MISSING'
   | 'TORCH_ERROR'
   | 'OUT_OF_MEMORY'
   /** A training run met a NaN or infinite loss: recorded as that run's failure (result.json says where). */
