@@ -65,7 +65,7 @@ const pct = (v) => `${(100 * v).toFixed(2)} %`;
     );
     process.stderr.write(`[${threads} thread(s)] running torchnas ...\n`);
     const t0 = process.hrtime.bigint();
-    const net = createSuperNet(space, { seed: 2, search: searchSettings(config, 1000) });
+    const net = await createSuperNet(space, { seed: 2, search: searchSettings(config, 1000) });
     const buildSeconds = Number(process.hrtime.bigint() - t0) / 1e9;
     net.setCosts(nativeCosts(costs));
     const [c, h, w] = [space.inChannels, space.inputSize, space.inputSize];

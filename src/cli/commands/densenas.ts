@@ -90,7 +90,7 @@ const deriveCommand = (group: string) =>
         const point = readResumePoint(flags.checkpoint, 'densenas search');
         const config = point.identity.settings.config as DenseNasConfig;
         const space = buildDenseSpace(config);
-        const net = createSuperNet(space, { seed: point.identity.seed });
+        const net = await createSuperNet(space, { seed: point.identity.seed });
         try {
           await net.loadCheckpoint(path.join(flags.checkpoint, CHECKPOINT_FILE));
           const derivation = deriveArchitecture(space, archParametersOf(space, net));

@@ -331,7 +331,7 @@ export async function runDenseSearch(config: DenseNasConfig, options: DenseSearc
         device,
       };
       if (resume) checkResumeSettings(resume, { seed: options.seed, settings: runSettings }, ['config.source', 'epochs', 'settings.totalWeightSteps']);
-      const net: NativeDenseSuperNet = createSuperNet(space, { seed, device, search: settings });
+      const net: NativeDenseSuperNet = await createSuperNet(space, { seed, device, search: settings });
       net.setCosts(nativeCosts(costs));
       let first = 0;
       if (resume) {
