@@ -290,7 +290,10 @@ describe('the super networks of the shipped configs', () => {
     const x = images(2, space.inChannels, space.inputSize);
     const [l1, l2] = [await built.forward(x), await direct.forward(x)];
     expect(Array.from(l1.toArray() as Float32Array)).toEqual(Array.from(l2.toArray() as Float32Array));
-    await expect(b.buildDenseSuperNet({ ...space, headOps: ['mbconv_k9_t3'] }, { seed: 0 })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringMatching(/unknown DenseNAS op/) });
+    // A bad space is refused when the arguments are read (on the JS thread, before any work starts); the
+    // library's createSuperNet turns that into a rejection.
+    expect(() => b.buildDenseSuperNet({ ...space, headOps: ['mbconv_k9_t3'] }, { seed: 0 })).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT', message: expect.stringMatching(/unknown DenseNAS op/) }));
+    await expect(sn().createSuperNet({ ...space, headOps: ['mbconv_k9_t3'] })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringMatching(/unknown DenseNAS op/) });
     for (const n of [built, direct]) n.dispose();
   });
 });

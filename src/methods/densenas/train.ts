@@ -102,6 +102,12 @@ export async function trainDerivedNet(source: string, options: DenseTrainOptions
       let norm: { mean: number; std: number };
       let numClasses = 10;
       const folder = imageFolderOf(data);
+      if (folder === undefined && (options.inputSize !== undefined || options.channels !== undefined)) {
+        throw new TorchnasError(`inputSize and channels (--input-size, --channels) apply to folder:DIR data only, not to ${data}`, 'INVALID_ARGUMENT');
+      }
+      if (folder !== undefined && options.channels !== undefined && options.channels !== 1 && options.channels !== 3) {
+        throw new TorchnasError(`channels (--channels) must be 1 or 3, got ${options.channels}`, 'INVALID_ARGUMENT');
+      }
       if (data === 'fashion-mnist') {
         [train, test] = await Promise.all([loadFashionMnist('train', { dir: options.dataDir, limit: options.limit }), loadFashionMnist('test', { dir: options.dataDir })]);
         [channels, side, norm] = [1, 28, { mean: FASHION_MNIST_MEAN, std: FASHION_MNIST_STD }];
@@ -126,9 +132,6 @@ export async function trainDerivedNet(source: string, options: DenseTrainOptions
         norm = pixelStats(train.images);
       } else {
         throw new TorchnasError(`--data ${data}: expected fashion-mnist, cifar10:DIR or folder:DIR`, 'INVALID_ARGUMENT');
-      }
-      if (folder === undefined && (options.inputSize !== undefined || options.channels !== undefined)) {
-        throw new TorchnasError(`inputSize and channels (--input-size, --channels) apply to folder:DIR data only; ${data} is ${channels}×${side}×${side}`, 'INVALID_ARGUMENT');
       }
       const net = new (native().DenseDerivedNet)(netConfig, { inChannels: channels, numClasses, seed, device, mean: norm.mean, std: norm.std, bn: { momentum: 0.1, eps: 1e-3 } });
       const x = tensor(train.images, [train.count, channels, side, side]);
