@@ -566,6 +566,17 @@ export interface NativeDenseDerivedNet extends NativeClassifier {
 
 export type NativeDenseSample = { sample?: 'all' | 'prob' | 'uniform'; k?: number };
 
+export interface NativeDenseSuperNetOptions {
+  seed?: number;
+  device?: string;
+  search?: NativeDenseSearchSettings;
+}
+
+/** An opaque handle: a super network built by buildDenseSuperNet, not yet wrapped. */
+export interface NativeDenseSuperNetParts {
+  readonly __denseSuperNetParts: unique symbol;
+}
+
 export interface NativeDenseSuperNet extends NativeModule {
   readonly archParameterCount: number;
   /** β per block 0..N−1, α_head and α_stack per block (row-major; null where a block has none). */
@@ -620,7 +631,17 @@ export interface NativeBinding {
     netConfig: { netType: 'mbv2' | 'res'; entries: ({ kind: 'block'; inChannels: number; outChannels: number; headOp: string; stackOps: string[]; stride: number } | { kind: 'conv1_1'; inChannels: number; outChannels: number })[] },
     options?: { inChannels?: number; numClasses?: number; stemStride?: number; bn?: { momentum: number; eps: number } | null; seed?: number; device?: string; mean?: number; std?: number },
   ) => NativeDenseDerivedNet;
-  DenseSuperNet: new (space: NativeDenseSpace, options?: { seed?: number; device?: string; search?: NativeDenseSearchSettings }) => NativeDenseSuperNet;
+  /**
+   * The raw constructor: `new DenseSuperNet(space, options)` builds on the calling thread and blocks the event loop
+   * (seconds for a full space; fine for the tiny spaces of tests); `new DenseSuperNet(parts)` wraps what
+   * buildDenseSuperNet resolved with. The library's createSuperNet uses the latter.
+   */
+  DenseSuperNet: {
+    new (space: NativeDenseSpace, options?: NativeDenseSuperNetOptions): NativeDenseSuperNet;
+    new (parts: NativeDenseSuperNetParts): NativeDenseSuperNet;
+  };
+  /** Builds a super network on a worker thread; the promise resolves with parts that `new DenseSuperNet(parts)` takes (once). */
+  buildDenseSuperNet(space: NativeDenseSpace, options?: NativeDenseSuperNetOptions): Promise<NativeDenseSuperNetParts>;
   countMultiResolutionOps(
     embeddings: ArrayLike<number>,
     options?: { head?: string; numClasses?: number; height?: number; width?: number },

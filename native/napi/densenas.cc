@@ -192,6 +192,12 @@ struct DenseState {
   torch::Device device() const { return where; }
 };
 
+// What buildDenseSuperNet resolves with: the built state, until a DenseSuperNet takes it.
+struct DenseParts {
+  std::shared_ptr<DenseState> state;
+};
+const napi_type_tag kDensePartsTag = {0x7d3c0a6e51f94b21ULL, 0x9e1f5c2d80a4b637ULL};
+
 DenseSamplePolicy read_policy(const std::string& name, Napi::Env env) {
   if (name == "all") return DenseSamplePolicy::kAll;
   if (name == "prob") return DenseSamplePolicy::kProb;
@@ -220,26 +226,67 @@ class DenseSuperNetWrap : public ModuleWrap<DenseSuperNetWrap, DenseState> {
   }
 
   // new DenseSuperNet(space, {seed, device, search}): the super net, its α/β (1e-3·N(0,1)) and the search
-  // loop, all drawn from one generator seeded with `seed`.
+  // loop, all drawn from one generator seeded with `seed`, built on the calling (JS) thread: it blocks the
+  // event loop for seconds on a full space, so the library builds through buildDenseSuperNet instead.
+  // new DenseSuperNet(parts): takes the parts a buildDenseSuperNet promise resolved with (once).
   explicit DenseSuperNetWrap(const Napi::CallbackInfo& info) : ModuleWrap(info) {
     Napi::Env env = info.Env();
-    auto space = read_space(info[0]);
+    if (info[0].IsExternal()) {
+      auto external = info[0].As<Napi::External<DenseParts>>();
+      if (!external.CheckTypeTag(&kDensePartsTag)) throw_invalid(env, "DenseSuperNet: not the parts of a buildDenseSuperNet promise");
+      DenseParts* parts = external.Data();
+      if (!parts->state) throw_invalid(env, "DenseSuperNet: these parts were already taken by another DenseSuperNet");
+      bind(env, std::move(parts->state));
+      return;
+    }
+    auto request = read_build_request(info);
+    bind(env, guarded(env, [&] { return build_dense_state(request); }));
+  }
+
+  // The arguments of a construction, read on the JS thread.
+  struct BuildRequest {
+    DenseSpaceSpec space;
+    int64_t seed = 0;
+    std::string device;
+    DenseSearchSettings settings;
+  };
+
+  static BuildRequest read_build_request(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    BuildRequest r;
+    r.space = read_space(info[0]);
     auto o = info[1].IsUndefined() ? Napi::Object::New(env) : read_object(info[1], "DenseSuperNet options");
-    const auto seed = option_int_in(o, "seed", 0, "options", 0, int64_t(1) << 53);
-    const auto device_spec = option_string(o, "device", "cpu", "options");
-    auto settings = read_search_settings(o.Get("search"));
-    bind(env, guarded(env, [&] {
-           auto s = std::make_shared<DenseState>();
-           s->where = parse_device(device_spec);
-           auto generator = at::make_generator<at::CPUGeneratorImpl>(static_cast<uint64_t>(seed));
-           // Construction draws LibTorch's default init from the global generator before the seeded
-           // re-init: serialised so that it cannot disturb another thread's seeded construction.
-           std::lock_guard<std::mutex> lock(seeded_construction_mutex());
-           s->net = DenseSuperNet(space, generator, s->where);
-           auto arch = DenseArch::initial(space, generator, s->where);
-           s->search = std::make_unique<DenseSearch>(s->net, std::move(arch), settings, generator);
-           return s;
-         }));
+    r.seed = option_int_in(o, "seed", 0, "options", 0, int64_t(1) << 53);
+    r.device = option_string(o, "device", "cpu", "options");
+    r.settings = read_search_settings(o.Get("search"));
+    return r;
+  }
+
+  static std::shared_ptr<DenseState> build_dense_state(const BuildRequest& r) {
+    auto s = std::make_shared<DenseState>();
+    s->where = parse_device(r.device);
+    auto generator = at::make_generator<at::CPUGeneratorImpl>(static_cast<uint64_t>(r.seed));
+    // Construction draws LibTorch's default init from the global generator before the seeded
+    // re-init: serialised so that it cannot disturb another thread's seeded construction.
+    std::lock_guard<std::mutex> lock(seeded_construction_mutex());
+    s->net = DenseSuperNet(r.space, generator, s->where);
+    auto arch = DenseArch::initial(r.space, generator, s->where);
+    s->search = std::make_unique<DenseSearch>(s->net, std::move(arch), r.settings, generator);
+    return s;
+  }
+
+  // buildDenseSuperNet(space, {seed, device, search}) → Promise<parts>: the same construction on a worker
+  // thread (the event loop keeps running); `new DenseSuperNet(parts)` wraps the result.
+  static Napi::Value Build(const Napi::CallbackInfo& info) {
+    auto request = std::make_shared<BuildRequest>(read_build_request(info));
+    return PromiseJob::Start(info.Env(), "torchnas.buildDenseSuperNet", GradMode::kEnabled, [request]() -> PromiseJob::Finish {
+      auto state = build_dense_state(*request);
+      return [state](Napi::Env e) -> Napi::Value {
+        auto external = Napi::External<DenseParts>::New(e, new DenseParts{state}, [](Napi::Env, DenseParts* p) { delete p; });
+        external.TypeTag(&kDensePartsTag);
+        return external;
+      };
+    });
   }
 
  private:
@@ -664,6 +711,7 @@ Napi::Value MeasureDenseOps(const Napi::CallbackInfo& info) {
 
 void register_densenas(Napi::Env env, Napi::Object exports) {
   DenseSuperNetWrap::Register(env, exports);
+  exports.Set("buildDenseSuperNet", Napi::Function::New(env, DenseSuperNetWrap::Build, "buildDenseSuperNet"));
   DenseDerivedNetWrap::Register(env, exports);
   exports.Set("measureDenseOps", Napi::Function::New(env, MeasureDenseOps, "measureDenseOps"));
 }

@@ -19,6 +19,8 @@ export type TorchnasErrorCode =
   | 'NETWORK_ERROR'
   /** Redis (the job queue of `torchnas worker` and `--queue`) cannot be reached. */
   | 'QUEUE_UNAVAILABLE'
+  /** An optional JavaScript dependency (e.g. the image decoders of folder data) is not installed. */
+  | 'DEPENDENCY_MISSING'
   | 'TORCH_ERROR'
   | 'OUT_OF_MEMORY'
   /** A training run met a NaN or infinite loss: recorded as that run's failure (result.json says where). */

@@ -12,9 +12,10 @@ import { Random } from '../core/random';
 import { tensor, Tensor } from '../core/tensor';
 import { CIFAR10_MEAN, CIFAR10_STD, loadCifar10 } from './cifar10';
 import { FASHION_MNIST_MEAN, FASHION_MNIST_STD, loadFashionMnist } from './fashion-mnist';
+import { loadImageFolder } from './image-folder';
 import { native, NativeGenerator } from '../native';
 
-export type InputSourceSpec = 'fashion-mnist' | 'random' | `cifar10:${string}`;
+export type InputSourceSpec = 'fashion-mnist' | 'random' | `cifar10:${string}` | `folder:${string}`;
 
 export interface InputSource {
   readonly name: string;
@@ -142,6 +143,12 @@ function loadSet(spec: InputSourceSpec, dataDir?: string): Promise<ImageSet> {
         mean: [FASHION_MNIST_MEAN],
         std: [FASHION_MNIST_STD],
       }));
+    } else if (spec.startsWith('folder:')) {
+      // Resized to 32×32 RGB like CIFAR-10; normalised with the folder's own per-channel mean/std.
+      p = loadImageFolder(spec.slice('folder:'.length), 'train', { channels: 3, height: 32, width: 32 }).then((s) => {
+        const stats = channelStats(s.images, s.count, 3, 32 * 32);
+        return { images: s.images, count: s.count, channels: 3, side: 32, mean: stats.mean, std: stats.std };
+      });
     } else {
       const dir = spec.slice('cifar10:'.length);
       p = loadCifar10(dir, 'train').then((s) => ({ images: s.images, count: s.count, channels: 3, side: 32, mean: CIFAR10_MEAN, std: CIFAR10_STD }));
@@ -152,11 +159,34 @@ function loadSet(spec: InputSourceSpec, dataDir?: string): Promise<ImageSet> {
   return p;
 }
 
-/** Parses 'fashion-mnist', 'random' or 'cifar10:DIR'. */
+/** Parses 'fashion-mnist', 'random', 'cifar10:DIR' or 'folder:DIR'. */
 export function parseInputSource(text: string): InputSourceSpec {
   if (text === 'fashion-mnist' || text === 'random') return text;
   if (text.startsWith('cifar10:') && text.length > 'cifar10:'.length) return text as InputSourceSpec;
-  throw new TorchnasError(`unknown data source '${text}': expected fashion-mnist, random or cifar10:DIR`, 'INVALID_ARGUMENT');
+  if (text.startsWith('folder:') && text.length > 'folder:'.length) return text as InputSourceSpec;
+  throw new TorchnasError(`unknown data source '${text}': expected fashion-mnist, random, cifar10:DIR or folder:DIR`, 'INVALID_ARGUMENT');
+}
+
+/** Per-channel mean and standard deviation (fractions of 255) of uint8 images [count, channels, plane]. */
+function channelStats(images: Uint8Array, count: number, channels: number, plane: number): { mean: number[]; std: number[] } {
+  const mean: number[] = [];
+  const std: number[] = [];
+  for (let c = 0; c < channels; c++) {
+    let sum = 0;
+    let squares = 0;
+    for (let i = 0; i < count; i++) {
+      const offset = (i * channels + c) * plane;
+      for (let p = 0; p < plane; p++) {
+        const v = images[offset + p] / 255;
+        sum += v;
+        squares += v * v;
+      }
+    }
+    const n = Math.max(1, count * plane);
+    mean.push(sum / n);
+    std.push(Math.max(1e-3, Math.sqrt(Math.max(0, squares / n - (sum / n) ** 2))));
+  }
+  return { mean, std };
 }
 
 /** An input stream seeded by `seed`. */

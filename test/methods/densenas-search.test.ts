@@ -170,3 +170,34 @@ test('clear errors: a latency config without a LUT, images that do not fit the c
   });
   await expect(runDenseSearch(config(), { limit: 16, lut: 'densenas/lat-small32-cpu' })).rejects.toMatchObject({ code: 'FILE_CORRUPT' });
 }, 60_000);
+
+test('folder:DIR data: a search on an image folder (classes = sorted folders, resized to data.input_size), num_classes checked', async () => {
+  // eslint-disable-next-line @typescript-eslint/no-var-requires
+  const { PNG } = require('pngjs') as { PNG: { sync: { write(png: { width: number; height: number; data: Buffer }): Buffer } } };
+  const root = path.join(tmp, 'images');
+  const colours: Record<string, [number, number, number]> = { blue: [20, 40, 220], green: [30, 200, 40], red: [220, 30, 30] };
+  for (const [name, rgb] of Object.entries(colours)) {
+    for (let i = 0; i < 8; i++) {
+      const [w, h] = [20 + i, 18];
+      const data = Buffer.alloc(w * h * 4);
+      for (let p = 0; p < w * h; p++) data.set([...rgb.map((v) => Math.min(255, v + ((p * 5 + i) % 30))), 255], p * 4);
+      fs.mkdirSync(path.join(root, 'train', name), { recursive: true });
+      fs.writeFileSync(path.join(root, 'train', name, `${i}.png`), PNG.sync.write({ width: w, height: h, data }));
+    }
+  }
+  const rgb = (classes: number) =>
+    parseDenseNasConfig(
+      YAML.replace('num_classes: 10', `num_classes: ${classes}`).replace('input_size: (1,28,28)', 'input_size: (3,16,16)').replace('mean: [0.286]', 'mean: [0.5, 0.5, 0.5]').replace('std: [0.353]', 'std: [0.25, 0.25, 0.25]'),
+      'tiny-folder.yaml',
+    );
+  const r = await runDenseSearch(rgb(3), { data: `folder:${root}`, epochs: 2, limit: 16 });
+  expect(r.data).toBe(`folder:${root}`);
+  expect(r.records).toHaveLength(2);
+  expect(r.trainImages + r.valImages).toBeGreaterThan(0);
+  expect(Number.isFinite(r.records[1].weightLoss)).toBe(true);
+  await expect(runDenseSearch(rgb(10), { data: `folder:${root}`, epochs: 1, limit: 16 })).rejects.toMatchObject({
+    code: 'CONFIG_INVALID',
+    message: expect.stringMatching(/3 class folders but the config's num_classes is 10/),
+  });
+  await expect(runDenseSearch(rgb(3), { data: `folder:${path.join(tmp, 'nothing-here')}`, epochs: 1 })).rejects.toMatchObject({ code: 'FILE_NOT_FOUND' });
+}, 120_000);

@@ -215,7 +215,7 @@ describe('the super networks of the shipped configs', () => {
 
   test('§8 small32: the native super net holds exactly the analytically counted weights (90.25 M) and 633 α/β', async () => {
     const space = load().loadSpace('mbv2-small32');
-    const net = sn().createSuperNet(space, { seed: 2 });
+    const net = await sn().createSuperNet(space, { seed: 2 });
     expect(net.archParameterCount).toBe(633);
     expect(net.parameterCount).toBe(spaces().countSuperNet(space).params);
     expect(Math.round(net.parameterCount / 1e4) / 100).toBe(90.25);
@@ -224,10 +224,10 @@ describe('the super networks of the shipped configs', () => {
     net.dispose();
   });
 
-  test('tiny MBV2 and ResNet spaces: native weights equal the analytic count (stems, basic blocks, skips, conv1_1)', () => {
+  test('tiny MBV2 and ResNet spaces: native weights equal the analytic count (stems, basic blocks, skips, conv1_1)', async () => {
     for (const netType of ['mbv2', 'res'] as const) {
       const space = load().tinySpace(netType);
-      const net = sn().createSuperNet(space, { seed: 0 });
+      const net = await sn().createSuperNet(space, { seed: 0 });
       expect(net.parameterCount).toBe(spaces().countSuperNet(space).params);
       net.dispose();
     }
@@ -236,7 +236,7 @@ describe('the super networks of the shipped configs', () => {
   test('the native chained cost equals the TypeScript one on the example LUT (all ops and sampled subsets)', async () => {
     const space = load().loadSpace('mbv2-small32');
     const costs = await lut().readLatListFile(load().SMALL32_LAT_LIST, space);
-    const net = sn().createSuperNet(space, { seed: 4, search: { temperature: 0.9 } });
+    const net = await sn().createSuperNet(space, { seed: 4, search: { temperature: 0.9 } });
     net.setCosts(sn().nativeCosts(costs));
     // Move α/β away from uniform with a few heavy architecture steps, then compare.
     const x = images(2, 3, 32);
@@ -251,7 +251,7 @@ describe('the super networks of the shipped configs', () => {
 
   test('fmnist28: one channel, 28×28, a weight and an architecture step', async () => {
     const space = load().loadSpace('mbv2-fmnist28');
-    const net = sn().createSuperNet(space, { seed: 1 });
+    const net = await sn().createSuperNet(space, { seed: 1 });
     net.setCosts(sn().nativeCosts(spaces().flopsCostList(space)));
     const x = tensor(new Uint8Array(4 * 28 * 28).fill(120), [4, 1, 28, 28]);
     const y = labels(4);
@@ -259,5 +259,41 @@ describe('the super networks of the shipped configs', () => {
     const a = await net.archStep(x, y);
     expect([Number.isFinite(w.loss), Number.isFinite(a.loss), a.cost > 0]).toEqual([true, true, true]);
     net.dispose();
+  });
+
+  test('construction runs off the JS thread: the event loop keeps ticking while the §8 super net is built', async () => {
+    const space = load().loadSpace('mbv2-small32');
+    let ticks = 0;
+    let running = true;
+    const tick = () => {
+      ticks++;
+      if (running) setImmediate(tick);
+    };
+    setImmediate(tick);
+    // A construction on the JS thread would resolve through microtasks only, before any setImmediate callback.
+    const net = await sn().createSuperNet(space, { seed: 2 });
+    const ticksWhileBuilding = ticks;
+    running = false;
+    expect(ticksWhileBuilding).toBeGreaterThan(0);
+    expect(net.archParameterCount).toBe(633);
+    net.dispose();
+  });
+
+  test('the async construction gives the same network as the synchronous constructor; its parts are taken once', async () => {
+    const space = load().tinySpace('mbv2');
+    const b = native();
+    const parts = await b.buildDenseSuperNet(space, { seed: 9 });
+    const built = new b.DenseSuperNet(parts);
+    expect(() => new b.DenseSuperNet(parts)).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT', message: expect.stringMatching(/already taken/) }));
+    const direct = new b.DenseSuperNet(space, { seed: 9 });
+    expect(built.archParameters()).toEqual(direct.archParameters());
+    const x = images(2, space.inChannels, space.inputSize);
+    const [l1, l2] = [await built.forward(x), await direct.forward(x)];
+    expect(Array.from(l1.toArray() as Float32Array)).toEqual(Array.from(l2.toArray() as Float32Array));
+    // A bad space is refused when the arguments are read (on the JS thread, before any work starts); the
+    // library's createSuperNet turns that into a rejection.
+    expect(() => b.buildDenseSuperNet({ ...space, headOps: ['mbconv_k9_t3'] }, { seed: 0 })).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT', message: expect.stringMatching(/unknown DenseNAS op/) }));
+    await expect(sn().createSuperNet({ ...space, headOps: ['mbconv_k9_t3'] })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringMatching(/unknown DenseNAS op/) });
+    for (const n of [built, direct]) n.dispose();
   });
 });

@@ -17,12 +17,12 @@ const searchCommand = (group: string) =>
       name: 'search',
       summary: 'search the DenseNAS super network (weights and architecture alternately) and derive the network',
       usage:
-        '--config F [--lut F] [--data fashion-mnist|cifar10:DIR] [--out DIR] [--resume DIR] [--seed N] [--epochs N] [--limit N] [--batch N] [--arch-start N] [--val-start N] [--penalty log|ratio|hinge] [--target X] [--measure|--no-measure] [--device D] [--threads N] [--json]',
+        '--config F [--lut F] [--data fashion-mnist|cifar10:DIR|folder:DIR] [--out DIR] [--resume DIR] [--seed N] [--epochs N] [--limit N] [--batch N] [--arch-start N] [--val-start N] [--penalty log|ratio|hinge] [--target X] [--measure|--no-measure] [--device D] [--threads N] [--json]',
       flags: {
         config: { type: 'string', value: 'F', help: 'DenseNAS search config (configs/densenas/*.yaml), required' },
         lut: { type: 'string', value: 'F', help: 'latency table: keyed JSON or positional lat_list, a path or a name (densenas/lat-small32-cpu)' },
         'allow-foreign-lut': { type: 'boolean', help: 'use a keyed LUT measured on another device (warns instead of refusing)' },
-        data: { type: 'string', value: 'SRC', help: 'fashion-mnist (default) or cifar10:DIR (cifar-10-batches-bin)' },
+        data: { type: 'string', value: 'SRC', help: 'fashion-mnist (default), cifar10:DIR (cifar-10-batches-bin) or folder:DIR (DIR/train/CLASS/*.jpg|png, resized to the config\'s input size)' },
         'data-dir': { type: 'string', value: 'DIR', help: 'Fashion-MNIST folder (default $TORCHNAS_FASHION_MNIST, else Debian\'s)' },
         out: { type: 'string', value: 'DIR', help: 'write the checkpoint, net_config, records, histograms and result.json every epoch' },
         resume: { type: 'string', value: 'DIR', help: 'continue a search from its last checkpoint in DIR' },
@@ -91,7 +91,7 @@ const deriveCommand = (group: string) =>
         const point = readResumePoint(flags.checkpoint, 'densenas search');
         const config = point.identity.settings.config as DenseNasConfig;
         const space = buildDenseSpace(config);
-        const net = createSuperNet(space, { seed: point.identity.seed });
+        const net = await createSuperNet(space, { seed: point.identity.seed });
         try {
           await net.loadCheckpoint(path.join(flags.checkpoint, CHECKPOINT_FILE));
           const derivation = deriveArchitecture(space, archParametersOf(space, net));
@@ -116,10 +116,12 @@ const trainCommand = (group: string) =>
     {
       name: 'train',
       summary: 'retrain a derived network, report test accuracy, params, MAdds, measured vs predicted latency',
-      usage: '--net-config F|DIR [--data fashion-mnist|cifar10:DIR] [--epochs N] [--limit N] [--batch N] [--lr X] [--seed N] [--out DIR] [--device D] [--threads N] [--json]',
+      usage: '--net-config F|DIR [--data fashion-mnist|cifar10:DIR|folder:DIR] [--input-size N] [--channels 1|3] [--epochs N] [--limit N] [--batch N] [--lr X] [--seed N] [--out DIR] [--device D] [--threads N] [--json]',
       flags: {
         'net-config': { type: 'string', value: 'F|DIR', help: "a net_config file, or a 'densenas search --out' folder (then its predicted cost is compared), required" },
-        data: { type: 'string', value: 'SRC', help: 'fashion-mnist (default) or cifar10:DIR' },
+        data: { type: 'string', value: 'SRC', help: 'fashion-mnist (default), cifar10:DIR or folder:DIR (DIR/train/CLASS/*.jpg|png, DIR/val|test/CLASS/…)' },
+        'input-size': { type: 'string', value: 'N', help: 'folder:DIR only: resize images to N×N (default 32)' },
+        channels: { type: 'string', value: '1|3', help: 'folder:DIR only: 3 = RGB (default), 1 = luminance' },
         'data-dir': { type: 'string', value: 'DIR', help: "Fashion-MNIST folder (default $TORCHNAS_FASHION_MNIST, else Debian's)" },
         epochs: { type: 'string', value: 'N', help: 'epochs (default 3)' },
         limit: { type: 'string', value: 'N', help: 'train on the first N images only' },
@@ -138,6 +140,8 @@ const trainCommand = (group: string) =>
           trainDerivedNet(source, {
             data: flags.data,
             dataDir: flags['data-dir'],
+            inputSize: intFlag(flags['input-size'], 'input-size'),
+            channels: intFlag(flags.channels, 'channels'),
             epochs: intFlag(flags.epochs, 'epochs'),
             limit: intFlag(flags.limit, 'limit'),
             batchSize: intFlag(flags.batch, 'batch'),

@@ -16,7 +16,7 @@ const DEFAULT_NB201_TABLE = 'nb201';
 /** The flags every TE-NAS subcommand shares: they override the config before the schema checks it. */
 const configFlags = {
   config: { type: 'string', value: 'F', help: 'TE-NAS config (configs/tenas/*.yaml); default configs/tenas/nb201.yaml' },
-  data: { type: 'string', value: 'SRC', help: "fashion-mnist (read from data.dir, else $TORCHNAS_FASHION_MNIST, else Debian's folder), random or cifar10:DIR (overrides data.source)" },
+  data: { type: 'string', value: 'SRC', help: "fashion-mnist (read from data.dir, else $TORCHNAS_FASHION_MNIST, else Debian's folder), random, cifar10:DIR or folder:DIR (DIR/train/CLASS/*.jpg|png, resized to 32×32) (overrides data.source)" },
   batch: { type: 'string', value: 'N', help: 'NTK batch size, >= 2 (overrides ntk.batchSize)' },
   repeats: { type: 'string', value: 'N', help: 'repeats per score, >= 1 (overrides search.repeats)' },
   mode: { type: 'string', value: 'M', help: 'NTK mode: logit_sum, per_class_trace or full (overrides ntk.mode)' },

@@ -23,6 +23,7 @@ import { CHECKPOINT_FILE, checkResumeSettings, readResumePoint, writeRunIdentity
 import { tensor } from '../../core/tensor';
 import { loadCifar10 } from '../../data/cifar10';
 import { loadFashionMnist } from '../../data/fashion-mnist';
+import { imageFolderOf, loadImageFolder } from '../../data/image-folder';
 import { native, NativeDenseSuperNet } from '../../native';
 import { EnvelopeTargets, recordRun } from '../../report/envelope';
 import { renderChart, stackCharts } from '../../report/svg';
@@ -47,7 +48,7 @@ import { archParametersOf, createSuperNet, nativeCosts, searchSettings, temperat
 export interface DenseSearchOptions {
   /** The config's file, for the record. */
   configFile?: string;
-  /** 'fashion-mnist' (default) or 'cifar10:DIR' (cifar-10-batches-bin). */
+  /** 'fashion-mnist' (default), 'cifar10:DIR' (cifar-10-batches-bin) or 'folder:DIR' (DIR/train/CLASS/*.jpg|png, resized to data.input_size). */
   data?: string;
   /** Fashion-MNIST folder (default $TORCHNAS_FASHION_MNIST, else Debian's). */
   dataDir?: string;
@@ -150,8 +151,16 @@ async function loadImages(source: string, config: DenseNasConfig, dataDir?: stri
   } else if (source.startsWith('cifar10:')) {
     const s = await loadCifar10(source.slice('cifar10:'.length), 'train');
     raw = { ...s, channels: 3, side: 32 };
+  } else if (imageFolderOf(source) !== undefined) {
+    if (h !== w) throw new TorchnasError(`data.input_size (${channels},${h},${w}): the super network takes square images`, 'CONFIG_INVALID');
+    // Decoded and resized to the config's input; labels = sorted class folders, which must match num_classes.
+    const s = await loadImageFolder(imageFolderOf(source)!, 'train', { channels, height: h, width: w });
+    if (s.classes.length !== config.num_classes) {
+      throw new TorchnasError(`${s.dir} has ${s.classes.length} class folders but the config's num_classes is ${config.num_classes}: set num_classes to ${s.classes.length}`, 'CONFIG_INVALID');
+    }
+    raw = { images: s.images, labels: s.labels, count: s.count, channels, side: h };
   } else {
-    throw new TorchnasError(`--data ${source}: expected fashion-mnist or cifar10:DIR`, 'INVALID_ARGUMENT');
+    throw new TorchnasError(`--data ${source}: expected fashion-mnist, cifar10:DIR or folder:DIR`, 'INVALID_ARGUMENT');
   }
   if (raw.channels !== channels || raw.side !== h || raw.side !== w) {
     throw new TorchnasError(
@@ -322,7 +331,7 @@ export async function runDenseSearch(config: DenseNasConfig, options: DenseSearc
         device,
       };
       if (resume) checkResumeSettings(resume, { seed: options.seed, settings: runSettings }, ['config.source', 'epochs', 'settings.totalWeightSteps']);
-      const net: NativeDenseSuperNet = createSuperNet(space, { seed, device, search: settings });
+      const net: NativeDenseSuperNet = await createSuperNet(space, { seed, device, search: settings });
       net.setCosts(nativeCosts(costs));
       let first = 0;
       if (resume) {

@@ -13,10 +13,16 @@ export interface SuperNetOptions {
   search?: NativeDenseSearchSettings;
 }
 
-/** The super network of `space` (every op of every edge), its α/β and search loop seeded with `seed`. */
-export function createSuperNet(space: DenseSpace, options: SuperNetOptions = {}): NativeDenseSuperNet {
+/**
+ * The super network of `space` (every op of every edge), its α/β and search loop seeded with `seed`, built on a
+ * worker thread: the §8 space holds 90 M weights and takes seconds to build, during which the event loop keeps
+ * running (progress bars, servers, AbortSignals).
+ */
+export async function createSuperNet(space: DenseSpace, options: SuperNetOptions = {}): Promise<NativeDenseSuperNet> {
+  const binding = native();
   // The native reader takes the fields it needs from the resolved space (extra fields are ignored).
-  return new (native().DenseSuperNet)(space, { seed: options.seed ?? 0, device: options.device ?? 'cpu', search: options.search });
+  const parts = await binding.buildDenseSuperNet(space, { seed: options.seed ?? 0, device: options.device ?? 'cpu', search: options.search });
+  return new binding.DenseSuperNet(parts);
 }
 
 /**

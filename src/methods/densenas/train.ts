@@ -14,14 +14,18 @@ import { ProgressCallback } from '../../core/progress';
 import { tensor } from '../../core/tensor';
 import { loadCifar10 } from '../../data/cifar10';
 import { FASHION_MNIST_MEAN, FASHION_MNIST_STD, loadFashionMnist } from '../../data/fashion-mnist';
+import { imageFolderOf, loadImageFolder } from '../../data/image-folder';
 import { native } from '../../native';
 import { EnvelopeTargets, recordRun } from '../../report/envelope';
 import { NetConfig, countDerivedNet, readNetConfigFile } from '../../spaces/densenas';
 import { DenseEpochRecord, SEARCH_FILES } from './search';
 
 export interface DenseTrainOptions {
-  /** 'fashion-mnist' (default) or 'cifar10:DIR'. */
+  /** 'fashion-mnist' (default), 'cifar10:DIR' or 'folder:DIR' (DIR/train/CLASS/*.jpg|png and DIR/val|test/CLASS/…). */
   data?: string;
+  /** folder:DIR only: the side the images are resized to (default 32) and their channels (3: RGB, default; 1: luminance). */
+  inputSize?: number;
+  channels?: number;
   dataDir?: string;
   epochs?: number;
   batchSize?: number;
@@ -96,6 +100,14 @@ export async function trainDerivedNet(source: string, options: DenseTrainOptions
       let channels: number;
       let side: number;
       let norm: { mean: number; std: number };
+      let numClasses = 10;
+      const folder = imageFolderOf(data);
+      if (folder === undefined && (options.inputSize !== undefined || options.channels !== undefined)) {
+        throw new TorchnasError(`inputSize and channels (--input-size, --channels) apply to folder:DIR data only, not to ${data}`, 'INVALID_ARGUMENT');
+      }
+      if (folder !== undefined && options.channels !== undefined && options.channels !== 1 && options.channels !== 3) {
+        throw new TorchnasError(`channels (--channels) must be 1 or 3, got ${options.channels}`, 'INVALID_ARGUMENT');
+      }
       if (data === 'fashion-mnist') {
         [train, test] = await Promise.all([loadFashionMnist('train', { dir: options.dataDir, limit: options.limit }), loadFashionMnist('test', { dir: options.dataDir })]);
         [channels, side, norm] = [1, 28, { mean: FASHION_MNIST_MEAN, std: FASHION_MNIST_STD }];
@@ -107,10 +119,21 @@ export async function trainDerivedNet(source: string, options: DenseTrainOptions
         test = await loadCifar10(dir, 'test');
         // One mean/std for all channels (the classifier trainer normalises uint8 with a scalar pair).
         [channels, side, norm] = [3, 32, { mean: 0.4733, std: 0.2515 }];
+      } else if (folder !== undefined) {
+        side = options.inputSize ?? 32;
+        channels = options.channels ?? 3;
+        if (!Number.isInteger(side) || side < 8) throw new TorchnasError(`inputSize (--input-size) must be an integer >= 8, got ${side}`, 'INVALID_ARGUMENT');
+        const shape = { channels, height: side, width: side };
+        const trainSplit = await loadImageFolder(folder, 'train', { ...shape, limit: options.limit });
+        test = await loadImageFolder(folder, 'test', { ...shape, classes: trainSplit.classes });
+        train = trainSplit;
+        numClasses = trainSplit.classes.length;
+        // One mean/std for all channels (the classifier trainer normalises uint8 with a scalar pair), from the training images.
+        norm = pixelStats(train.images);
       } else {
-        throw new TorchnasError(`--data ${data}: expected fashion-mnist or cifar10:DIR`, 'INVALID_ARGUMENT');
+        throw new TorchnasError(`--data ${data}: expected fashion-mnist, cifar10:DIR or folder:DIR`, 'INVALID_ARGUMENT');
       }
-      const net = new (native().DenseDerivedNet)(netConfig, { inChannels: channels, numClasses: 10, seed, device, mean: norm.mean, std: norm.std, bn: { momentum: 0.1, eps: 1e-3 } });
+      const net = new (native().DenseDerivedNet)(netConfig, { inChannels: channels, numClasses, seed, device, mean: norm.mean, std: norm.std, bn: { momentum: 0.1, eps: 1e-3 } });
       const x = tensor(train.images, [train.count, channels, side, side]);
       const y = tensor(train.labels, [train.count]);
       const tx = tensor(test.images, [test.count, channels, side, side]);
@@ -141,7 +164,7 @@ export async function trainDerivedNet(source: string, options: DenseTrainOptions
         const evaluation = await net.evaluate(tx, ty, 500);
         const latencyBatch = options.latencyBatch ?? 32;
         const latency = await net.measureLatency({ batch: latencyBatch, h: side, w: side });
-        const count = countDerivedNet(netConfig, { inputSize: side, inChannels: channels, numClasses: 10 });
+        const count = countDerivedNet(netConfig, { inputSize: side, inChannels: channels, numClasses });
         if (options.out) {
           fs.mkdirSync(options.out, { recursive: true });
           await net.save(path.join(options.out, 'weights.pt'));
@@ -171,4 +194,18 @@ export async function trainDerivedNet(source: string, options: DenseTrainOptions
     },
     () => ({ epochs: history }),
   );
+}
+
+/** Mean and standard deviation of uint8 pixels, as fractions of 255. */
+export function pixelStats(pixels: Uint8Array): { mean: number; std: number } {
+  let sum = 0;
+  let squares = 0;
+  for (let i = 0; i < pixels.length; i++) {
+    const v = pixels[i] / 255;
+    sum += v;
+    squares += v * v;
+  }
+  const n = Math.max(1, pixels.length);
+  const mean = sum / n;
+  return { mean, std: Math.max(1e-3, Math.sqrt(Math.max(0, squares / n - mean * mean))) };
 }

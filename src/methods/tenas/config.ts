@@ -6,7 +6,7 @@ import { TorchnasError } from '../../core/errors';
 
 const dataSource = z
   .string()
-  .regex(/^(fashion-mnist|random|cifar10:.+)$/, "expected 'fashion-mnist', 'random' or 'cifar10:DIR'");
+  .regex(/^(fashion-mnist|random|cifar10:.+|folder:.+)$/, "expected 'fashion-mnist', 'random', 'cifar10:DIR' or 'folder:DIR'");
 
 export const tenasConfigSchema = z
   .object({
