@@ -51,6 +51,6 @@ describe('torchnas nar dataset', () => {
     expect(fs.existsSync(path.join(tmp, 'y.json'))).toBe(false);
     const help = await runCli(['nar', '--help']);
     expect(help.code).toBe(0);
-    expect(help.stdout).toMatch(/usage: torchnas nar <dataset> \[options\]/);
+    expect(help.stdout).toMatch(/usage: torchnas nar <dataset\|train\|evaluate\|search> \[options\]/);
   });
 });
