@@ -240,9 +240,13 @@ torch::Tensor ntk_jacobian_batched(const TapedForward& forward, const std::vecto
   if (chunk_used) *chunk_used = chunk;
   std::vector<torch::Tensor> parts;
   for (int64_t first = 0; first < count; first += chunk) {
-    if (settings.cancelled && settings.cancelled->load()) {
-      fail("CANCELLED", "the NTK job was cancelled after " + std::to_string(first) + " Jacobian rows");
-    }
+    // Checked before every op's backward: a cancel lands within one op of the batched pass.
+    auto check_cancelled = [&] {
+      if (settings.cancelled && settings.cancelled->load()) {
+        fail("CANCELLED", "the NTK job was cancelled after " + std::to_string(first) + " Jacobian rows");
+      }
+    };
+    check_cancelled();
     const int64_t used = std::min(chunk, count - first);
     auto seeds = torch::zeros({used, batch, classes}, logits.options());
     for (int64_t k = 0; k < used; ++k) {
@@ -250,7 +254,7 @@ torch::Tensor ntk_jacobian_batched(const TapedForward& forward, const std::vecto
       if (per_sample_sum) seeds[k][row].fill_(1.0);
       else seeds[k][row / classes][row % classes].fill_(1.0);
     }
-    auto grads = tape.backward(logits, seeds, parameters);
+    auto grads = tape.backward(logits, seeds, parameters, check_cancelled);
     std::vector<torch::Tensor> columns;
     for (const auto& g : grads) {
       if (g.defined()) columns.push_back(g);

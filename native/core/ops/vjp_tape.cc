@@ -1,9 +1,12 @@
 #include "vjp_tape.h"
 
 #include <ATen/ATen.h>
+#include <ATen/Dispatch.h>
+#include <ATen/Parallel.h>
 #include <torch/nn/functional/pooling.h>
 
-#include <unordered_set>
+#include <algorithm>
+#include <utility>
 
 namespace torchnas {
 
@@ -34,8 +37,9 @@ VjpTape::~VjpTape() = default;
 bool VjpTape::needs_grad(const torch::Tensor& x, const char* op) {
   auto it = known_.find(x.unsafeGetTensorImpl());
   if (it == known_.end()) {
-    if (unsupported_.empty()) unsupported_ = std::string("the input of a taped ") + op + " comes from an operation the tape does not cover";
-    return false;
+    // Stop the forward here: the rest of it would be wasted before the fallback.
+    unsupported_ = std::string("the input of a taped ") + op + " comes from an operation the tape does not cover";
+    throw VjpTapeUnsupported(unsupported_);
   }
   return it->second;
 }
@@ -66,8 +70,8 @@ torch::Tensor VjpTape::conv(torch::nn::Conv2d& conv, const torch::Tensor& x) {
   node->kind = Node::kConv;
   bool in_needs = needs_grad(x, "conv");
   const auto& o = conv->options;
-  if (o.groups() != 1 && unsupported_.empty()) unsupported_ = "grouped convolutions (groups " + std::to_string(o.groups()) + ")";
-  if (!c10::holds_alternative<torch::ExpandingArray<2>>(o.padding()) && unsupported_.empty()) unsupported_ = "convolutions with string padding";
+  if (o.groups() != 1) throw VjpTapeUnsupported(unsupported_ = "grouped convolutions (groups " + std::to_string(o.groups()) + ")");
+  if (!c10::holds_alternative<torch::ExpandingArray<2>>(o.padding())) throw VjpTapeUnsupported(unsupported_ = "convolutions with string padding");
   node->inputs = {x};
   node->input_needs = {in_needs};
   node->weight = conv->weight;
@@ -179,15 +183,106 @@ torch::Tensor VjpTape::linear(torch::nn::Linear& linear, const torch::Tensor& x)
 
 namespace {
 
-// A VJP gradient slot: reached, with `value` [V·B, …] or undefined for exact zeros (a path through ×0).
+// A VJP gradient slot: the gradient is factor · value, value [V·B, …]; an undefined value is exact zeros
+// (reached through a ×0). Scalings (mixed-op weights, skip) only change the factor; the consumers fold it
+// into what they compute anyway, so a scaling costs no pass over the data.
 struct Slot {
   torch::Tensor value;
+  double factor = 1.0;
 };
+
+// Whether `t` is the only holder of its storage (so it may be updated in place).
+bool exclusive(const torch::Tensor& t) { return t.use_count() == 1 && t.storage().use_count() == 1; }
+
+// ReLU backward of V gradients at once: out[v, s] = y[s] > 0 ? f·g[v, s] : 0, with y [S] and g [V, S].
+torch::Tensor relu_vjp(const torch::Tensor& g, const torch::Tensor& y, double f) {
+  auto gc = g.contiguous();
+  auto yc = y.contiguous();
+  auto out = torch::empty_like(gc);
+  const int64_t per = yc.numel();
+  const int64_t v = gc.numel() / per;
+  AT_DISPATCH_FLOATING_TYPES(gc.scalar_type(), "relu_vjp", [&] {
+    const scalar_t* gp = gc.data_ptr<scalar_t>();
+    const scalar_t* yp = yc.data_ptr<scalar_t>();
+    scalar_t* op = out.data_ptr<scalar_t>();
+    const scalar_t fs = static_cast<scalar_t>(f);
+    const int64_t block = 4096;
+    const int64_t blocks = (per + block - 1) / block;
+    at::parallel_for(0, v * blocks, 1, [&](int64_t begin, int64_t end) {
+      for (int64_t i = begin; i < end; ++i) {
+        const int64_t k = i / blocks, lo = (i % blocks) * block, hi = std::min(per, lo + block);
+        const scalar_t* gk = gp + k * per;
+        scalar_t* ok = op + k * per;
+        for (int64_t j = lo; j < hi; ++j) ok[j] = yp[j] > 0 ? fs * gk[j] : scalar_t(0);
+      }
+    });
+  });
+  return out;
+}
+
+// Train-mode BN backward of V gradients at once, closed form, reduced per VJP. g [V, B, C, HW] (times f),
+// x̂ [B, C, HW], gain = γ·invstd [C]. Returns dγ [V, C] = f·Σ g·x̂ and, if wanted, dx (same shape as g):
+// gain·f·(g − mean g − x̂·mean(g·x̂)), means over (B, HW) per VJP and channel.
+std::pair<torch::Tensor, torch::Tensor> batch_norm_vjp(const torch::Tensor& g, const torch::Tensor& xhat, const torch::Tensor& gain,
+                                                       double f, int64_t v, int64_t b, bool want_dx) {
+  auto gc = g.contiguous();
+  auto xc = xhat.contiguous();
+  auto gn = gain.contiguous();
+  const int64_t c = xc.size(1);
+  const int64_t hw = xc.numel() / (b * c);
+  auto sums = torch::empty({v, c, 2}, torch::kFloat64);
+  double* sp = sums.data_ptr<double>();
+  torch::Tensor dx;
+  if (want_dx) dx = torch::empty_like(gc);
+  AT_DISPATCH_FLOATING_TYPES(gc.scalar_type(), "batch_norm_vjp", [&] {
+    const scalar_t* gp = gc.data_ptr<scalar_t>();
+    const scalar_t* xp = xc.data_ptr<scalar_t>();
+    at::parallel_for(0, v * c, 1, [&](int64_t begin, int64_t end) {
+      for (int64_t vc = begin; vc < end; ++vc) {
+        const int64_t k = vc / c, ch = vc % c;
+        double s1 = 0, s2 = 0;
+        for (int64_t i = 0; i < b; ++i) {
+          const scalar_t* gi = gp + ((k * b + i) * c + ch) * hw;
+          const scalar_t* xi = xp + (i * c + ch) * hw;
+          scalar_t p1 = 0, p2 = 0;
+          for (int64_t j = 0; j < hw; ++j) {
+            p1 += gi[j];
+            p2 += gi[j] * xi[j];
+          }
+          s1 += p1;
+          s2 += p2;
+        }
+        sp[2 * vc] = s1;
+        sp[2 * vc + 1] = s2;
+      }
+    });
+    if (!want_dx) return;
+    const scalar_t* gainp = gn.data_ptr<scalar_t>();
+    scalar_t* dp = dx.data_ptr<scalar_t>();
+    const double count = static_cast<double>(b * hw);
+    at::parallel_for(0, v * b * c, 1, [&](int64_t begin, int64_t end) {
+      for (int64_t r = begin; r < end; ++r) {
+        const int64_t ch = r % c, i = (r / c) % b, k = r / (b * c);
+        const double k1 = f * static_cast<double>(gainp[ch]);
+        const scalar_t a = static_cast<scalar_t>(k1);
+        const scalar_t m = static_cast<scalar_t>(k1 * sp[2 * (k * c + ch)] / count);
+        const scalar_t q = static_cast<scalar_t>(k1 * sp[2 * (k * c + ch) + 1] / count);
+        const scalar_t* gi = gp + r * hw;
+        const scalar_t* xi = xp + (i * c + ch) * hw;
+        scalar_t* di = dp + r * hw;
+        for (int64_t j = 0; j < hw; ++j) di[j] = a * gi[j] - m - q * xi[j];
+      }
+    });
+  });
+  auto dgamma = (sums.select(2, 1) * f).to(g.scalar_type());
+  return {dgamma, dx};
+}
 
 }  // namespace
 
 std::vector<torch::Tensor> VjpTape::backward(const torch::Tensor& output, const torch::Tensor& seeds,
-                                             const std::vector<torch::Tensor>& parameters) const {
+                                             const std::vector<torch::Tensor>& parameters,
+                                             const std::function<void()>& between_ops) const {
   if (!supported()) throw VjpTapeUnsupported(unsupported_);
   auto out_it = known_.find(output.unsafeGetTensorImpl());
   if (out_it == known_.end()) throw VjpTapeUnsupported("the output was not produced by a taped operation");
@@ -202,6 +297,7 @@ std::vector<torch::Tensor> VjpTape::backward(const torch::Tensor& output, const 
   for (size_t i = 0; i < parameters.size(); ++i) param_index[parameters[i].unsafeGetTensorImpl()] = i;
   std::vector<torch::Tensor> param_grads(parameters.size());
   std::vector<bool> param_reached(parameters.size(), false);
+  auto wants = [&](const torch::Tensor& p) { return p.defined() && param_index.count(p.unsafeGetTensorImpl()) > 0; };
   auto add_param_grad = [&](const torch::Tensor& p, const torch::Tensor& g /* [V, numel] or undefined */) {
     auto it = param_index.find(p.unsafeGetTensorImpl());
     if (it == param_index.end()) return;
@@ -212,108 +308,89 @@ std::vector<torch::Tensor> VjpTape::backward(const torch::Tensor& output, const 
   };
 
   std::unordered_map<const void*, Slot> grads;
-  auto accumulate = [&](const torch::Tensor& x, bool needs, torch::Tensor g) {
+  // Adds factor·g to x's slot (g undefined: zeros, which only mark x as reached).
+  auto accumulate = [&](const torch::Tensor& x, bool needs, const torch::Tensor& g, double factor) {
     if (!needs) return;
-    auto [it, inserted] = grads.try_emplace(x.unsafeGetTensorImpl(), Slot{g});
+    auto [it, inserted] = grads.try_emplace(x.unsafeGetTensorImpl(), Slot{g, factor});
     if (inserted || !g.defined()) return;
-    it->second.value = it->second.value.defined() ? it->second.value + g : g;
+    Slot& slot = it->second;
+    if (!slot.value.defined()) {
+      slot = Slot{g, factor};
+      return;
+    }
+    // slot.factor·value + factor·g = slot.factor·(value + (factor / slot.factor)·g), in one pass.
+    const double alpha = factor / slot.factor;
+    if (exclusive(slot.value)) slot.value.add_(g, alpha);
+    else slot.value = torch::add(slot.value, g, alpha);
   };
   {
     auto shape = output.sizes().vec();
     shape[0] = v * shape[0];
-    grads[output.unsafeGetTensorImpl()] = Slot{seeds.to(output.scalar_type()).reshape(shape)};
+    grads[output.unsafeGetTensorImpl()] = Slot{seeds.to(output.scalar_type()).reshape(shape), 1.0};
   }
-  // Folded [V·B, …] ↔ per-VJP [V, B, …] views.
-  auto per_vjp = [&](const torch::Tensor& g) {
-    auto s = g.sizes().vec();
-    s[0] = b;
-    s.insert(s.begin(), v);
-    return g.reshape(s);
-  };
-  auto folded = [&](const torch::Tensor& g) {
-    auto s = g.sizes().vec();
-    s.erase(s.begin());
-    s[0] = v * b;
-    return g.reshape(s);
-  };
 
   for (auto n = nodes_.rbegin(); n != nodes_.rend(); ++n) {
     const Node& node = **n;
     auto it = grads.find(node.output.unsafeGetTensorImpl());
     if (it == grads.end()) continue;
-    torch::Tensor g = std::move(it->second.value);
+    if (between_ops) between_ops();
+    Slot slot = std::move(it->second);
     grads.erase(it);
+    const torch::Tensor& g = slot.value;
+    const double f = slot.factor;
     const auto& x = node.inputs[0];
     const bool x_needs = node.input_needs[0];
+    if (!g.defined()) {
+      // Zeros: reach the inputs and parameters, compute nothing.
+      if (node.weight.defined()) add_param_grad(node.weight, {});
+      for (size_t i = 0; i < node.inputs.size(); ++i) accumulate(node.inputs[i], node.input_needs[i], {}, 1.0);
+      continue;
+    }
     switch (node.kind) {
-      case Node::kRelu: {
-        if (!g.defined()) {
-          accumulate(x, x_needs, g);
-          break;
-        }
-        auto mask = node.output.gt(0).to(g.scalar_type());
-        accumulate(x, x_needs, folded(per_vjp(g) * mask));
+      case Node::kRelu:
+        accumulate(x, x_needs, relu_vjp(g, node.output, f), 1.0);
         break;
-      }
       case Node::kScale:
-        accumulate(x, x_needs, (g.defined() && node.factor != 0.0) ? g * node.factor : torch::Tensor());
+        if (node.factor == 0.0) accumulate(x, x_needs, {}, 1.0);
+        else accumulate(x, x_needs, g, f * node.factor);
         break;
       case Node::kAdd:
-        accumulate(node.inputs[0], node.input_needs[0], g);
-        accumulate(node.inputs[1], node.input_needs[1], g);
+        accumulate(node.inputs[0], node.input_needs[0], g, f);
+        accumulate(node.inputs[1], node.input_needs[1], g, f);
         break;
       case Node::kAvgPool: {
-        if (!g.defined()) {
-          accumulate(x, x_needs, g);
-          break;
-        }
         if (!x_needs) break;
         auto shape = x.sizes().vec();
         shape[0] = v * b;
         auto like = at::empty(shape, x.options());  // only its shape is read
         accumulate(x, x_needs,
                    at::avg_pool2d_backward(g.contiguous(), like, {node.kernel, node.kernel}, node.stride, node.padding,
-                                           /*ceil_mode=*/false, node.count_include_pad, c10::nullopt));
+                                           /*ceil_mode=*/false, node.count_include_pad, c10::nullopt),
+                   f);
         break;
       }
       case Node::kGlobalPool: {
-        if (!g.defined()) {
-          accumulate(x, x_needs, g);
-          break;
-        }
         const int64_t h = x.size(2), w = x.size(3);
-        accumulate(x, x_needs, (g / static_cast<double>(h * w)).view({v * b, x.size(1), 1, 1}).expand({v * b, x.size(1), h, w}).contiguous());
+        accumulate(x, x_needs, (g * (f / static_cast<double>(h * w))).view({v * b, x.size(1), 1, 1}).expand({v * b, x.size(1), h, w}).contiguous(), 1.0);
         break;
       }
       case Node::kLinear: {
-        if (!g.defined()) {
-          add_param_grad(node.weight, {});
-          accumulate(x, x_needs, g);
-          break;
-        }
         auto gv = g.view({v, b, g.size(1)});  // [V, B, O]
-        if (param_index.count(node.weight.unsafeGetTensorImpl())) {
-          add_param_grad(node.weight, torch::matmul(gv.transpose(1, 2), x).reshape({v, -1}));  // [V, O, F]
-        }
-        if (x_needs) accumulate(x, x_needs, torch::matmul(g, node.weight));
+        if (wants(node.weight)) add_param_grad(node.weight, torch::matmul(gv.transpose(1, 2), x).reshape({v, -1}) * f);  // [V, O, F]
+        if (x_needs) accumulate(x, x_needs, torch::matmul(g, node.weight.detach() * f), 1.0);
         break;
       }
       case Node::kConv: {
-        if (!g.defined()) {
-          add_param_grad(node.weight, {});
-          accumulate(x, x_needs, g);
-          break;
-        }
-        const auto& w = node.weight;
+        const auto w = node.weight.detach();
         const int64_t out_c = w.size(0);
         auto gc = g.contiguous();
-        if (param_index.count(w.unsafeGetTensorImpl())) {
+        if (wants(node.weight)) {
           // Weight gradients of all V at once: the V gradients side by side as V·O output channels.
           auto stacked = gc.view({v, b, out_c, gc.size(2), gc.size(3)}).transpose(0, 1).reshape({b, v * out_c, gc.size(2), gc.size(3)});
-          auto wide = w.detach().repeat({v, 1, 1, 1});
+          auto wide = w.repeat({v, 1, 1, 1});
           auto res = at::convolution_backward(stacked, x, wide, c10::nullopt, node.stride, node.padding, node.dilation,
                                               /*transposed=*/false, {0, 0}, /*groups=*/1, {false, true, false});
-          add_param_grad(w, std::get<1>(res).reshape({v, -1}));
+          add_param_grad(node.weight, std::get<1>(res).reshape({v, -1}) * f);
         }
         if (x_needs) {
           // Input gradients of all V at once: the VJP index folded into the batch.
@@ -323,29 +400,14 @@ std::vector<torch::Tensor> VjpTape::backward(const torch::Tensor& output, const 
             const int64_t base = (gc.size(2 + d) - 1) * node.stride[d] - 2 * node.padding[d] + node.dilation[d] * (k - 1) + 1;
             out_pad[d] = x.size(2 + d) - base;
           }
-          accumulate(x, x_needs, at::conv_transpose2d(gc, w.detach(), {}, node.stride, node.padding, out_pad, 1, node.dilation));
+          accumulate(x, x_needs, at::conv_transpose2d(gc, f == 1.0 ? w : w * f, {}, node.stride, node.padding, out_pad, 1, node.dilation), 1.0);
         }
         break;
       }
       case Node::kBatchNorm: {
-        if (!g.defined()) {
-          if (node.weight.defined()) add_param_grad(node.weight, {});
-          accumulate(x, x_needs, g);
-          break;
-        }
-        const int64_t c = x.size(1);
-        auto gv = per_vjp(g).view({v, b, c, -1});         // [V, B, C, HW]
-        auto xh = node.xhat.view({1, b, c, -1});           // [1, B, C, HW]
-        const double count = static_cast<double>(b * gv.size(3));
-        auto dbeta = gv.sum({1, 3});                        // [V, C]
-        auto dgamma = (gv * xh).sum({1, 3});                // [V, C]: Σ g·x̂, the γ gradient
+        auto [dgamma, dx] = batch_norm_vjp(g, node.xhat, node.gain, f, v, b, x_needs);
         if (node.weight.defined()) add_param_grad(node.weight, dgamma);
-        if (x_needs) {
-          auto mean_g = (dbeta / count).view({v, 1, c, 1});
-          auto mean_gx = (dgamma / count).view({v, 1, c, 1});
-          auto dx = (gv - mean_g - xh * mean_gx) * node.gain.view({1, 1, c, 1});
-          accumulate(x, x_needs, dx.view(g.sizes()));
-        }
+        if (x_needs) accumulate(x, x_needs, dx, 1.0);
         break;
       }
     }

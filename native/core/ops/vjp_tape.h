@@ -11,14 +11,16 @@
 // form, reduced per VJP. Parameter gradients come back as [V, numel] per parameter.
 //
 // Any tensor consumed by a taped op must be the tape's input, a taped op's output or a registered
-// constant; anything else (an op the tape does not know ran in between) marks the tape unsupported, and
-// the caller falls back to autograd. Same for grouped convs, which the weight stacking does not cover.
+// constant; anything else (an op the tape does not know ran in between) throws VjpTapeUnsupported from
+// the recording op, and the caller falls back to autograd. Same for grouped convs, which the weight
+// stacking does not cover.
 #pragma once
 #include <torch/nn/modules/batchnorm.h>
 #include <torch/nn/modules/conv.h>
 #include <torch/nn/modules/linear.h>
 #include <torch/types.h>
 
+#include <functional>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -63,8 +65,10 @@ class VjpTape {
   // V VJPs of `output` at once: `seeds` is [V, *output.sizes()]. Returns, per entry of `parameters`, its
   // gradients [V, numel], or an undefined tensor when no gradient path reaches it (grad None under
   // autograd). A path through a ×0 still counts as reached (zeros), as it does under autograd.
+  // `between_ops` (optional) runs before each op's backward, e.g. to throw on cancellation.
   std::vector<torch::Tensor> backward(const torch::Tensor& output, const torch::Tensor& seeds,
-                                      const std::vector<torch::Tensor>& parameters) const;
+                                      const std::vector<torch::Tensor>& parameters,
+                                      const std::function<void()>& between_ops = {}) const;
 
  private:
   struct Node;
