@@ -6,6 +6,9 @@
 #include <torch/nn/functional/pooling.h>
 
 #include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
 #include <utility>
 
 namespace torchnas {
@@ -195,10 +198,12 @@ struct Slot {
 bool exclusive(const torch::Tensor& t) { return t.use_count() == 1 && t.storage().use_count() == 1; }
 
 // ReLU backward of V gradients at once: out[v, s] = y[s] > 0 ? f·g[v, s] : 0, with y [S] and g [V, S].
-torch::Tensor relu_vjp(const torch::Tensor& g, const torch::Tensor& y, double f) {
+// With `into` defined (contiguous, shaped like g, held by no one else) it adds the result there instead.
+torch::Tensor relu_vjp(const torch::Tensor& g, const torch::Tensor& y, double f, const torch::Tensor& into = {}) {
   auto gc = g.contiguous();
   auto yc = y.contiguous();
-  auto out = torch::empty_like(gc);
+  const bool add = into.defined();
+  auto out = add ? into : torch::empty_like(gc);
   const int64_t per = yc.numel();
   const int64_t v = gc.numel() / per;
   AT_DISPATCH_FLOATING_TYPES(gc.scalar_type(), "relu_vjp", [&] {
@@ -213,7 +218,61 @@ torch::Tensor relu_vjp(const torch::Tensor& g, const torch::Tensor& y, double f)
         const int64_t k = i / blocks, lo = (i % blocks) * block, hi = std::min(per, lo + block);
         const scalar_t* gk = gp + k * per;
         scalar_t* ok = op + k * per;
-        for (int64_t j = lo; j < hi; ++j) ok[j] = yp[j] > 0 ? fs * gk[j] : scalar_t(0);
+        if (add) {
+          for (int64_t j = lo; j < hi; ++j) ok[j] += yp[j] > 0 ? fs * gk[j] : scalar_t(0);
+        } else {
+          for (int64_t j = lo; j < hi; ++j) ok[j] = yp[j] > 0 ? fs * gk[j] : scalar_t(0);
+        }
+      }
+    });
+  });
+  return out;
+}
+
+// Average-pooling backward for stride 1 and kernel 2p+1 (NB201's 3×3 pool), count_include_pad false:
+// grad_in = box-sum over the window of g / count (count: the window's in-bounds size at each output).
+// Per plane: scale and sum along rows, then sum the row sums along columns. g [N, C, H, W] → same shape.
+torch::Tensor box_pool_vjp(const torch::Tensor& g, int64_t pad) {
+  auto gc = g.contiguous();
+  auto out = torch::empty_like(gc);
+  const int64_t h = gc.size(2), w = gc.size(3);
+  const int64_t planes = gc.numel() / (h * w);
+  AT_DISPATCH_FLOATING_TYPES(gc.scalar_type(), "box_pool_vjp", [&] {
+    std::vector<scalar_t> inv(static_cast<size_t>(h * w));
+    for (int64_t i = 0; i < h; ++i) {
+      const int64_t rows = std::min(h, i + pad + 1) - std::max<int64_t>(0, i - pad);
+      for (int64_t j = 0; j < w; ++j) {
+        const int64_t cols = std::min(w, j + pad + 1) - std::max<int64_t>(0, j - pad);
+        inv[i * w + j] = scalar_t(1) / static_cast<scalar_t>(rows * cols);
+      }
+    }
+    const scalar_t* gp = gc.data_ptr<scalar_t>();
+    scalar_t* op = out.data_ptr<scalar_t>();
+    at::parallel_for(0, planes, 1, [&](int64_t begin, int64_t end) {
+      std::vector<scalar_t> rowsum(static_cast<size_t>(h * w));
+      for (int64_t pl = begin; pl < end; ++pl) {
+        const scalar_t* gi = gp + pl * h * w;
+        scalar_t* oi = op + pl * h * w;
+        for (int64_t i = 0; i < h; ++i) {
+          const scalar_t* gr = gi + i * w;
+          const scalar_t* ir = inv.data() + i * w;
+          scalar_t* rr = rowsum.data() + i * w;
+          for (int64_t j = 0; j < w; ++j) {
+            scalar_t acc = 0;
+            const int64_t lo = std::max<int64_t>(0, j - pad), hi = std::min(w, j + pad + 1);
+            for (int64_t q = lo; q < hi; ++q) acc += gr[q] * ir[q];
+            rr[j] = acc;
+          }
+        }
+        for (int64_t i = 0; i < h; ++i) {
+          scalar_t* orow = oi + i * w;
+          const int64_t lo = std::max<int64_t>(0, i - pad), hi = std::min(h, i + pad + 1);
+          for (int64_t j = 0; j < w; ++j) orow[j] = 0;
+          for (int64_t r = lo; r < hi; ++r) {
+            const scalar_t* rr = rowsum.data() + r * w;
+            for (int64_t j = 0; j < w; ++j) orow[j] += rr[j];
+          }
+        }
       }
     });
   });
@@ -334,6 +393,7 @@ std::vector<torch::Tensor> VjpTape::backward(const torch::Tensor& output, const 
     auto it = grads.find(node.output.unsafeGetTensorImpl());
     if (it == grads.end()) continue;
     if (between_ops) between_ops();
+    struct Prof { int kind; std::chrono::steady_clock::time_point t0; ~Prof() { if (std::getenv("TORCHNAS_VJP_PROFILE")) { static double acc[8] = {0}; static int calls = 0; acc[kind] += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(); if (++calls % 200 == 0) { for (int i = 0; i < 8; ++i) std::fprintf(stderr, "%d:%.3f ", i, acc[i]); std::fprintf(stderr, "\n"); } } } } prof{static_cast<int>(node.kind), std::chrono::steady_clock::now()};
     Slot slot = std::move(it->second);
     grads.erase(it);
     const torch::Tensor& g = slot.value;
@@ -347,9 +407,16 @@ std::vector<torch::Tensor> VjpTape::backward(const torch::Tensor& output, const 
       continue;
     }
     switch (node.kind) {
-      case Node::kRelu:
-        accumulate(x, x_needs, relu_vjp(g, node.output, f), 1.0);
+      case Node::kRelu: {
+        // Straight into x's gradient when it is already there and ours alone (saves a pass and a buffer).
+        auto xs = grads.find(x.unsafeGetTensorImpl());
+        if (xs != grads.end() && xs->second.value.defined() && exclusive(xs->second.value) && xs->second.value.is_contiguous()) {
+          relu_vjp(g, node.output, f / xs->second.factor, xs->second.value);
+        } else {
+          accumulate(x, x_needs, relu_vjp(g, node.output, f), 1.0);
+        }
         break;
+      }
       case Node::kScale:
         if (node.factor == 0.0) accumulate(x, x_needs, {}, 1.0);
         else accumulate(x, x_needs, g, f * node.factor);
@@ -362,6 +429,10 @@ std::vector<torch::Tensor> VjpTape::backward(const torch::Tensor& output, const 
         if (!x_needs) break;
         auto shape = x.sizes().vec();
         shape[0] = v * b;
+        if (node.stride[0] == 1 && node.kernel == 2 * node.padding[0] + 1 && !node.count_include_pad) {
+          accumulate(x, x_needs, box_pool_vjp(g, node.padding[0]), f);
+          break;
+        }
         auto like = at::empty(shape, x.options());  // only its shape is read
         accumulate(x, x_needs,
                    at::avg_pool2d_backward(g.contiguous(), like, {node.kernel, node.kernel}, node.stride, node.padding,
@@ -400,7 +471,16 @@ std::vector<torch::Tensor> VjpTape::backward(const torch::Tensor& output, const 
             const int64_t base = (gc.size(2 + d) - 1) * node.stride[d] - 2 * node.padding[d] + node.dilation[d] * (k - 1) + 1;
             out_pad[d] = x.size(2 + d) - base;
           }
-          accumulate(x, x_needs, at::conv_transpose2d(gc, f == 1.0 ? w : w * f, {}, node.stride, node.padding, out_pad, 1, node.dilation), 1.0);
+          if (std::getenv("TORCHNAS_VJP_TRANSPOSE")) {
+            accumulate(x, x_needs, at::conv_transpose2d(gc, f == 1.0 ? w : w * f, {}, node.stride, node.padding, out_pad, 1, node.dilation), 1.0);
+          } else {
+            auto shape = x.sizes().vec();
+            shape[0] = v * b;
+            auto like = at::empty(shape, x.options());  // only its shape is read
+            auto res = at::convolution_backward(gc, like, f == 1.0 ? w : w * f, c10::nullopt, node.stride, node.padding, node.dilation,
+                                                /*transposed=*/false, {0, 0}, /*groups=*/1, {true, false, false});
+            accumulate(x, x_needs, std::get<0>(res), 1.0);
+          }
         }
         break;
       }
