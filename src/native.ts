@@ -120,7 +120,7 @@ export interface NtkOptions {
   path?: NtkPath;
   /** Batched path: rows per backward pass (0: sized by batchedMemoryMb). */
   vjpChunk?: number;
-  /** Batched path: memory for one folded activation gradient [rows·B, …], in MiB (default 256). */
+  /** Batched path: memory for one folded activation gradient [rows·B, …], in MiB (default 16). */
   batchedMemoryMb?: number;
   /** Also return Θ (float64 tensor). */
   returnKernel?: boolean;
