@@ -459,7 +459,8 @@ std::vector<torch::Tensor> VjpTape::backward(const torch::Tensor& output, const 
         if (wants(node.weight)) {
           // Weight gradients of all V at once: the V gradients side by side as V·O output channels.
           // Each sample's [V·O, L] block against its im2col columns [I·k·k, L] (saved by the forward), one
-          // batched GEMM, summed over samples: measured 2.5× faster than convolution_backward's weight gradient.
+          // batched GEMM, summed over samples: about 2× faster than convolution_backward's weight gradient on
+          // the stacked channels (microbenchmark of the same ATen kernels, stage-1 shapes, one thread).
           const int64_t l = gc.size(2) * gc.size(3);
           auto stacked = gc.view({v, b, out_c, l}).transpose(0, 1).reshape({b, v * out_c, l});
           auto dw = torch::bmm(stacked, node.cols.transpose(1, 2)).sum(0);  // [V·O, I·k·k]
@@ -473,8 +474,8 @@ std::vector<torch::Tensor> VjpTape::backward(const torch::Tensor& output, const 
             const int64_t base = (gc.size(2 + d) - 1) * node.stride[d] - 2 * node.padding[d] + node.dilation[d] * (k - 1) + 1;
             out_pad[d] = x.size(2 + d) - base;
           }
-          // A transposed conv: measured 5× faster here than convolution_backward's input gradient, and 1.5×
-          // faster than a hand-written direct kernel for these few-channel convs.
+          // A transposed conv: measured 5× faster here than convolution_backward's input gradient; a
+          // hand-written direct kernel for these few-channel convs made the whole NTK 1.5× slower (tried).
           accumulate(x, x_needs, at::conv_transpose2d(gc, f == 1.0 ? w : w * f, {}, node.stride, node.padding, out_pad, 1, node.dilation), 1.0);
         }
         break;
