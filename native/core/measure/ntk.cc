@@ -238,15 +238,19 @@ torch::Tensor ntk_jacobian_batched(const TapedForward& forward, const std::vecto
   }
   chunk = std::max<int64_t>(1, std::min(chunk, count));
   if (chunk_used) *chunk_used = chunk;
-  std::vector<torch::Tensor> parts;
-  for (int64_t first = 0; first < count; first += chunk) {
+  // Chunks are independent: with workers > 1 they run on that many threads at once, one intra-op thread
+  // each (as the loop's rows do; on a busy machine this avoids OpenMP barriers across threads).
+  const int64_t chunks = (count + chunk - 1) / chunk;
+  std::vector<torch::Tensor> parts(static_cast<size_t>(chunks));
+  parallel_rows(chunks, settings.workers, settings.cancelled, [&](int64_t index) {
+    torch::NoGradGuard no_grad_here;  // grad mode is thread-local
+    const int64_t first = index * chunk;
     // Checked before every op's backward: a cancel lands within one op of the batched pass.
     auto check_cancelled = [&] {
       if (settings.cancelled && settings.cancelled->load()) {
         fail("CANCELLED", "the NTK job was cancelled after " + std::to_string(first) + " Jacobian rows");
       }
     };
-    check_cancelled();
     const int64_t used = std::min(chunk, count - first);
     auto seeds = torch::zeros({used, batch, classes}, logits.options());
     for (int64_t k = 0; k < used; ++k) {
@@ -259,8 +263,8 @@ torch::Tensor ntk_jacobian_batched(const TapedForward& forward, const std::vecto
     for (const auto& g : grads) {
       if (g.defined()) columns.push_back(g);
     }
-    parts.push_back(columns.empty() ? torch::zeros({used, 0}, logits.options()) : torch::cat(columns, 1));
-  }
+    parts[index] = columns.empty() ? torch::zeros({used, 0}, logits.options()) : torch::cat(columns, 1);
+  });
   return torch::cat(parts, 0);
 }
 

@@ -36,6 +36,7 @@ struct NtkSettings {
   double fallback = 1e5;  // the original's NaN value
   // Jacobian rows are independent backward passes through the retained graph: with workers > 1 they run
   // on that many threads at once (each with one intra-op thread). Same rows, same κ, any worker count.
+  // The batched path runs its row chunks that way too.
   int workers = 1;
   // Set from another thread to stop the job between Jacobian rows (a CANCELLED error); may be null.
   std::shared_ptr<std::atomic<bool>> cancelled;

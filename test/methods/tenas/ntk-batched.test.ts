@@ -110,6 +110,11 @@ describe('batched NTK = autograd loop', () => {
       expect(Math.max(...a.map((v, i) => Math.abs(v - b[i]))) / scale).toBeLessThan(1e-12);
       expect(r.kappa).toBeCloseTo(whole.kappa, 9);
     }
+    // Chunks on several threads at once (workers): the same Θ.
+    const threaded = await net.ntk(x, { path: 'batched', vjpChunk: 2, workers: 3, returnKernel: true });
+    const t = kernelOf(threaded);
+    const w = kernelOf(whole);
+    expect(Math.max(...w.map((v, i) => Math.abs(v - t[i]))) / Math.max(...w.map(Math.abs))).toBeLessThan(1e-12);
     // A 1 MiB budget fits 7 of the 6·4 per_class_trace rows at 32×32 (one row's largest folded activation
     // gradient: 6 samples × 3·32·32 × 8 bytes).
     const x32 = generator(8).randn([6, 3, 32, 32]);
