@@ -32,6 +32,7 @@
         "native/napi/ncp.cc",
         "native/napi/ncp_settings.cc",
         "native/core/ops/cell_ops.cc",
+        "native/core/ops/vjp_tape.cc",
         "native/core/nets/nb201_network.cc",
         "native/core/measure/ntk.cc",
         "native/core/measure/linear_regions.cc",

@@ -135,6 +135,42 @@ export interface NativeGenerator {
 // ---- TE-NAS cell networks (native/napi/tenas.cc, tenas_darts.cc) ----
 
 export type NtkMode = 'logit_sum' | 'per_class_trace' | 'full';
+/** How Jacobian rows are computed: 'batched' (one taped forward, a hand-derived backward carrying many rows
+ * at once; NB201 cell networks), 'loop' (one autograd backward per row, the reference), 'auto' (batched
+ * where the network supports it, else the loop). */
+export type NtkPath = 'auto' | 'batched' | 'loop';
+
+/** NTK options shared by the cell networks. */
+export interface NtkOptions {
+  mode?: NtkMode;
+  singularEps?: number;
+  fallback?: number;
+  /** Loop path: rows on this many threads at once. */
+  workers?: number;
+  path?: NtkPath;
+  /** Batched path: rows per backward pass (0: sized by batchedMemoryMb). */
+  vjpChunk?: number;
+  /** Batched path: memory for one folded activation gradient [rows·B, …], in MiB (default 16). */
+  batchedMemoryMb?: number;
+  /** Also return Θ (float64 tensor). */
+  returnKernel?: boolean;
+  cancel?: NativeCancelToken;
+}
+
+export interface NtkResult {
+  kappa: number;
+  lambdaMax: number;
+  lambdaMin: number;
+  columns: number;
+  fallback: boolean;
+  /** The path that ran: 'batched', 'loop' or 'wide' (copies > 1). */
+  path: 'batched' | 'loop' | 'wide';
+  /** path 'auto' ran the loop: why the batched path did not apply. */
+  loopReason?: string;
+  /** batched: rows per backward pass. */
+  vjpChunk?: number;
+  kernel?: NativeTensor;
+}
 
 /** Construction options of the NB201 cell network (native/napi/tenas.cc). */
 export interface Nb201NetworkOptions {
@@ -155,8 +191,8 @@ export interface Nb201NetworkOptions {
 export interface NativeNb201Network extends NativeModule {
   ntk(
     inputs: NativeTensor,
-    options?: { alpha?: Float32Array; mode?: NtkMode; singularEps?: number; fallback?: number; workers?: number; cancel?: NativeCancelToken },
-  ): Promise<{ kappa: number; lambdaMax: number; lambdaMin: number; columns: number; fallback: boolean }>;
+    options?: NtkOptions & { alpha?: Float32Array; copies?: number },
+  ): Promise<NtkResult>;
   linearRegions(inputs: NativeTensor, options?: { alpha?: Float32Array; batchSize?: number; cancel?: NativeCancelToken }): Promise<{ regions: number; samples: number; features: number }>;
   forward(inputs: NativeTensor): Promise<NativeTensor>;
   setAlpha(alpha: Float32Array): void;
@@ -188,8 +224,8 @@ export interface DartsNetworkOptions {
 export interface NativeDartsNetwork extends NativeModule {
   ntk(
     inputs: NativeTensor,
-    options?: { alphaNormal?: Float32Array; alphaReduce?: Float32Array; mode?: NtkMode; singularEps?: number; fallback?: number; workers?: number; cancel?: NativeCancelToken },
-  ): Promise<{ kappa: number; lambdaMax: number; lambdaMin: number; columns: number; fallback: boolean }>;
+    options?: NtkOptions & { alphaNormal?: Float32Array; alphaReduce?: Float32Array },
+  ): Promise<NtkResult>;
   linearRegions(
     inputs: NativeTensor,
     options?: { alphaNormal?: Float32Array; alphaReduce?: Float32Array; batchSize?: number; cancel?: NativeCancelToken },

@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 // bench/tenas: the same NTK condition numbers and linear-region count computed by our PyTorch-in-Python
 // baseline (baseline.py, Debian's python3-torch) and by torchnas, on the same networks (same seeds →
-// same weights) and the same inputs, in one run; prints values (which must agree) and time ratios.
+// same weights) and the same inputs, in one run; prints values (which must agree) and time ratios. The NTK is
+// timed on both torchnas paths: batched (one taped forward, a hand-derived backward carrying all rows; the
+// default) and the autograd loop (one backward per row, like the Python baseline; the reference path).
 // Usage: node bench/tenas/run.js [--threads N] [--batch B] [--repeats R] [--search]
 'use strict';
 const { execFileSync } = require('node:child_process');
@@ -47,13 +49,24 @@ async function best(fn) {
   const supernet = ntkNetwork({ seed: 0 });
   const single = ntkNetwork({ seed: 42000 });
   const thin = thinNetwork({ seed: 0 });
-  const [sk, st] = await best(async () => (await supernet.ntk(x, { alpha: superAlpha, workers: threads })).kappa);
-  const [gk, gt] = await best(async () => (await single.ntk(x, { alpha: singlePathAlpha([0, 3, 2, 1, 0, 3]), workers: threads })).kappa);
+  const ntk = (net, alpha, path) =>
+    best(async () => {
+      const r = await net.ntk(x, { alpha, path, workers: threads });
+      if (r.path !== path) throw new Error(`asked for the ${path} NTK path, ran ${r.path}`);
+      return r.kappa;
+    });
+  const singleAlpha = singlePathAlpha([0, 3, 2, 1, 0, 3]);
+  const [sk, st] = await ntk(supernet, superAlpha, 'batched');
+  const [skl, stl] = await ntk(supernet, superAlpha, 'loop');
+  const [gk, gt] = await ntk(single, singleAlpha, 'batched');
+  const [gkl, gtl] = await ntk(single, singleAlpha, 'loop');
   const [lr, lt] = await best(async () => (await thin.linearRegions(patches, { alpha: superAlpha })).regions);
 
   const rows = [
-    ['NTK κ, round-1 supernet (C=3, all ops), batch ' + batch, py.supernet_kappa, sk, py.supernet_ntk_s, st],
-    ['NTK κ, single path (NB201 index 42), batch ' + batch, py.single_kappa, gk, py.single_ntk_s, gt],
+    ['NTK κ, round-1 supernet (C=3, all ops), batch ' + batch + ', batched', py.supernet_kappa, sk, py.supernet_ntk_s, st],
+    ['NTK κ, round-1 supernet, autograd loop', py.supernet_kappa, skl, py.supernet_ntk_s, stl],
+    ['NTK κ, single path (NB201 index 42), batch ' + batch + ', batched', py.single_kappa, gk, py.single_ntk_s, gt],
+    ['NTK κ, single path, autograd loop', py.single_kappa, gkl, py.single_ntk_s, gtl],
     ['linear regions, thin supernet, 3000 × 1×3×3', py.thin_regions, lr, py.thin_lr_s, lt],
   ];
   const i = info();
@@ -61,11 +74,13 @@ async function best(fn) {
   console.log(`torchnas ${i.torchnas} (LibTorch ${i.libtorch}) vs PyTorch ${py.torch}; ${threads} thread(s); best of ${repeats}`);
   for (const line of footing.lines) console.log(line);
   if (!footing.equal) console.log(`no ratios: ${footing.reasons.join('; ')}`);
-  console.log('| work | value (Python) | value (torchnas) | Python s | torchnas s | ratio |');
-  console.log('|---|---|---|---|---|---|');
+  console.log('| work | value (Python) | value (torchnas) | rel. difference | Python s | torchnas s | ratio |');
+  console.log('|---|---|---|---|---|---|---|');
   for (const [name, pv, tv, ps, ts] of rows) {
-    console.log(`| ${name} | ${Number(pv).toPrecision(6)} | ${Number(tv).toPrecision(6)} | ${ps.toFixed(3)} | ${ts.toFixed(3)} | ${ratio(ts, ps, footing)} |`);
+    const diff = Math.abs(tv - pv) / Math.abs(pv);
+    console.log(`| ${name} | ${Number(pv).toPrecision(8)} | ${Number(tv).toPrecision(8)} | ${diff.toExponential(1)} | ${ps.toFixed(3)} | ${ts.toFixed(3)} | ${ratio(ts, ps, footing)} |`);
   }
+  console.log(`batched vs loop (torchnas): supernet ${(st / stl).toFixed(2)}× the loop's time, single path ${(gt / gtl).toFixed(2)}×`);
   if (args.includes('--search')) {
     const { runTenasSearch } = dist('methods/tenas/run');
     const { loadTenasConfig } = dist('methods/tenas/config');

@@ -94,17 +94,30 @@ class CellNetworkWrap : public ModuleWrap<Derived, CellNetworkState<Net>> {
     if (workers < 1 || workers > 256) throw_invalid(env, "options.workers must be in 1..256");
     settings.workers = static_cast<int>(workers);
     settings.cancelled = read_cancel_token(o.Get("cancel"));
+    settings.path = guarded(env, [&] { return parse_ntk_path(option_string(o, "path", "auto", "options")); });
+    settings.vjp_chunk = option_int(o, "vjpChunk", 0, "options");
+    if (settings.vjp_chunk < 0) throw_invalid(env, "options.vjpChunk must be >= 0 (0: sized by options.batchedMemoryMb)");
+    settings.batched_memory_mb = option_int(o, "batchedMemoryMb", 16, "options");
+    if (settings.batched_memory_mb < 1) throw_invalid(env, "options.batchedMemoryMb must be >= 1");
     return settings;
   }
 
+  static bool read_return_kernel(const Napi::Object& o) {
+    auto v = o.Get("returnKernel");
+    return v.IsUndefined() ? false : read_bool(v, "options.returnKernel");
+  }
+
   // The NTK and linear-region jobs of every space: `prepare` applies the job's α on the job's thread.
+  // copies > 1: the wide forward; otherwise settings.path picks the batched tape or the autograd loop.
+  // `with_kernel`: the result also carries Θ.
   Napi::Value start_ntk(const Napi::CallbackInfo& info, const char* name, const NtkSettings& settings,
-                        std::function<void(State&)> prepare, int64_t copies = 1) {
+                        std::function<void(State&)> prepare, int64_t copies = 1, bool with_kernel = false) {
     auto inputs = TensorWrap::Read(info[0], "inputs");
     auto state = this->state_;
+    if (copies > 1 && settings.path == NtkPath::kBatched) throw_invalid(info.Env(), "options.copies > 1 (the wide forward) and path 'batched' exclude each other");
     return this->start_job(
         info, name, GradMode::kEnabled,
-        [state, inputs, settings, prepare, copies]() -> PromiseJob::Finish {
+        [state, inputs, settings, prepare, copies, with_kernel]() -> PromiseJob::Finish {
           if (prepare) prepare(*state);
           auto& net = state->net;
           auto x = inputs.to(state->device_, state->dtype);
@@ -117,8 +130,15 @@ class CellNetworkWrap : public ModuleWrap<Derived, CellNetworkState<Net>> {
                                return net->forward(b, trace);
                              },
                              x, copies, settings)
-                       : ntk_condition_number([&](const torch::Tensor& b) { return net->forward(b); }, state->weights, x, settings);
-          return [r](Napi::Env e) -> Napi::Value { return ntk_result_value(e, r); };
+                       : ntk_condition_number_auto(
+                             [&](const torch::Tensor& b) { return net->forward(b); },
+                             [&](const torch::Tensor& b, VjpTape& tape) {
+                               Trace trace;
+                               trace.tape = &tape;
+                               return net->forward(b, trace);
+                             },
+                             state->weights, x, settings);
+          return [r, with_kernel](Napi::Env e) -> Napi::Value { return ntk_result_value(e, r, with_kernel); };
         },
         {info[0]});
   }

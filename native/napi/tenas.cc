@@ -86,14 +86,16 @@ class Nb201Wrap : public CellNetworkWrap<Nb201Wrap, Nb201Network> {
     NtkSettings settings;
     torch::Tensor alpha;
     int64_t copies = 1;
+    bool with_kernel = false;
     if (!info[1].IsUndefined()) {
       auto o = read_object(info[1], "options");
       settings = read_ntk_settings(env, o);
+      with_kernel = read_return_kernel(o);
       copies = option_int(o, "copies", 1, "options");
       if (copies < 1 || copies > 1024) throw_invalid(env, "options.copies must be in 1..1024");
       if (!o.Get("alpha").IsUndefined()) alpha = read_alpha(o.Get("alpha"), "options.alpha");
     }
-    return start_ntk(info, "torchnas.Nb201Network.ntk", settings, alpha_setter(alpha), copies);
+    return start_ntk(info, "torchnas.Nb201Network.ntk", settings, alpha_setter(alpha), copies, with_kernel);
   }
 
   Napi::Value LinearRegions(const Napi::CallbackInfo& info) {

@@ -127,12 +127,14 @@ class DartsWrap : public CellNetworkWrap<DartsWrap, DartsNetwork> {
     require_alive(env);
     NtkSettings settings;
     torch::Tensor normal, reduce;
+    bool with_kernel = false;
     if (!info[1].IsUndefined()) {
       auto o = read_object(info[1], "options");
       settings = read_ntk_settings(env, o);
+      with_kernel = read_return_kernel(o);
       read_alphas(o, normal, reduce);
     }
-    return start_ntk(info, "torchnas.DartsNetwork.ntk", settings, alpha_setter(normal, reduce));
+    return start_ntk(info, "torchnas.DartsNetwork.ntk", settings, alpha_setter(normal, reduce), 1, with_kernel);
   }
 
   Napi::Value LinearRegions(const Napi::CallbackInfo& info) {

@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "../errors.h"
+#include "../ops/vjp_tape.h"
 #include "../runtime.h"
 
 namespace torchnas {
@@ -19,6 +20,13 @@ NtkMode parse_ntk_mode(const std::string& name) {
   if (name == "per_class_trace") return NtkMode::kPerClassTrace;
   if (name == "full") return NtkMode::kFull;
   fail("INVALID_ARGUMENT", "unknown NTK mode '" + name + "': expected logit_sum, per_class_trace or full");
+}
+
+NtkPath parse_ntk_path(const std::string& name) {
+  if (name == "auto") return NtkPath::kAuto;
+  if (name == "batched") return NtkPath::kBatched;
+  if (name == "loop") return NtkPath::kLoop;
+  fail("INVALID_ARGUMENT", "unknown NTK path '" + name + "': expected auto, batched or loop");
 }
 
 std::vector<torch::Tensor> weight_parameters(const torch::nn::Module& module) {
@@ -113,6 +121,7 @@ NtkResult kernel_condition(const torch::Tensor& jacobian_rows, int64_t batch, in
   }
   auto result = condition_number_of(kernel, settings);
   result.jacobian_columns = columns;
+  result.kernel = kernel;
   return result;
 }
 
@@ -152,18 +161,32 @@ NtkResult ntk_condition_number_wide(const WideForward& forward_wide, const torch
     for (int64_t k = 0; k < used; ++k) rows[first + k] = flat[k];
   };
   parallel_rows(chunks, settings.workers, settings.cancelled, run_chunk);
-  return kernel_condition(torch::stack(rows), batch, classes, settings);
+  auto result = kernel_condition(torch::stack(rows), batch, classes, settings);
+  result.path = "wide";
+  return result;
 }
 
-NtkResult ntk_condition_number(const std::function<torch::Tensor(const torch::Tensor&)>& forward,
-                               const std::vector<torch::Tensor>& parameters, const torch::Tensor& inputs,
-                               const NtkSettings& settings) {
+namespace {
+
+void check_ntk_inputs(const torch::Tensor& inputs) {
   if (inputs.dim() < 2 || inputs.size(0) < 2) {
     fail("SHAPE_MISMATCH", "the NTK needs a batch of at least 2 inputs, got " + c10::str(inputs.sizes()));
   }
+}
+
+void check_logits(const torch::Tensor& logits) {
+  if (logits.dim() != 2) fail("SHAPE_MISMATCH", "the NTK expects logits [B, C], got " + c10::str(logits.sizes()));
+}
+
+}  // namespace
+
+torch::Tensor ntk_jacobian_loop(const std::function<torch::Tensor(const torch::Tensor&)>& forward,
+                                const std::vector<torch::Tensor>& parameters, const torch::Tensor& inputs,
+                                const NtkSettings& settings) {
+  check_ntk_inputs(inputs);
   torch::AutoGradMode grad_on(true);
   auto logits = forward(inputs);
-  if (logits.dim() != 2) fail("SHAPE_MISMATCH", "the NTK expects logits [B, C], got " + c10::str(logits.sizes()));
+  check_logits(logits);
   const int64_t batch = logits.size(0), classes = logits.size(1);
   // Row order (i, c) is sample-major, so rows [c::C] are class c's Jacobian in the per-class modes.
   const bool per_sample_sum = settings.mode == NtkMode::kLogitSum;
@@ -176,7 +199,105 @@ NtkResult ntk_condition_number(const std::function<torch::Tensor(const torch::Te
   outputs.reserve(static_cast<size_t>(count));
   for (int64_t r = 0; r < count; ++r) outputs.push_back(output_of(r));
   parallel_rows(count, settings.workers, settings.cancelled, [&](int64_t r) { rows[r] = gradient_row(outputs[r], parameters); });
-  return kernel_condition(torch::stack(rows), batch, classes, settings);
+  return torch::stack(rows);
+}
+
+NtkResult ntk_condition_number(const std::function<torch::Tensor(const torch::Tensor&)>& forward,
+                               const std::vector<torch::Tensor>& parameters, const torch::Tensor& inputs,
+                               const NtkSettings& settings) {
+  check_ntk_inputs(inputs);
+  int64_t classes = 0;
+  auto counting = [&](const torch::Tensor& x) {
+    auto logits = forward(x);
+    classes = logits.dim() == 2 ? logits.size(1) : 0;
+    return logits;
+  };
+  auto jacobian = ntk_jacobian_loop(counting, parameters, inputs, settings);
+  auto result = kernel_condition(jacobian, inputs.size(0), classes, settings);
+  result.path = "loop";
+  return result;
+}
+
+torch::Tensor ntk_jacobian_batched(const TapedForward& forward, const std::vector<torch::Tensor>& parameters,
+                                   const torch::Tensor& inputs, const NtkSettings& settings, int64_t* chunk_used) {
+  check_ntk_inputs(inputs);
+  torch::NoGradGuard no_grad;  // the tape saves what its backward needs; no autograd graph
+  VjpTape tape(inputs);
+  auto logits = forward(inputs, tape);
+  check_logits(logits);
+  if (!tape.supported()) throw VjpTapeUnsupported(tape.why_unsupported());
+  const int64_t batch = logits.size(0), classes = logits.size(1);
+  const bool per_sample_sum = settings.mode == NtkMode::kLogitSum;
+  const int64_t count = per_sample_sum ? batch : batch * classes;
+  int64_t chunk = settings.vjp_chunk;
+  if (chunk <= 0) {
+    // One row's folded activation gradient is B × (largest per-sample activation) elements.
+    const double row_bytes = static_cast<double>(batch) * static_cast<double>(std::max<int64_t>(tape.max_sample_elements(), classes)) *
+                             static_cast<double>(logits.element_size());
+    chunk = static_cast<int64_t>(static_cast<double>(std::max<int64_t>(1, settings.batched_memory_mb)) * 1024.0 * 1024.0 / row_bytes);
+  }
+  chunk = std::max<int64_t>(1, std::min(chunk, count));
+  if (chunk_used) *chunk_used = chunk;
+  // Chunks are independent: with workers > 1 they run on that many threads at once, one intra-op thread
+  // each (as the loop's rows do; on a busy machine this avoids OpenMP barriers across threads).
+  const int64_t chunks = (count + chunk - 1) / chunk;
+  std::vector<torch::Tensor> parts(static_cast<size_t>(chunks));
+  parallel_rows(chunks, settings.workers, settings.cancelled, [&](int64_t index) {
+    torch::NoGradGuard no_grad_here;  // grad mode is thread-local
+    const int64_t first = index * chunk;
+    // Checked before every op's backward: a cancel lands within one op of the batched pass.
+    auto check_cancelled = [&] {
+      if (settings.cancelled && settings.cancelled->load()) {
+        fail("CANCELLED", "the NTK job was cancelled after " + std::to_string(first) + " Jacobian rows");
+      }
+    };
+    const int64_t used = std::min(chunk, count - first);
+    auto seeds = torch::zeros({used, batch, classes}, logits.options());
+    for (int64_t k = 0; k < used; ++k) {
+      const int64_t row = first + k;
+      if (per_sample_sum) seeds[k][row].fill_(1.0);
+      else seeds[k][row / classes][row % classes].fill_(1.0);
+    }
+    auto grads = tape.backward(logits, seeds, parameters, check_cancelled);
+    std::vector<torch::Tensor> columns;
+    for (const auto& g : grads) {
+      if (g.defined()) columns.push_back(g);
+    }
+    parts[index] = columns.empty() ? torch::zeros({used, 0}, logits.options()) : torch::cat(columns, 1);
+  });
+  return torch::cat(parts, 0);
+}
+
+NtkResult ntk_condition_number_batched(const TapedForward& forward, const std::vector<torch::Tensor>& parameters,
+                                       const torch::Tensor& inputs, const NtkSettings& settings) {
+  int64_t chunk = 0;
+  int64_t classes = 0;
+  auto counting = [&](const torch::Tensor& x, VjpTape& tape) {
+    auto logits = forward(x, tape);
+    classes = logits.dim() == 2 ? logits.size(1) : 0;
+    return logits;
+  };
+  auto jacobian = ntk_jacobian_batched(counting, parameters, inputs, settings, &chunk);
+  auto result = kernel_condition(jacobian, inputs.size(0), classes, settings);
+  result.path = "batched";
+  result.vjp_chunk = chunk;
+  return result;
+}
+
+NtkResult ntk_condition_number_auto(const std::function<torch::Tensor(const torch::Tensor&)>& forward,
+                                    const TapedForward& taped_forward, const std::vector<torch::Tensor>& parameters,
+                                    const torch::Tensor& inputs, const NtkSettings& settings) {
+  if (settings.path == NtkPath::kLoop || !taped_forward) return ntk_condition_number(forward, parameters, inputs, settings);
+  try {
+    return ntk_condition_number_batched(taped_forward, parameters, inputs, settings);
+  } catch (const VjpTapeUnsupported& e) {
+    if (settings.path == NtkPath::kBatched) {
+      fail("INVALID_ARGUMENT", std::string("the batched NTK path does not support this network: ") + e.what() + " (use path 'loop' or 'auto')");
+    }
+    auto result = ntk_condition_number(forward, parameters, inputs, settings);
+    result.loop_reason = e.what();
+    return result;
+  }
 }
 
 }  // namespace torchnas

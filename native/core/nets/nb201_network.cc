@@ -38,12 +38,12 @@ torch::Tensor Nb201Cell::forward(const torch::Tensor& x, const torch::Tensor& we
       for (size_t k = 0; k < edges_[e].size(); ++k) {
         const float wk = w[e][edge_ops_[e][k]];
         if (!(wk > kExecuteThreshold)) continue;
-        auto out = edges_[e][k]->forward(nodes[j], trace) * wk;
-        node = node.defined() ? node + out : out;
+        auto out = trace.scale(edges_[e][k]->forward(nodes[j], trace), wk);
+        node = node.defined() ? trace.add(node, out) : out;
       }
     }
     // A node with no live input is the Python int 0 in the original; as a tensor it is zeros.
-    nodes.push_back(node.defined() ? node : torch::zeros_like(x));
+    nodes.push_back(node.defined() ? node : trace.constant(torch::zeros_like(x)));
   }
   return nodes.back();
 }
@@ -148,8 +148,8 @@ torch::Tensor Nb201NetworkImpl::forward(const torch::Tensor& x, const Trace& tra
     h = cell ? cells_[ci++]->forward(h, weights, trace) : blocks_[bi++]->forward(h, trace);
   }
   h = trace.relu(trace.bn(last_bn, h));
-  h = torch::adaptive_avg_pool2d(h, {1, 1}).flatten(1);
-  if (copies == 1) return classifier(h);
+  h = trace.global_avg_pool(h);
+  if (copies == 1) return trace.linear(classifier, h);
   // Wide mode: logits [B, copies, classes], each copy with its own (expanded) classifier weight.
   auto weight = classifier->weight.unsqueeze(0).repeat({copies, 1, 1});
   if (trace.expanded) trace.expanded->push_back(weight);

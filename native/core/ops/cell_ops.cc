@@ -5,12 +5,44 @@
 #include <torch/nn/functional/pooling.h>
 
 #include "../errors.h"
+#include "vjp_tape.h"
 
 namespace torchnas {
 
 namespace F = torch::nn::functional;
 
+torch::Tensor Trace::relu(const torch::Tensor& x) const {
+  auto y = tape ? tape->relu(x) : torch::relu(x);
+  if (relu_outputs && x.dim() == 4) relu_outputs->push_back(y);
+  return y;
+}
+
+torch::Tensor Trace::avg_pool(const torch::Tensor& x, int64_t kernel, int64_t stride, int64_t padding, bool count_include_pad) const {
+  if (tape) return tape->avg_pool(x, kernel, stride, padding, count_include_pad);
+  return F::avg_pool2d(x, F::AvgPool2dFuncOptions(kernel).stride(stride).padding(padding).count_include_pad(count_include_pad));
+}
+
+torch::Tensor Trace::scale(const torch::Tensor& x, double factor) const { return tape ? tape->scale(x, factor) : x * factor; }
+
+torch::Tensor Trace::add(const torch::Tensor& a, const torch::Tensor& b) const { return tape ? tape->add(a, b) : a + b; }
+
+torch::Tensor Trace::constant(const torch::Tensor& t) const { return tape ? tape->constant(t) : t; }
+
+torch::Tensor Trace::global_avg_pool(const torch::Tensor& x) const {
+  if (tape) return tape->global_avg_pool(x);
+  return torch::adaptive_avg_pool2d(x, {1, 1}).flatten(1);
+}
+
+torch::Tensor Trace::linear(torch::nn::Linear& linear, const torch::Tensor& x) const {
+  if (tape) return tape->linear(linear, x);
+  return linear(x);
+}
+
 torch::Tensor Trace::conv(torch::nn::Conv2d& conv, const torch::Tensor& x) const {
+  if (tape) {
+    if (copies != 1) fail("INVALID_ARGUMENT", "the VJP tape runs with copies 1");
+    return tape->conv(conv, x);
+  }
   if (copies == 1) return conv(x);
   const auto& o = conv->options;
   auto weight = conv->weight.repeat({copies, 1, 1, 1});
@@ -20,6 +52,7 @@ torch::Tensor Trace::conv(torch::nn::Conv2d& conv, const torch::Tensor& x) const
 }
 
 torch::Tensor Trace::bn(torch::nn::BatchNorm2d& bn, const torch::Tensor& x) const {
+  if (tape) return tape->batch_norm(bn, x);
   if (copies == 1) return bn(x);
   const auto& o = bn->options;
   if (!bn->is_training()) fail("INVALID_ARGUMENT", "wide evaluation needs train-mode BatchNorm (batch statistics)");
@@ -69,7 +102,7 @@ class Zero : public CellOp {
   Zero(int64_t c_in, int64_t c_out, int64_t stride) : c_in_(c_in), c_out_(c_out), stride_(stride) {}
   torch::Tensor forward(const torch::Tensor& x, const Trace& trace) override {
     if (c_in_ == c_out_) {
-      if (stride_ == 1) return x.mul(0.);
+      if (stride_ == 1) return trace.scale(x, 0.);
       using torch::indexing::Slice;
       return x.index({Slice(), Slice(), Slice(torch::indexing::None, torch::indexing::None, stride_),
                       Slice(torch::indexing::None, torch::indexing::None, stride_)})
@@ -79,7 +112,7 @@ class Zero : public CellOp {
     shape[1] = c_out_ * trace.copies;
     shape[2] = (shape[2] + stride_ - 1) / stride_;
     shape[3] = (shape[3] + stride_ - 1) / stride_;
-    return torch::zeros(shape, x.options());
+    return trace.constant(torch::zeros(shape, x.options()));
   }
   int64_t cost(int64_t side, Cost&) const override { return (side + stride_ - 1) / stride_; }
 
@@ -136,7 +169,7 @@ class Pooling : public CellOp {
   }
   torch::Tensor forward(const torch::Tensor& x, const Trace& trace) override {
     auto h = preprocess ? preprocess->forward(x, trace) : x;
-    if (average_) return F::avg_pool2d(h, F::AvgPool2dFuncOptions(3).stride(stride_).padding(1).count_include_pad(false));
+    if (average_) return trace.avg_pool(h, 3, stride_, 1, /*count_include_pad=*/false);
     return F::max_pool2d(h, F::MaxPool2dFuncOptions(3).stride(stride_).padding(1));
   }
   int64_t cost(int64_t side, Cost& cost) const override {
@@ -221,9 +254,9 @@ ResNetBasicBlock::ResNetBasicBlock(int64_t c_in, int64_t c_out, int64_t stride, 
 torch::Tensor ResNetBasicBlock::forward(const torch::Tensor& x, const Trace& trace) {
   auto out = conv_b->forward(conv_a->forward(x, trace), trace);
   torch::Tensor residual = x;
-  if (downsample) residual = trace.conv(downsample, F::avg_pool2d(x, F::AvgPool2dFuncOptions(2).stride(2)));
+  if (downsample) residual = trace.conv(downsample, trace.avg_pool(x, 2, 2, 0, /*count_include_pad=*/true));
   else if (project) residual = project->forward(x, trace);
-  return residual + out;
+  return trace.add(residual, out);
 }
 
 int64_t ResNetBasicBlock::cost(int64_t side, Cost& cost) const {

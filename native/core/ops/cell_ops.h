@@ -8,6 +8,7 @@
 #include <torch/nn/module.h>
 #include <torch/nn/modules/batchnorm.h>
 #include <torch/nn/modules/conv.h>
+#include <torch/nn/modules/linear.h>
 #include <torch/types.h>
 
 #include <memory>
@@ -16,24 +17,33 @@
 
 namespace torchnas {
 
+class VjpTape;
+
 // How a forward runs. `relu_outputs` collects the output of every ReLU whose input is 4-D (what TE-NAS's
 // forward hooks record). Wide mode (copies > 1) runs `copies` copies of the network side by side: the
 // batch is repeated along channels (copy-major), every conv becomes a grouped conv over per-copy weights and
 // BN normalises each copy's channels on their own, so copy k computes exactly what the plain network does;
 // the per-copy weights (conv weights, BN γ, classifier weight) go to `expanded` in execution order, and one
 // backward with a different output selected per copy yields `copies` per-sample gradients at once (NTK).
+// With `tape` set (copies 1), the ops below record onto it for the batched NTK backward (vjp_tape.h); ops
+// that do not go through Trace leave the tape unsupported, so the caller falls back to autograd.
 struct Trace {
   std::vector<torch::Tensor>* relu_outputs = nullptr;
   int64_t copies = 1;
   std::vector<torch::Tensor>* expanded = nullptr;
+  VjpTape* tape = nullptr;
 
-  torch::Tensor relu(const torch::Tensor& x) const {
-    auto y = torch::relu(x);
-    if (relu_outputs && x.dim() == 4) relu_outputs->push_back(y);
-    return y;
-  }
+  torch::Tensor relu(const torch::Tensor& x) const;
   torch::Tensor conv(torch::nn::Conv2d& conv, const torch::Tensor& x) const;
   torch::Tensor bn(torch::nn::BatchNorm2d& bn, const torch::Tensor& x) const;
+  torch::Tensor avg_pool(const torch::Tensor& x, int64_t kernel, int64_t stride, int64_t padding, bool count_include_pad) const;
+  torch::Tensor scale(const torch::Tensor& x, double factor) const;
+  torch::Tensor add(const torch::Tensor& a, const torch::Tensor& b) const;
+  // A tensor that depends on neither input nor parameters (zeros of an unconnected node or op).
+  torch::Tensor constant(const torch::Tensor& t) const;
+  // [B, C, H, W] → [B, C]: adaptive average pooling to 1×1, flattened.
+  torch::Tensor global_avg_pool(const torch::Tensor& x) const;
+  torch::Tensor linear(torch::nn::Linear& linear, const torch::Tensor& x) const;
   // Concatenates channel blocks per copy (keeps the copy-major layout in wide mode).
   torch::Tensor cat_channels(const std::vector<torch::Tensor>& parts) const;
 };

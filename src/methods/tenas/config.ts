@@ -43,6 +43,9 @@ export const tenasConfigSchema = z
         pruneNumber: z.number().int().min(1).default(1),
         repeats: z.number().int().min(1).default(3),
         precision: z.number().int().min(0).max(15).default(3),
+        /** Candidates of a round scored at once (same results for any count); omitted: cores ÷ threads when
+         * `threads` is set, else 1 (LibTorch's default threads already use every core). */
+        concurrency: z.number().int().min(1).optional(),
       })
       .strict()
       .default({}),

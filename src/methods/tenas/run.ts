@@ -53,9 +53,18 @@ export interface TenasSearchReport {
   rounds: SearchResult['rounds'];
   ntkEvaluations: number;
   linearRegionEvaluations: number;
-  /** Threads computing NTK Jacobian rows concurrently. */
+  /** Threads computing NTK Jacobian rows concurrently (autograd-loop path). */
   ntkWorkers: number;
+  /** Candidates of a round scored at once. */
+  candidateConcurrency: number;
   seconds: number;
+}
+
+/** Candidates of a search round scored at once: the config's, else as many as fill the cores at its threads. */
+export function candidateConcurrency(config: TenasConfig): number {
+  if (config.search.concurrency !== undefined) return config.search.concurrency;
+  if (config.threads === undefined) return 1;
+  return Math.max(1, Math.floor(os.availableParallelism() / config.threads));
 }
 
 /** Concurrent NTK rows: the config's thread count, else every core. */
@@ -141,6 +150,7 @@ export async function runTenasSearch(config: TenasConfig, options: RunOptions = 
           seed: config.seed,
           device,
           ntkWorkers: ntkWorkers(config),
+          candidateConcurrency: candidateConcurrency(config),
         },
         { onProgress: options.onProgress, onRound: (round) => (rounds.push(round), options.onRecord?.('round', round)), signal: options.signal },
       );
@@ -153,6 +163,7 @@ export async function runTenasSearch(config: TenasConfig, options: RunOptions = 
         ntkEvaluations: result.ntkEvaluations,
         linearRegionEvaluations: result.linearRegionEvaluations,
         ntkWorkers: ntkWorkers(config),
+        candidateConcurrency: candidateConcurrency(config),
         seconds: result.seconds,
       };
       if (benchmark && tableFile && result.space === 'nb201') {

@@ -43,8 +43,11 @@ export interface SearchSettings {
   numClasses: number;
   seed: number;
   device: string;
-  /** Threads computing NTK Jacobian rows concurrently (same κ for any count). */
+  /** Threads computing NTK Jacobian rows concurrently on the autograd-loop path (same κ for any count). */
   ntkWorkers?: number;
+  /** Candidates of a round scored at once, each on its own copy of the round's NTK network (default 1); the
+   * results are the same for any count. */
+  candidateConcurrency?: number;
   /** DARTS edge pruning: compare each group's candidates with the current α instead of the stale origin. */
   fixEdgeOriginQuirk?: boolean;
 }
@@ -202,44 +205,67 @@ async function runPruning(
 
   // Seeds of the thin networks: one fresh network per candidate (the original builds a new pair per candidate).
   let thinNetworks = 0;
-  const evaluate = async (kappa: Scorer, origin: Alphas, candidates: Candidate[], round: number) => {
-    for (const c of candidates) {
-      checkCancelled();
-      const regions = space.regionScorer(settings.seed * 1_000_000 + thinNetworks++, scoring);
-      const dk: number[] = [];
-      const dr: number[] = [];
+  // What a candidate consumes, drawn when it starts: its thin network and, per repeat, the NTK batch and the
+  // patches, in the order the sequential loop drew them. Candidates start in list order and draw synchronously,
+  // so the streams (and so every score) are the same for any number of concurrent candidates.
+  const draw = (): { regions: Scorer; batches: Tensor[]; patches: Tensor[] } => {
+    const regions = space.regionScorer(settings.seed * 1_000_000 + thinNetworks++, scoring);
+    const batches: Tensor[] = [];
+    const patches: Tensor[] = [];
+    for (let r = 0; r < settings.repeats; r++) {
+      batches.push(source.ntkBatch(settings.ntkBatchSize));
+      patches.push(source.patches(settings.linearRegionSamples, settings.linearRegionInputSize));
+    }
+    return { regions, batches, patches };
+  };
+  const scoreCandidate = async (kappa: Scorer, origin: Alphas, c: Candidate, round: number) => {
+    const { regions, batches, patches } = draw();
+    const dk: number[] = [];
+    const dr: number[] = [];
+    try {
       for (let r = 0; r < settings.repeats; r++) {
-        let kOrigin: number, kCandidate: number, rOrigin: number, rCandidate: number;
-        const batch: Tensor = source.ntkBatch(settings.ntkBatchSize);
         // An abort stops a running native job through `cancel`; these checks skip the jobs not yet started.
-        try {
-          checkCancelled();
-          kOrigin = await kappa(batch, origin);
-          checkCancelled();
-          kCandidate = await kappa(batch, c.alphas);
-        } finally {
-          batch.dispose();
-        }
-        const patches: Tensor = source.patches(settings.linearRegionSamples, settings.linearRegionInputSize);
-        try {
-          checkCancelled();
-          rOrigin = await regions(patches, origin);
-          checkCancelled();
-          rCandidate = await regions(patches, c.alphas);
-        } finally {
-          patches.dispose();
-        }
+        checkCancelled();
+        const kOrigin = await kappa(batches[r], origin);
+        checkCancelled();
+        const kCandidate = await kappa(batches[r], c.alphas);
+        checkCancelled();
+        const rOrigin = await regions(patches[r], origin);
+        checkCancelled();
+        const rCandidate = await regions(patches[r], c.alphas);
         counts.ntk += 2;
         counts.linearRegions += 2;
         dk.push(numpyRound(relativeChange(kOrigin, kCandidate), settings.precision));
         dr.push(pythonRound(relativeChange(rOrigin, rCandidate), settings.precision));
         c.repeats.push([kOrigin, kCandidate, rOrigin, rCandidate]);
       }
-      c.deltaKappa = dk.reduce((a, b) => a + b, 0) / dk.length;
-      c.deltaRegions = dr.reduce((a, b) => a + b, 0) / dr.length;
-      counts.done++;
-      onProgress?.(counts.done, total, { round: round + 1, candidate: `${c.cell} ${c.edge} ${c.op}`, deltaKappa: c.deltaKappa, deltaRegions: c.deltaRegions });
+    } finally {
+      for (const t of [...batches, ...patches]) t.dispose();
     }
+    c.deltaKappa = dk.reduce((a, b) => a + b, 0) / dk.length;
+    c.deltaRegions = dr.reduce((a, b) => a + b, 0) / dr.length;
+    counts.done++;
+    onProgress?.(counts.done, total, { round: round + 1, candidate: `${c.cell} ${c.edge} ${c.op}`, deltaKappa: c.deltaKappa, deltaRegions: c.deltaRegions });
+  };
+  // `kappas`: one NTK scorer (network) per concurrent lane, all with the round's weights. Each lane takes the
+  // next candidate in list order; a failure stops the others from starting new candidates and is rethrown
+  // once every lane has finished its running one.
+  const evaluate = async (kappas: Scorer[], origin: Alphas, candidates: Candidate[], round: number) => {
+    let next = 0;
+    let failure: { error: unknown } | undefined;
+    const lane = async (kappa: Scorer) => {
+      while (!failure && next < candidates.length) {
+        const c = candidates[next++];
+        try {
+          checkCancelled();
+          await scoreCandidate(kappa, origin, c, round);
+        } catch (error) {
+          failure ??= { error };
+        }
+      }
+    };
+    await Promise.all(kappas.map(lane));
+    if (failure) throw failure.error;
     // §4: dense ranks (Δκ descending, ΔR ascending) and rank sums; the stable ascending sort starts from the
     // NTK order, so ties keep it.
     const kappaRanking = denseRank(candidates.map((c) => c.deltaKappa), { descending: true, precision: settings.precision });
@@ -276,11 +302,18 @@ async function runPruning(
     seconds: (Date.now() - t0) / 1000,
   });
 
+  const lanes = settings.candidateConcurrency ?? 1;
+  if (!Number.isInteger(lanes) || lanes < 1) {
+    throw new TorchnasError(`candidateConcurrency must be an integer >= 1, got ${lanes}`, 'CONFIG_INVALID');
+  }
+  // The round's NTK network, once per concurrent lane: same seed, so the same weights (§1.3).
+  const ntkScorers = (round: number): Scorer[] => Array.from({ length: lanes }, () => space.ntkScorer(settings.seed * 1000 + round, scoring));
+
   let round = 0;
   // Op pruning rounds.
   for (; !state.singlePath(); round++) {
     const t0 = Date.now();
-    const kappa = space.ntkScorer(settings.seed * 1000 + round, scoring);
+    const kappa = ntkScorers(round);
     const pruneEff = Math.min(settings.pruneNumber, state.live(0, 0).length - 1);
     const list: Candidate[] = [];
     for (let c = 0; c < space.cellTypes.length; c++) {
@@ -306,7 +339,7 @@ async function runPruning(
 
   // DARTS edge pruning: keep two inputs per node.
   if (space.edgeGroups) {
-    const kappa = space.ntkScorer(settings.seed * 1000 + round, scoring);
+    const kappa = ntkScorers(round);
     const staleOrigin = state.alphas.map((a) => a.slice());
     for (let c = 0; c < space.cellTypes.length; c++) {
       for (const [lo, hi] of space.edgeGroups) {

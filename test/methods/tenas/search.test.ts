@@ -1,5 +1,6 @@
 import { openInputSource } from '../../../src/data/input-source';
-import { searchNb201, SearchSettings } from '../../../src/methods/tenas/search';
+import { searchNb201, searchPruning, SearchSettings } from '../../../src/methods/tenas/search';
+import { NB201_PRUNING_SPACE, PruningSpace } from '../../../src/methods/tenas/pruning-space';
 import { benchmarkNetwork } from '../../../src/methods/tenas/networks';
 import { openNb201Table, lookupNb201 } from '../../../src/benchmarks/nb201-lookup';
 import { loadTenasConfig } from '../../../src/methods/tenas/config';
@@ -43,6 +44,41 @@ describe('TE-NAS pruning search on NB201', () => {
     expect(b.rounds.map((r) => r.candidates.map((c) => c.repeats))).toEqual(a.rounds.map((r) => r.candidates.map((c) => c.repeats)));
     const c = await run(5);
     expect(c.rounds[0].candidates.map((x) => x.repeats)).not.toEqual(a.rounds[0].candidates.map((x) => x.repeats));
+  });
+
+  test('scoring a round\'s candidates concurrently gives the sequential run\'s scores, ranks and architecture', async () => {
+    // The NB201 space with its NTK scorer watched: how many NTK jobs are in flight at once.
+    let inFlight = 0;
+    let peak = 0;
+    const watched: PruningSpace = {
+      ...NB201_PRUNING_SPACE,
+      ntkScorer(seed, settings) {
+        const inner = NB201_PRUNING_SPACE.ntkScorer(seed, settings);
+        return async (inputs, alphas) => {
+          peak = Math.max(peak, ++inFlight);
+          try {
+            return await inner(inputs, alphas);
+          } finally {
+            inFlight--;
+          }
+        };
+      },
+    };
+    const run = async (candidateConcurrency: number) => {
+      peak = 0;
+      const result = await searchPruning(watched, await openInputSource('random', 6), { ...quick, seed: 6, repeats: 2, candidateConcurrency });
+      return { result, peak };
+    };
+    const { result: sequential, peak: one } = await run(1);
+    const { result: concurrent, peak: three } = await run(3);
+    expect(one).toBe(1);
+    expect(three).toBe(3);
+    expect(concurrent.arch).toBe(sequential.arch);
+    expect(concurrent.rounds.map((r) => r.candidates.map(({ repeats, deltaKappa, deltaRegions, rankSum, pruned }) => ({ repeats, deltaKappa, deltaRegions, rankSum, pruned })))).toEqual(
+      sequential.rounds.map((r) => r.candidates.map(({ repeats, deltaKappa, deltaRegions, rankSum, pruned }) => ({ repeats, deltaKappa, deltaRegions, rankSum, pruned }))),
+    );
+    expect(concurrent.ntkEvaluations).toBe(sequential.ntkEvaluations);
+    await expect(searchNb201(await openInputSource('random', 6), { ...quick, candidateConcurrency: 0 })).rejects.toThrow(/candidateConcurrency must be an integer >= 1/);
   });
 
   test('the shipped configs parse, the faithful one with the original launcher settings', () => {
