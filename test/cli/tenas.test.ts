@@ -153,7 +153,7 @@ describe('flags are validated by the config schema', () => {
     [['tenas', 'correlate', '--benchmark', 'x.pkl', '--repeats', '0'], /search\.repeats: Number must be greater than or equal to 1/],
     [['tenas', 'correlate', '--benchmark', 'x.pkl', '--batch', '1'], /ntk\.batchSize: Number must be greater than or equal to 2/],
     [['tenas', 'search', '--mode', 'trace'], /ntk\.mode: Invalid enum value/],
-    [['tenas', 'search', '--data', 'mnist'], /data\.source: expected 'fashion-mnist', 'random' or 'cifar10:DIR'/],
+    [['tenas', 'search', '--data', 'mnist'], /data\.source: expected 'fashion-mnist', 'random', 'cifar10:DIR' or 'folder:DIR'/],
   ])('%j is a config error (exit 2)', async (argv, message) => {
     const r = await runCli(argv);
     expect(r.code).toBe(2);
