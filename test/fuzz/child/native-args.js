@@ -62,7 +62,11 @@ const FACTORIES = {
       },
       { seed: 1 },
     ),
+  NarRanker: () => new b.NarRanker({ nPatch: 31, patchLen: 16, dModel: 8, dInner: 8, nLayers: 1, nHead: 2, dK: 4, dV: 4, dTierInner: 8, dScoreInner: 8, seed: 1 }),
+  // a group of one (made in main(): joining is a Promise); close() during the fuzz leaves it DISPOSED, as a user would
+  Distributed: () => distributedOfOne,
 };
+let distributedOfOne = null;
 const instances = {};
 function instance(cls, fresh) {
   if (fresh || !instances[cls]) {
@@ -173,6 +177,16 @@ async function settle(value) {
 }
 
 async function main() {
+  try {
+    if (b.Distributed.available) {
+      const server = require('node:net').createServer();
+      const port = await new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server.address().port)));
+      await new Promise((resolve) => server.close(resolve));
+      distributedOfOne = await b.Distributed.connect({ rank: 0, worldSize: 1, masterPort: port, timeoutMs: 20000 });
+    }
+  } catch {
+    distributedOfOne = null;
+  }
   const all = targets();
   const outcomes = {};
   const violations = [];
