@@ -4,13 +4,13 @@
  * under `torchnas launch`; sharding; clear errors.
  */
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { shardIndices, takeRows } from '../../src/distributed/data-parallel';
 import { launch } from '../../src/distributed/launch';
 import { native } from '../../src/native';
 import { compileCli, ROOT, spawnCli } from '../helpers/cli';
+import { freePort } from '../helpers/net';
 
 // eslint-disable-next-line @typescript-eslint/no-var-requires
 const { fixedImages } = require('../fixtures/distributed/dp-data.cjs') as { fixedImages: () => { images: Uint8Array; labels: Uint8Array; count: number } };
@@ -18,16 +18,6 @@ const { fixedImages } = require('../fixtures/distributed/dp-data.cjs') as { fixe
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'torchnas-dp-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 test('shards are disjoint, equal-sized, seeded, and cover all but the remainder', () => {
   const a = [0, 1, 2].map((r) => Array.from(shardIndices(10, r, 3, 5)));

@@ -1,6 +1,6 @@
 import { spawn, ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as net from 'node:net';
+import { freePort } from './net';
 
 /** Debian's redis-server, if installed. */
 export function redisServerPath(): string | undefined {
@@ -8,16 +8,6 @@ export function redisServerPath(): string | undefined {
   return undefined;
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 export interface RedisInstance {
   url: string;

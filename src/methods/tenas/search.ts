@@ -244,6 +244,8 @@ async function runPruning(
     }
     c.deltaKappa = dk.reduce((a, b) => a + b, 0) / dk.length;
     c.deltaRegions = dr.reduce((a, b) => a + b, 0) / dr.length;
+    // with concurrent lanes another lane's candidate may finish just after an abort: it is not counted or reported
+    checkCancelled();
     counts.done++;
     onProgress?.(counts.done, total, { round: round + 1, candidate: `${c.cell} ${c.edge} ${c.op}`, deltaKappa: c.deltaKappa, deltaRegions: c.deltaRegions });
   };
