@@ -33,4 +33,10 @@ function ratio(ours, theirs, footing, digits = 2) {
   return footing.equal ? `${(ours / theirs).toFixed(digits)}×` : '— (unequal footing)';
 }
 
-module.exports = { childEnv, compareFooting, ratio };
+/** The value after `--name` on the command line (a string), or `fallback` when the flag is absent. */
+function option(name, fallback, args = process.argv.slice(2)) {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? args[i + 1] : fallback;
+}
+
+module.exports = { childEnv, compareFooting, option, ratio };

@@ -15,13 +15,9 @@ const os = require('node:os');
 const path = require('node:path');
 const root = path.resolve(__dirname, '..', '..');
 const dist = (p) => require(path.join(root, 'dist', p));
-const { childEnv, compareFooting, ratio } = require('../footing');
+const { childEnv, compareFooting, option, ratio } = require('../footing');
 
 const args = process.argv.slice(2);
-const option = (name, fallback) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? args[i + 1] : fallback;
-};
 const threadList = String(option('threads', '1,2')).split(',').map(Number);
 const steps = Number(option('steps', 3));
 const measTimes = Number(option('meas-times', 110));

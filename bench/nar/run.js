@@ -9,13 +9,8 @@ const { execFileSync } = require('node:child_process');
 const path = require('node:path');
 const root = path.resolve(__dirname, '..', '..');
 const dist = (p) => require(path.join(root, 'dist', p));
-const { childEnv, compareFooting, ratio } = require('../footing');
+const { childEnv, compareFooting, option, ratio } = require('../footing');
 
-const args = process.argv.slice(2);
-const option = (name, fallback) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? args[i + 1] : fallback;
-};
 const threads = Number(option('threads', 1));
 const repeat = Number(option('repeat', 1));
 

@@ -9,11 +9,7 @@ const path = require('node:path');
 const root = path.resolve(__dirname, '..', '..');
 const dist = (p) => require(path.join(root, 'dist', p));
 
-const args = process.argv.slice(2);
-const option = (name, fallback) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? Number(args[i + 1]) : fallback;
-};
+const option = (name, fallback) => Number(require('../footing').option(name, fallback));
 const iterations = option('iterations', 50);
 const repeats = option('repeats', 3);
 const seed = option('seed', 1);

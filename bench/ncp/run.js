@@ -14,13 +14,9 @@ const os = require('node:os');
 const path = require('node:path');
 const root = path.resolve(__dirname, '..', '..');
 const dist = (p) => require(path.join(root, 'dist', p));
-const { childEnv, compareFooting, ratio } = require('../footing');
+const { childEnv, compareFooting, option, ratio } = require('../footing');
 
 const args = process.argv.slice(2);
-const option = (name, fallback) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? args[i + 1] : fallback;
-};
 const table = dist('benchmarks/table-names').resolveTablePath(option('table', 'seg'), { kind: 'nas-bench-mr' });
 const epochs = Number(option('epochs', 200));
 const iters = Number(option('iters', 70));

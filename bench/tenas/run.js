@@ -10,13 +10,10 @@ const { execFileSync } = require('node:child_process');
 const path = require('node:path');
 const root = path.resolve(__dirname, '..', '..');
 const dist = (p) => require(path.join(root, 'dist', p));
-const { childEnv, compareFooting, ratio } = require('../footing');
+const { childEnv, compareFooting, option, ratio } = require('../footing');
 
 const args = process.argv.slice(2);
-const flag = (name, fallback) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? Number(args[i + 1]) : fallback;
-};
+const flag = (name, fallback) => Number(option(name, fallback));
 const threads = flag('threads', 1);
 const batch = flag('batch', 72);
 const repeats = flag('repeats', 2);
