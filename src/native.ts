@@ -631,6 +631,13 @@ export interface NativeDenseSuperNet extends NativeModule {
   saveCheckpoint(path: string, extras?: Record<string, NativeTensor>): Promise<void>;
   /** Restores a checkpoint of the same space in place. */
   loadCheckpoint(path: string): Promise<{ epoch: number; steps: number; extras: Record<string, NativeTensor> }>;
+  /**
+   * Data-parallel search from the next step on (null: one process again): weight steps average the sampled ops'
+   * weight gradients over the ranks, architecture steps the α/β gradients. Every rank passes the same group, builds
+   * the super net with the same seed (so draws the same op samples) and runs the same number of steps.
+   * broadcastState(dist) sends rank 0's weights, buffers and α/β to every rank.
+   */
+  setDistributed(dist: NativeDistributed | null): void;
 }
 
 export interface NativeBinding {

@@ -14,6 +14,8 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "../core/errors.h"
@@ -56,6 +58,13 @@ inline Napi::Object named_tensors_value(Napi::Env env, const NamedTensors& tenso
   for (const auto& [name, value] : tensors) o.Set(name, TensorWrap::Wrap(env, value));
   return o;
 }
+
+// States whose data-parallel start needs more than the module's parameters and buffers expose
+// std::vector<torch::Tensor> broadcast_extras() (tensors updated in place by broadcastState).
+template <typename S, typename = void>
+struct HasBroadcastExtras : std::false_type {};
+template <typename S>
+struct HasBroadcastExtras<S, std::void_t<decltype(std::declval<S&>().broadcast_extras())>> : std::true_type {};
 
 template <typename Derived, typename State>
 class ModuleWrap : public Napi::ObjectWrap<Derived> {
@@ -300,6 +309,10 @@ class ModuleWrap : public Napi::ObjectWrap<Derived> {
                        std::vector<torch::Tensor> tensors;
                        for (const auto& p : state->module().parameters(true)) tensors.push_back(p);
                        for (const auto& b : state->module().buffers(true)) tensors.push_back(b);
+                       // state the module does not own (DenseNAS's α/β) travels too, where the state names it
+                       if constexpr (HasBroadcastExtras<State>::value) {
+                         for (const auto& t : state->broadcast_extras()) tensors.push_back(t);
+                       }
                        handle.context->broadcast(tensors, root);
                        return {};
                      },

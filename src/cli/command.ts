@@ -2,6 +2,7 @@
  * The shape of a `torchnas` subcommand: each declares its flags (with help) once; parsing, `--help` and
  * typed flag values come from that declaration (node:util parseArgs, strict: an unknown flag is a usage error).
  */
+import { isSecondaryRank } from '../distributed/launch';
 import { parseArgs } from 'node:util';
 import { TorchnasError } from '../core/errors';
 import { progressBar, ProgressCallback } from '../core/progress';
@@ -183,6 +184,8 @@ export async function runMethod<T>(label: string, json: boolean, work: (context:
   const onSigint = () => controller.abort();
   process.once('SIGINT', onSigint);
   const bar = progressBar(label, { quiet: json || options.progress === false });
+  // under `torchnas launch`, only rank 0 keeps the run record (the ranks share the output folder)
+  if (isSecondaryRank()) options = { ...options, record: undefined };
   const log = options.record === undefined ? undefined : RunEventLog.open(options.record);
   let started = false;
   const ensureStart = () => {

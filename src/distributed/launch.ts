@@ -11,6 +11,8 @@
  * - Ctrl-C (SIGINT) is passed on to every worker; a second one kills them. No worker outlives the launch when it
  *   ends normally, fails or is interrupted.
  */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { ChildProcess, spawn } from 'node:child_process';
 import { TorchnasError } from '../core/errors';
 
@@ -238,4 +240,22 @@ export function launchEnvironment(env: NodeJS.ProcessEnv = process.env): LaunchE
     masterPort: int('MASTER_PORT', 29500),
     restartCount: int('TORCHELASTIC_RESTART_COUNT', 0),
   };
+}
+
+/**
+ * Where a restarted group resumes: under `torchnas launch --max-restarts` (TORCHELASTIC_RESTART_COUNT > 0), a
+ * command given `--out DIR` and no `--resume` continues from DIR when DIR holds a checkpoint (the last one rank 0
+ * wrote before the failure); undefined otherwise (a first start, or a failure before the first checkpoint, starts over).
+ */
+export function restartResumeDir(out: string | undefined, resume: string | undefined, checkpointFile: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  if (resume !== undefined || out === undefined) return resume;
+  const launched = launchEnvironment(env);
+  if (!launched || launched.restartCount === 0) return undefined;
+  return fs.existsSync(path.join(out, checkpointFile)) ? out : undefined;
+}
+
+/** True in a launched worker other than rank 0 (which alone writes results, checkpoints and run records). */
+export function isSecondaryRank(env: NodeJS.ProcessEnv = process.env): boolean {
+  const launched = launchEnvironment(env);
+  return launched !== undefined && launched.rank > 0;
 }

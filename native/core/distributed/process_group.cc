@@ -120,14 +120,15 @@ bool DistributedContext::all_true(bool value) {
   return flag.item<double>() == 0.0;
 }
 
-void DistributedContext::average_gradients(const std::vector<torch::Tensor>& parameters) {
+void DistributedContext::average_gradients(const std::vector<torch::Tensor>& parameters, const std::vector<char>* written) {
   torch::NoGradGuard no_grad;
   const auto n = static_cast<int64_t>(parameters.size());
   if (n == 0 || settings_.world_size == 1) return;
-  // which parameters have a gradient on any rank
+  if (written && static_cast<int64_t>(written->size()) != n) fail("INTERNAL", "average_gradients: one written flag per parameter expected");
+  // which parameters have a (written) gradient on any rank
   auto defined = torch::zeros({n}, torch::kFloat64);
   auto* d = defined.data_ptr<double>();
-  for (int64_t i = 0; i < n; ++i) d[i] = parameters[i].grad().defined() ? 1.0 : 0.0;
+  for (int64_t i = 0; i < n; ++i) d[i] = parameters[i].grad().defined() && (!written || (*written)[static_cast<size_t>(i)]) ? 1.0 : 0.0;
   all_reduce(defined, /*mean=*/false);
   std::vector<torch::Tensor> grads;
   for (int64_t i = 0; i < n; ++i) {
@@ -179,7 +180,7 @@ void DistributedContext::all_reduce(torch::Tensor&, bool) { unavailable(); }
 std::vector<torch::Tensor> DistributedContext::all_gather(const torch::Tensor&) { unavailable(); }
 void DistributedContext::barrier() { unavailable(); }
 bool DistributedContext::all_true(bool) { unavailable(); }
-void DistributedContext::average_gradients(const std::vector<torch::Tensor>&) { unavailable(); }
+void DistributedContext::average_gradients(const std::vector<torch::Tensor>&, const std::vector<char>*) { unavailable(); }
 
 #endif
 

@@ -49,7 +49,11 @@ class DistributedContext {
   // Averages the gradients of `parameters` over the ranks, flattened into buckets. A parameter whose gradient is
   // undefined on some ranks (an op not sampled there) takes a zero gradient on those ranks when any rank has one,
   // so every rank steps the same parameters with the same averaged gradient; undefined everywhere stays undefined.
-  void average_gradients(const std::vector<torch::Tensor>& parameters);
+  // `written` (one flag per parameter, optional): which gradients this step's backward wrote on this rank. Only
+  // those written on some rank are reduced: a gradient zeroed by zero_grad and untouched by the step on every rank
+  // (an op sampled on no rank; LibTorch 1.x keeps zero tensors) is zero everywhere and stays as it is, so a search
+  // over a 90 M-weight super network exchanges only the sampled ops' gradients.
+  void average_gradients(const std::vector<torch::Tensor>& parameters, const std::vector<char>* written = nullptr);
 
  private:
   struct Impl;

@@ -164,6 +164,19 @@ torch::Tensor TrainingLoop::run_step(const std::vector<size_t>& indices, const s
     apply_schedule(*group);
     if (autograd) group->optimizer->zero_grad();
   }
+  // Data-parallel: which gradients this step writes, told by each gradient's tensor and version counter before and
+  // after (autograd accumulates in place or replaces the tensor); only those are averaged over the ranks.
+  std::vector<torch::Tensor> params;
+  std::vector<std::pair<const void*, int64_t>> before;
+  if (distributed_) {
+    for (auto* group : groups)
+      for (const auto& pg : group->optimizer->param_groups())
+        for (const auto& p : pg.params()) {
+          params.push_back(p);
+          const auto& g = p.grad();
+          before.emplace_back(g.defined() ? static_cast<const void*>(g.unsafeGetTensorImpl()) : nullptr, g.defined() ? static_cast<int64_t>(g._version()) : 0);
+        }
+  }
   lap(profile_.prepare);
   auto loss = compute();
   const double value = loss.item<double>();
@@ -183,11 +196,12 @@ torch::Tensor TrainingLoop::run_step(const std::vector<size_t>& indices, const s
     lap(profile_.backward);
   }
   if (distributed_) {
-    std::vector<torch::Tensor> params;
-    for (auto* group : groups)
-      for (const auto& pg : group->optimizer->param_groups())
-        for (const auto& p : pg.params()) params.push_back(p);
-    distributed_->average_gradients(params);
+    std::vector<char> written(params.size(), 0);
+    for (size_t i = 0; i < params.size(); ++i) {
+      const auto& g = params[i].grad();
+      written[i] = g.defined() && (static_cast<const void*>(g.unsafeGetTensorImpl()) != before[i].first || static_cast<int64_t>(g._version()) != before[i].second);
+    }
+    distributed_->average_gradients(params, &written);
     lap(profile_.backward);
   }
   for (auto* group : groups) {

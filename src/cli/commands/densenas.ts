@@ -1,3 +1,4 @@
+import { restartResumeDir } from '../../distributed/launch';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { writeFileAtomic } from '../../core/atomic-file';
@@ -52,7 +53,8 @@ const searchCommand = (group: string) =>
             data: flags.data,
             dataDir: flags['data-dir'],
             out: flags.out,
-            resume: flags.resume,
+            // a group restarted by `torchnas launch --max-restarts` continues from --out's last checkpoint
+            resume: restartResumeDir(flags.out, flags.resume, CHECKPOINT_FILE),
             seed: intFlag(flags.seed, 'seed'),
             epochs: intFlag(flags.epochs, 'epochs'),
             limit: intFlag(flags.limit, 'limit'),

@@ -1,3 +1,5 @@
+import { restartResumeDir } from '../../distributed/launch';
+import { CHECKPOINT_FILE } from '../../core/resume';
 import { trainDemo } from '../../methods/demo/train-demo';
 import { defineCommand, intFlag, numberFlag, runMethod } from '../command';
 
@@ -29,7 +31,8 @@ export const trainDemoCommand = defineCommand({
       dataDir: flags.data,
       limit: intFlag(flags.limit, 'limit'),
       out: flags.out,
-      resume: flags.resume,
+      // a group restarted by `torchnas launch --max-restarts` continues from --out's last checkpoint
+      resume: restartResumeDir(flags.out, flags.resume, CHECKPOINT_FILE),
     };
     const r = await runMethod('train-demo', flags.json, (context) => trainDemo({ ...options, ...context }));
     if (!flags.json) {

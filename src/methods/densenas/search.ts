@@ -24,7 +24,8 @@ import { tensor } from '../../core/tensor';
 import { loadCifar10 } from '../../data/cifar10';
 import { loadFashionMnist } from '../../data/fashion-mnist';
 import { imageFolderOf, loadImageFolder } from '../../data/image-folder';
-import { native, NativeDenseSuperNet } from '../../native';
+import { native, NativeDenseSuperNet, NativeDistributed } from '../../native';
+import { joinProcessGroup } from '../../distributed/data-parallel';
 import { EnvelopeTargets, recordRun } from '../../report/envelope';
 import { renderChart, stackCharts } from '../../report/svg';
 import { checkLutFingerprint, costListFromLut, readLatListFile, readLutFile, type LutFingerprint } from '../../benchmarks/densenas-lut';
@@ -86,6 +87,16 @@ export interface DenseSearchOptions {
   onProgress?: ProgressCallback;
   signal?: AbortSignal;
   onEnvelope?: EnvelopeTargets['onEnvelope'];
+  /**
+   * Data parallelism: a joined process group, or null for one process. Default: the group `torchnas launch` (or
+   * torchrun) describes in RANK / WORLD_SIZE / MASTER_ADDR / MASTER_PORT, if any. The batch size stays the global
+   * one (data.batch_size, as the original's, which DataParallel split over its 4 GPUs): each of W ranks takes a
+   * disjoint 1/W of every epoch's images in batches of batch/W, so the run makes the same steps under the same
+   * schedule as one process. Weight steps average the sampled ops' gradients, architecture steps the α/β
+   * gradients; every rank draws the same op samples (one seed), so α/β stay identical on all ranks — checked after
+   * every epoch. Only rank 0 writes `out` and times the derived network.
+   */
+  distributed?: NativeDistributed | null;
 }
 
 export interface DenseEpochRecord {
@@ -129,6 +140,10 @@ export interface DenseSearchResult {
   records: DenseEpochRecord[];
   derived: { netConfig: string; path: number[]; pathProbability: number; cost: number };
   topK: { epoch: number; valAccuracy: number; netConfig: string; cost: number }[];
+  /** The final architecture parameters (β per block, α_head, α_stack rows), from which `derived` follows. */
+  archParameters: DenseArchParameters;
+  /** Processes that searched together (1: no data parallelism). */
+  worldSize: number;
   wallSeconds: number;
 }
 
@@ -284,13 +299,21 @@ export async function runDenseSearch(config: DenseNasConfig, options: DenseSearc
   const started = Date.now();
   const resume = options.resume !== undefined ? readResumePoint(options.resume, 'densenas search') : undefined;
   const seed = options.seed ?? resume?.identity.seed ?? config.train_params.seed;
-  const out = options.out ?? options.resume;
+  const dist = options.distributed !== undefined ? options.distributed : await joinProcessGroup();
+  const joined = options.distributed === undefined && dist !== null && dist !== undefined;
+  const rank = dist?.rank ?? 0;
+  const world = dist?.worldSize ?? 1;
+  // only rank 0 writes results and checkpoints
+  const out = rank === 0 ? options.out ?? options.resume : undefined;
   const device = resolveDevice(options.device ?? 'cpu');
   if (options.threads !== undefined) setThreads(options.threads);
   const epochs = options.epochs ?? config.train_params.epochs;
   const batchSize = options.batchSize ?? config.data.batch_size;
   if (!Number.isInteger(epochs) || epochs < 1) throw new TorchnasError(`epochs must be an integer >= 1, got ${epochs}`, 'INVALID_ARGUMENT');
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new TorchnasError(`batch size must be an integer >= 1, got ${batchSize}`, 'INVALID_ARGUMENT');
+  if (batchSize % world !== 0) {
+    throw new TorchnasError(`the batch size (${batchSize}, the global batch) must be a multiple of the ${world} ranks: each takes batch/${world} images per step`, 'INVALID_ARGUMENT');
+  }
   if (options.limit !== undefined && (!Number.isInteger(options.limit) || options.limit < 1)) {
     throw new TorchnasError(`limit must be an integer >= 1, got ${options.limit}`, 'INVALID_ARGUMENT');
   }
@@ -300,193 +323,260 @@ export async function runDenseSearch(config: DenseNasConfig, options: DenseSearc
   const space = buildDenseSpace(config);
   const data = options.data ?? 'fashion-mnist';
   const records: DenseEpochRecord[] = [];
-  return recordRun(
-    { method: 'densenas search', device, seed, config },
-    options,
-    async () => {
-      const set = await loadImages(data, config, options.dataDir);
-      const split = shuffled(set.count, new Random(seed));
-      const nTrain = Math.floor(set.count * 0.8);
-      const trainAll = split.subarray(0, nTrain);
-      const valAll = split.subarray(nTrain);
-      const trainPerEpoch = Math.min(trainAll.length, options.limit ?? trainAll.length);
-      const valPerEpoch = Math.min(valAll.length, options.limit !== undefined ? Math.max(1, Math.ceil(options.limit / 4)) : valAll.length);
-      const { costs, source, unit } = await costTable(config, space, options, batchSize, device);
-      const measureDerived = options.measureDerived ?? unit === 'ms';
-      const settings = {
-        ...searchSettings(config, (Math.floor(trainPerEpoch / batchSize) + 1) * epochs),
-        penalty: options.penalty ?? 'log',
-        target: options.target ?? 0,
-      };
-      const runSettings = {
-        config,
-        data,
-        costSource: source,
-        epochs,
-        batchSize,
-        limit: options.limit ?? null,
-        archStart: options.archStart ?? null,
-        valStart: options.valStart ?? null,
-        settings,
-        device,
-      };
-      if (resume) checkResumeSettings(resume, { seed: options.seed, settings: runSettings }, ['config.source', 'epochs', 'settings.totalWeightSteps']);
-      const net: NativeDenseSuperNet = await createSuperNet(space, { seed, device, search: settings });
-      net.setCosts(nativeCosts(costs));
-      let first = 0;
-      if (resume) {
-        const restored = await net.loadCheckpoint(resume.checkpoint);
-        first = restored.epoch;
-        const stored = JSON.parse(fs.readFileSync(path.join(options.resume!, SEARCH_FILES.records), 'utf8')) as DenseEpochRecord[];
-        records.push(...stored.slice(0, first));
-        if (records.length !== first) throw new TorchnasError(`--resume: ${SEARCH_FILES.records} holds fewer epochs than the checkpoint (${first})`, 'FILE_CORRUPT');
-      }
-      if (out) await writeRunIdentity(out, 'densenas search', seed, runSettings);
-      const archStart = options.archStart ?? config.search_params.arch_update_epoch;
-      const valStart = options.valStart ?? config.search_params.val_start_epoch;
-      const trainBatches = Math.ceil(trainPerEpoch / batchSize);
-      const valBatches = Math.ceil(valPerEpoch / batchSize);
-      const stepsPerEpoch = (e: number) => trainBatches + (e >= archStart ? valBatches : 0) + (e >= valStart ? valBatches : 0);
-      let totalSteps = 0;
-      for (let e = 0; e < epochs; e++) totalSteps += stepsPerEpoch(e);
-      let done = 0;
-      for (let e = 0; e < first; e++) done += stepsPerEpoch(e);
-      const topK: DenseSearchResult['topK'] = [];
-      for (const r of records) if (r.valAccuracy !== null) topK.push({ epoch: r.epoch, valAccuracy: r.valAccuracy, netConfig: r.derived, cost: r.derivedCost });
-      let derivation: Derivation | undefined;
-      try {
-        for (let epoch = first; epoch < epochs; epoch++) {
-          const epochStarted = Date.now();
-          // Per-epoch subsets and orders from (seed, epoch): a resumed run sees the same batches.
-          const random = new Random(seed * 100003 + epoch + 1);
-          const train = shuffled(trainAll.length, random).subarray(0, trainPerEpoch).map((i) => trainAll[i]);
-          const val = shuffled(valAll.length, random).subarray(0, valPerEpoch).map((i) => valAll[i]);
-          const searching = epoch >= archStart;
-          const temperature = temperatureAt(config, epoch, archStart);
-          net.setTemperature(temperature);
-          let archLoss = 0;
-          if (searching) {
-            for (const { x, y } of batches(set, val, batchSize)) {
-              throwIfAborted(options.signal, 'DenseNAS search');
-              const r = await net.archStep(x, y);
-              x.dispose();
-              y.dispose();
-              archLoss += r.loss / valBatches;
-              options.onProgress?.(++done, totalSteps, { epoch: epoch + 1, phase: 'arch', loss: r.loss, cost: r.cost });
-            }
-          }
-          let weightLoss = 0;
-          let correct = 0;
-          let seen = 0;
-          let lr = 0;
-          for (const { x, y } of batches(set, train, batchSize)) {
-            throwIfAborted(options.signal, 'DenseNAS search');
-            const r = await net.weightStep(x, y, { warmup: !searching });
-            x.dispose();
-            y.dispose();
-            weightLoss += r.loss / trainBatches;
-            correct += r.correct;
-            seen += r.count;
-            lr = r.lr;
-            options.onProgress?.(++done, totalSteps, { epoch: epoch + 1, phase: searching ? 'weights' : 'warm-up', loss: r.loss, lr });
-          }
-          let valAccuracy: number | null = null;
-          if (epoch >= valStart) {
-            let hits = 0;
-            let count = 0;
-            for (const { x, y } of batches(set, val, batchSize)) {
-              throwIfAborted(options.signal, 'DenseNAS search');
-              const r = await net.evaluate(x, y);
-              x.dispose();
-              y.dispose();
-              hits += r.correct;
-              count += r.count;
-              options.onProgress?.(++done, totalSteps, { epoch: epoch + 1, phase: 'validation' });
-            }
-            valAccuracy = hits / count;
-          }
-          net.endEpoch();
-          const arch = archParametersOf(space, net);
-          derivation = deriveArchitecture(space, arch);
-          let derivedLatency: DenseEpochRecord['derivedLatency'] = null;
-          if (measureDerived) {
-            throwIfAborted(options.signal, 'DenseNAS search');
-            // Built and timed per epoch (not part of the search's state: a resumed run measures afresh).
-            const derivedNet = new (native().DenseDerivedNet)(derivation.netConfig, {
-              inChannels: set.channels,
-              numClasses: config.num_classes,
-              stemStride: config.stem_stride,
-              seed,
-              device,
-            });
-            try {
-              // A bounded measurement per epoch (≤ 50 timed runs, stop at 2 % relative SE of the median): the search's
-              // clock matters more than the last percent; `densenas train` times the final network at full precision.
-              const t = await derivedNet.measureLatency({ batch: batchSize, h: set.side, w: set.side, warmup: 3, minRuns: 10, maxRuns: 50, relSe: 0.02 });
-              derivedLatency = { median: t.median, mean: t.mean, min: t.min, std: t.std, count: t.count };
-            } finally {
-              derivedNet.dispose();
-            }
-          }
-          const record: DenseEpochRecord = {
-            epoch: epoch + 1,
-            stage: searching ? 'search' : 'warmup',
-            weightLoss,
-            trainAccuracy: correct / Math.max(1, seen),
-            archLoss: searching ? archLoss : null,
-            valAccuracy,
-            lr,
-            expectedCost: await net.expectedCost(),
-            derivedCost: derivedCost(space, costs, arch, derivation),
-            derivedLatency,
-            temperature,
-            derived: formatNetConfig(derivation.netConfig),
-            headOpProbability: opProbabilities(arch.alphaHead, space.headOps),
-            stackOpProbability: opProbabilities(arch.alphaStack, space.stackOps),
-            seconds: (Date.now() - epochStarted) / 1000,
-          };
-          records.push(record);
-          if (valAccuracy !== null) {
-            topK.push({ epoch: record.epoch, valAccuracy, netConfig: record.derived, cost: record.derivedCost });
-            topK.sort((a, b) => b.valAccuracy - a.valAccuracy || a.epoch - b.epoch);
-            topK.splice(options.topK ?? 2);
-          }
-          if (out) await writeEpoch(out, net, space, derivation, records, topK);
+  try {
+    return await searchRun();
+  } finally {
+    if (joined) dist!.close();
+  }
+
+  function searchRun() {
+    return recordRun(
+      { method: 'densenas search', device, seed, config: world > 1 ? { ...config, worldSize: world } : config },
+      rank === 0 ? options : { ...options, out: undefined },
+      async () => {
+        const set = await loadImages(data, config, options.dataDir);
+        const split = shuffled(set.count, new Random(seed));
+        const nTrain = Math.floor(set.count * 0.8);
+        const trainAll = split.subarray(0, nTrain);
+        const valAll = split.subarray(nTrain);
+        const trainPerEpoch = Math.min(trainAll.length, options.limit ?? trainAll.length);
+        const valPerEpoch = Math.min(valAll.length, options.limit !== undefined ? Math.max(1, Math.ceil(options.limit / 4)) : valAll.length);
+        const { costs, source, unit } = await costTable(config, space, options, batchSize, device);
+        const measureDerived = options.measureDerived ?? unit === 'ms';
+        const settings = {
+          ...searchSettings(config, (Math.floor(trainPerEpoch / batchSize) + 1) * epochs),
+          penalty: options.penalty ?? 'log',
+          target: options.target ?? 0,
+        };
+        const runSettings = {
+          config,
+          data,
+          costSource: source,
+          epochs,
+          batchSize,
+          limit: options.limit ?? null,
+          archStart: options.archStart ?? null,
+          valStart: options.valStart ?? null,
+          settings,
+          device,
+          ...(world > 1 ? { worldSize: world } : {}),
+        };
+        if (resume) checkResumeSettings(resume, { seed: options.seed, settings: runSettings }, ['config.source', 'epochs', 'settings.totalWeightSteps']);
+        const net: NativeDenseSuperNet = await createSuperNet(space, { seed, device, search: settings });
+        net.setCosts(nativeCosts(costs));
+        let first = 0;
+        if (resume) {
+          const restored = await net.loadCheckpoint(resume.checkpoint);
+          first = restored.epoch;
+          const stored = JSON.parse(fs.readFileSync(path.join(options.resume!, SEARCH_FILES.records), 'utf8')) as DenseEpochRecord[];
+          records.push(...stored.slice(0, first));
+          if (records.length !== first) throw new TorchnasError(`--resume: ${SEARCH_FILES.records} holds fewer epochs than the checkpoint (${first})`, 'FILE_CORRUPT');
         }
-      } catch (e) {
-        if (isCancelled(e)) throw new TorchnasError('DenseNAS search was cancelled', 'CANCELLED', { cause: e });
-        throw e;
+        if (dist) {
+          // every rank starts from rank 0's weights, buffers and α/β, and averages its gradients with the others
+          await net.broadcastState(dist);
+          net.setDistributed(dist);
+        }
+        if (out) await writeRunIdentity(out, 'densenas search', seed, runSettings);
+        const archStart = options.archStart ?? config.search_params.arch_update_epoch;
+        const valStart = options.valStart ?? config.search_params.val_start_epoch;
+        // This rank's share of an epoch's (seeded, rank-independent) order: every world-th image from `rank`, the
+        // same count on every rank (a remainder of fewer than `world` images is left out), in batches of batch/world.
+        const rankBatch = batchSize / world;
+        const shard = (order: Int32Array): Int32Array => {
+          if (world === 1) return order;
+          const per = Math.floor(order.length / world);
+          if (per < 1) throw new TorchnasError(`${order.length} image(s) per epoch cannot be shared by ${world} ranks`, 'INVALID_ARGUMENT');
+          return Int32Array.from({ length: per }, (_, k) => order[k * world + rank]);
+        };
+        const trainBatches = Math.ceil(Math.floor(trainPerEpoch / world) / rankBatch);
+        const valBatches = Math.ceil(Math.floor(valPerEpoch / world) / rankBatch);
+        const stepsPerEpoch = (e: number) => trainBatches + (e >= archStart ? valBatches : 0) + (e >= valStart ? valBatches : 0);
+        let totalSteps = 0;
+        for (let e = 0; e < epochs; e++) totalSteps += stepsPerEpoch(e);
+        let done = 0;
+        for (let e = 0; e < first; e++) done += stepsPerEpoch(e);
+        const topK: DenseSearchResult['topK'] = [];
+        for (const r of records) if (r.valAccuracy !== null) topK.push({ epoch: r.epoch, valAccuracy: r.valAccuracy, netConfig: r.derived, cost: r.derivedCost });
+        let derivation: Derivation | undefined;
+        try {
+          for (let epoch = first; epoch < epochs; epoch++) {
+            const epochStarted = Date.now();
+            // Per-epoch subsets and orders from (seed, epoch): a resumed run sees the same batches.
+            const random = new Random(seed * 100003 + epoch + 1);
+            const train = shard(shuffled(trainAll.length, random).subarray(0, trainPerEpoch).map((i) => trainAll[i]));
+            const val = shard(shuffled(valAll.length, random).subarray(0, valPerEpoch).map((i) => valAll[i]));
+            const searching = epoch >= archStart;
+            const temperature = temperatureAt(config, epoch, archStart);
+            net.setTemperature(temperature);
+            let archLoss = 0;
+            if (searching) {
+              for (const { x, y } of batches(set, val, rankBatch)) {
+                throwIfAborted(options.signal, 'DenseNAS search');
+                const r = await net.archStep(x, y);
+                x.dispose();
+                y.dispose();
+                archLoss += r.loss / valBatches;
+                options.onProgress?.(++done, totalSteps, { epoch: epoch + 1, phase: 'arch', loss: r.loss, cost: r.cost });
+              }
+            }
+            let weightLoss = 0;
+            let correct = 0;
+            let seen = 0;
+            let lr = 0;
+            for (const { x, y } of batches(set, train, rankBatch)) {
+              throwIfAborted(options.signal, 'DenseNAS search');
+              const r = await net.weightStep(x, y, { warmup: !searching });
+              x.dispose();
+              y.dispose();
+              weightLoss += r.loss / trainBatches;
+              correct += r.correct;
+              seen += r.count;
+              lr = r.lr;
+              options.onProgress?.(++done, totalSteps, { epoch: epoch + 1, phase: searching ? 'weights' : 'warm-up', loss: r.loss, lr });
+            }
+            let valAccuracy: number | null = null;
+            if (epoch >= valStart) {
+              let hits = 0;
+              let count = 0;
+              for (const { x, y } of batches(set, val, rankBatch)) {
+                throwIfAborted(options.signal, 'DenseNAS search');
+                const r = await net.evaluate(x, y);
+                x.dispose();
+                y.dispose();
+                hits += r.correct;
+                count += r.count;
+                options.onProgress?.(++done, totalSteps, { epoch: epoch + 1, phase: 'validation' });
+              }
+              if (dist) [hits, count] = await sumOverRanks(dist, [hits, count]);
+              valAccuracy = hits / count;
+            }
+            if (dist) {
+              // the epoch's figures over all ranks, and the check that every rank holds the same α/β
+              [weightLoss, archLoss, correct, seen] = await sumOverRanks(dist, [weightLoss / world, archLoss / world, correct, seen]);
+              await checkArchAgreement(dist, net);
+            }
+            net.endEpoch();
+            const arch = archParametersOf(space, net);
+            derivation = deriveArchitecture(space, arch);
+            let derivedLatency: DenseEpochRecord['derivedLatency'] = null;
+            if (measureDerived && rank === 0) {
+              throwIfAborted(options.signal, 'DenseNAS search');
+              // Built and timed per epoch (not part of the search's state: a resumed run measures afresh).
+              const derivedNet = new (native().DenseDerivedNet)(derivation.netConfig, {
+                inChannels: set.channels,
+                numClasses: config.num_classes,
+                stemStride: config.stem_stride,
+                seed,
+                device,
+              });
+              try {
+                // A bounded measurement per epoch (≤ 50 timed runs, stop at 2 % relative SE of the median): the search's
+                // clock matters more than the last percent; `densenas train` times the final network at full precision.
+                const t = await derivedNet.measureLatency({ batch: batchSize, h: set.side, w: set.side, warmup: 3, minRuns: 10, maxRuns: 50, relSe: 0.02 });
+                derivedLatency = { median: t.median, mean: t.mean, min: t.min, std: t.std, count: t.count };
+              } finally {
+                derivedNet.dispose();
+              }
+            }
+            const record: DenseEpochRecord = {
+              epoch: epoch + 1,
+              stage: searching ? 'search' : 'warmup',
+              weightLoss,
+              trainAccuracy: correct / Math.max(1, seen),
+              archLoss: searching ? archLoss : null,
+              valAccuracy,
+              lr,
+              expectedCost: await net.expectedCost(),
+              derivedCost: derivedCost(space, costs, arch, derivation),
+              derivedLatency,
+              temperature,
+              derived: formatNetConfig(derivation.netConfig),
+              headOpProbability: opProbabilities(arch.alphaHead, space.headOps),
+              stackOpProbability: opProbabilities(arch.alphaStack, space.stackOps),
+              seconds: (Date.now() - epochStarted) / 1000,
+            };
+            records.push(record);
+            if (valAccuracy !== null) {
+              topK.push({ epoch: record.epoch, valAccuracy, netConfig: record.derived, cost: record.derivedCost });
+              topK.sort((a, b) => b.valAccuracy - a.valAccuracy || a.epoch - b.epoch);
+              topK.splice(options.topK ?? 2);
+            }
+            if (out) await writeEpoch(out, net, space, derivation, records, topK);
+          }
+        } catch (e) {
+          if (isCancelled(e)) throw new TorchnasError('DenseNAS search was cancelled', 'CANCELLED', { cause: e });
+          throw e;
+        }
+        if (!derivation) derivation = deriveArchitecture(space, archParametersOf(space, net));
+        const arch = archParametersOf(space, net);
+        const result: DenseSearchResult = {
+          config: options.configFile ?? '(in memory)',
+          netType: config.net_type,
+          data,
+          costSource: source,
+          costUnit: unit,
+          seed,
+          device,
+          threads: getThreads(),
+          epochs,
+          resumedAtEpoch: first,
+          trainImages: trainPerEpoch,
+          valImages: valPerEpoch,
+          records,
+          derived: {
+            netConfig: formatNetConfig(derivation.netConfig),
+            path: derivation.path,
+            pathProbability: derivation.pathProbability,
+            cost: derivedCost(space, costs, arch, derivation),
+          },
+          topK,
+          archParameters: arch,
+          worldSize: world,
+          wallSeconds: (Date.now() - started) / 1000,
+        };
+        net.dispose();
+        return result;
+      },
+      () => ({ epochsDone: records.length, records }),
+    );
+  }
+}
+
+/** Element-wise sums of `values` over the ranks (float64). */
+async function sumOverRanks(dist: NativeDistributed, values: number[]): Promise<number[]> {
+  using local = tensor(Float64Array.from(values), [values.length]);
+  using total = await dist.allReduce(local);
+  return Array.from(total.toArray() as Float64Array);
+}
+
+/** Fails (DISTRIBUTED_ERROR) unless every rank holds bit-identical α/β: a diverged search would derive different networks. */
+async function checkArchAgreement(dist: NativeDistributed, net: NativeDenseSuperNet): Promise<void> {
+  const raw = net.archParameters();
+  // an order-sensitive checksum of the float32 bits, exact in float64 (values < 2^32, sums < 2^53)
+  let a = 0;
+  let b = 0;
+  for (const rows of [raw.betas, raw.alphaHead, raw.alphaStack]) {
+    for (const row of rows) {
+      if (!row) continue;
+      const bits = new Uint32Array(row.buffer, row.byteOffset, row.length);
+      for (let i = 0; i < bits.length; i++) {
+        a = (a + bits[i]) % 4294967291;
+        b = (b + a) % 4294967291;
       }
-      if (!derivation) derivation = deriveArchitecture(space, archParametersOf(space, net));
-      const arch = archParametersOf(space, net);
-      const result: DenseSearchResult = {
-        config: options.configFile ?? '(in memory)',
-        netType: config.net_type,
-        data,
-        costSource: source,
-        costUnit: unit,
-        seed,
-        device,
-        threads: getThreads(),
-        epochs,
-        resumedAtEpoch: first,
-        trainImages: trainPerEpoch,
-        valImages: valPerEpoch,
-        records,
-        derived: {
-          netConfig: formatNetConfig(derivation.netConfig),
-          path: derivation.path,
-          pathProbability: derivation.pathProbability,
-          cost: derivedCost(space, costs, arch, derivation),
-        },
-        topK,
-        wallSeconds: (Date.now() - started) / 1000,
-      };
-      net.dispose();
-      return result;
-    },
-    () => ({ epochsDone: records.length, records }),
-  );
+    }
+  }
+  using local = tensor(Float64Array.from([a, b]), [2]);
+  const all = await dist.allGather(local);
+  const sums = all.map((t) => {
+    const v = Array.from(t.toArray() as Float64Array);
+    t.dispose();
+    return v.join(',');
+  });
+  const differ = sums.findIndex((v) => v !== sums[0]);
+  if (differ >= 0) {
+    throw new TorchnasError(`rank ${differ}'s α/β differ from rank 0's: the ranks' searches diverged (do they share the seed and the config?)`, 'DISTRIBUTED_ERROR');
+  }
 }
 
 async function writeEpoch(out: string, net: NativeDenseSuperNet, space: DenseSpace, derivation: Derivation, records: DenseEpochRecord[], topK: DenseSearchResult['topK']) {
