@@ -9,6 +9,7 @@
  * reproducible for a given world size; different world sizes see the images in different batches.
  */
 import { TorchnasError } from '../core/errors';
+import { tensor } from '../core/tensor';
 import { Random } from '../core/random';
 import { native, NativeDistributed } from '../native';
 import { launchEnvironment, LaunchEnvironment } from './launch';
@@ -49,4 +50,11 @@ export function takeRows<T extends Uint8Array | Float32Array | Int32Array>(data:
   const out = new (data.constructor as new (n: number) => T)(indices.length * rowLength);
   for (let k = 0; k < indices.length; k++) out.set(data.subarray(indices[k] * rowLength, (indices[k] + 1) * rowLength), k * rowLength);
   return out;
+}
+
+/** Element-wise sums of `values` over the ranks, in float64 (a collective: every rank calls it with as many values). */
+export async function sumOverRanks(dist: NativeDistributed, values: number[]): Promise<number[]> {
+  using local = tensor(Float64Array.from(values), [values.length]);
+  using total = await dist.allReduce(local);
+  return Array.from(total.toArray() as Float64Array);
 }

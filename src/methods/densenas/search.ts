@@ -25,7 +25,7 @@ import { loadCifar10 } from '../../data/cifar10';
 import { loadFashionMnist } from '../../data/fashion-mnist';
 import { imageFolderOf, loadImageFolder } from '../../data/image-folder';
 import { native, NativeDenseSuperNet, NativeDistributed } from '../../native';
-import { joinProcessGroup } from '../../distributed/data-parallel';
+import { joinProcessGroup, sumOverRanks } from '../../distributed/data-parallel';
 import { EnvelopeTargets, recordRun } from '../../report/envelope';
 import { renderChart, stackCharts } from '../../report/svg';
 import { checkLutFingerprint, costListFromLut, readLatListFile, readLutFile, type LutFingerprint } from '../../benchmarks/densenas-lut';
@@ -543,12 +543,6 @@ export async function runDenseSearch(config: DenseNasConfig, options: DenseSearc
   }
 }
 
-/** Element-wise sums of `values` over the ranks (float64). */
-async function sumOverRanks(dist: NativeDistributed, values: number[]): Promise<number[]> {
-  using local = tensor(Float64Array.from(values), [values.length]);
-  using total = await dist.allReduce(local);
-  return Array.from(total.toArray() as Float64Array);
-}
 
 /** Fails (DISTRIBUTED_ERROR) unless every rank holds bit-identical α/β: a diverged search would derive different networks. */
 async function checkArchAgreement(dist: NativeDistributed, net: NativeDenseSuperNet): Promise<void> {

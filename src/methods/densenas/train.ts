@@ -15,7 +15,8 @@ import { tensor } from '../../core/tensor';
 import { loadCifar10 } from '../../data/cifar10';
 import { FASHION_MNIST_MEAN, FASHION_MNIST_STD, loadFashionMnist } from '../../data/fashion-mnist';
 import { imageFolderOf, loadImageFolder } from '../../data/image-folder';
-import { native } from '../../native';
+import { native, NativeDistributed } from '../../native';
+import { joinProcessGroup, shardIndices, sumOverRanks, takeRows } from '../../distributed/data-parallel';
 import { EnvelopeTargets, recordRun } from '../../report/envelope';
 import { NetConfig, countDerivedNet, readNetConfigFile } from '../../spaces/densenas';
 import { DenseEpochRecord, SEARCH_FILES } from './search';
@@ -42,6 +43,14 @@ export interface DenseTrainOptions {
   onProgress?: ProgressCallback;
   signal?: AbortSignal;
   onEnvelope?: EnvelopeTargets['onEnvelope'];
+  /**
+   * Data parallelism: a joined process group, or null for one process; default the group `torchnas launch` (or
+   * torchrun) describes, if any. As in `densenas search`, `batchSize` is the global batch: each of W ranks trains
+   * on a disjoint, seeded 1/W of every epoch in batches of batchSize/W with gradients averaged over the ranks (so the
+   * cosine runs over the same number of steps as one process); the test set is shared out too. Only rank 0 times
+   * the network and writes `out`.
+   */
+  distributed?: NativeDistributed | null;
 }
 
 export interface DenseTrainResult {
@@ -60,6 +69,8 @@ export interface DenseTrainResult {
   seed: number;
   device: string;
   threads: number;
+  /** Processes that trained together (1: no data parallelism). */
+  worldSize: number;
 }
 
 /** A net_config file, or a `densenas search --out` folder (its net_config and last record's predicted cost). */
@@ -78,6 +89,20 @@ export async function readDerived(source: string): Promise<{ netConfig: NetConfi
 }
 
 export async function trainDerivedNet(source: string, options: DenseTrainOptions = {}): Promise<DenseTrainResult> {
+  const dist = options.distributed !== undefined ? options.distributed : await joinProcessGroup();
+  const joined = options.distributed === undefined && dist !== null && dist !== undefined;
+  try {
+    return await trainOn(source, dist ?? undefined, options);
+  } finally {
+    if (joined) dist!.close();
+  }
+}
+
+async function trainOn(source: string, dist: NativeDistributed | undefined, options: DenseTrainOptions): Promise<DenseTrainResult> {
+  const rank = dist?.rank ?? 0;
+  const world = dist?.worldSize ?? 1;
+  // only rank 0 writes results and weights
+  const out = rank === 0 ? options.out : undefined;
   const seed = options.seed ?? 0;
   const device = resolveDevice(options.device ?? 'cpu');
   if (options.threads !== undefined) setThreads(options.threads);
@@ -88,11 +113,14 @@ export async function trainDerivedNet(source: string, options: DenseTrainOptions
     if (!Number.isInteger(v) || v < 1) throw new TorchnasError(`${name} must be an integer >= 1, got ${v}`, 'INVALID_ARGUMENT');
   }
   if (!(lr > 0)) throw new TorchnasError(`lr must be > 0, got ${lr}`, 'INVALID_ARGUMENT');
+  if (batchSize % world !== 0) {
+    throw new TorchnasError(`the batch size (${batchSize}, the global batch) must be a multiple of the ${world} ranks: each takes batch/${world} images per step`, 'INVALID_ARGUMENT');
+  }
   const data = options.data ?? 'fashion-mnist';
   const history: DenseTrainResult['epochs'] = [];
   return recordRun(
-    { method: 'densenas train', device, seed, config: { source, data, epochs, batchSize, lr, limit: options.limit ?? null } },
-    options,
+    { method: 'densenas train', device, seed, config: { source, data, epochs, batchSize, lr, limit: options.limit ?? null, ...(world > 1 ? { worldSize: world } : {}) } },
+    rank === 0 ? options : { ...options, out: undefined },
     async () => {
       const { netConfig, file, predicted } = await readDerived(source);
       let train: { images: Uint8Array; labels: Uint8Array; count: number };
@@ -139,14 +167,25 @@ export async function trainDerivedNet(source: string, options: DenseTrainOptions
       const tx = tensor(test.images, [test.count, channels, side, side]);
       const ty = tensor(test.labels, [test.count]);
       const cancel = linkCancelToken(options.signal);
-      const steps = Math.ceil(train.count / batchSize);
+      const rankBatch = batchSize / world;
+      const pixels = channels * side * side;
+      const steps = Math.ceil(Math.floor(train.count / world) / rankBatch);
+      if (dist) {
+        // every rank starts from rank 0's weights and averages its gradients with the others from now on
+        await net.broadcastState(dist);
+        net.setDistributed(dist);
+      }
       try {
         for (let epoch = 0; epoch < epochs; epoch++) {
+          // this rank's disjoint shard of the epoch (the whole set for one process)
+          const shard = dist ? shardIndices(train.count, rank, world, seed * 1000 + epoch) : undefined;
+          using shardX = shard ? tensor(takeRows(train.images, pixels, shard), [shard.length, channels, side, side]) : undefined;
+          using shardY = shard ? tensor(takeRows(train.labels, 1, shard), [shard.length]) : undefined;
           const r = await net.trainEpoch(
-            x,
-            y,
+            shardX ?? x,
+            shardY ?? y,
             {
-              batchSize,
+              batchSize: rankBatch,
               lr,
               momentum: 0.9,
               weightDecay: 4e-5,
@@ -159,16 +198,32 @@ export async function trainDerivedNet(source: string, options: DenseTrainOptions
             cancel.token,
           );
           if (r.failure) throw new TorchnasError(`training stopped in epoch ${epoch + 1}: ${r.failure}`, 'NON_FINITE_LOSS');
-          history.push({ epoch: epoch + 1, meanLoss: r.meanLoss, trainAccuracy: r.accuracy, lr, seconds: r.seconds });
+          let [meanLoss, accuracy] = [r.meanLoss, r.accuracy];
+          if (dist) [meanLoss, accuracy] = (await sumOverRanks(dist, [meanLoss / world, accuracy / world])) as [number, number];
+          history.push({ epoch: epoch + 1, meanLoss, trainAccuracy: accuracy, lr, seconds: r.seconds });
         }
-        const evaluation = await net.evaluate(tx, ty, 500);
+        let evaluation: { loss: number; accuracy: number };
+        if (dist) {
+          // the test set shared out in contiguous parts (all of it: the last rank takes the remainder), then pooled
+          const from = Math.floor((rank * test.count) / world);
+          const to = Math.floor(((rank + 1) * test.count) / world);
+          using px = tensor(test.images.subarray(from * pixels, to * pixels), [to - from, channels, side, side]);
+          using py = tensor(test.labels.subarray(from, to), [to - from]);
+          const part = await net.evaluate(px, py, 500);
+          const [loss, hits, n] = await sumOverRanks(dist, [part.loss * part.count, part.accuracy * part.count, part.count]);
+          evaluation = { loss: loss / n, accuracy: hits / n };
+        } else {
+          evaluation = await net.evaluate(tx, ty, 500);
+        }
         const latencyBatch = options.latencyBatch ?? 32;
-        const latency = await net.measureLatency({ batch: latencyBatch, h: side, w: side });
+        // timed on rank 0 while the others wait at the barrier (not competing for the cores)
+        const latency = rank === 0 ? await net.measureLatency({ batch: latencyBatch, h: side, w: side }) : { median: NaN };
+        if (dist) await dist.barrier();
         const count = countDerivedNet(netConfig, { inputSize: side, inChannels: channels, numClasses });
-        if (options.out) {
-          fs.mkdirSync(options.out, { recursive: true });
-          await net.save(path.join(options.out, 'weights.pt'));
-          await net.exportStateDict(path.join(options.out, 'state_dict.pt'));
+        if (out) {
+          fs.mkdirSync(out, { recursive: true });
+          await net.save(path.join(out, 'weights.pt'));
+          await net.exportStateDict(path.join(out, 'state_dict.pt'));
         }
         const result: DenseTrainResult = {
           netConfig: file,
@@ -184,6 +239,7 @@ export async function trainDerivedNet(source: string, options: DenseTrainOptions
           seed,
           device,
           threads: getThreads(),
+          worldSize: world,
         };
         return result;
       } finally {
