@@ -638,6 +638,17 @@ export interface NativeDenseSuperNet extends NativeModule {
    * broadcastState(dist) sends rank 0's weights, buffers and α/β to every rank.
    */
   setDistributed(dist: NativeDistributed | null): void;
+  /** Seconds spent in the search's steps so far, by phase (communicate: data-parallel collectives), and the step count. */
+  stepProfile(): NativeStepProfile;
+}
+
+export interface NativeStepProfile {
+  prepare: number;
+  compute: number;
+  backward: number;
+  communicate: number;
+  update: number;
+  steps: number;
 }
 
 export interface NativeBinding {

@@ -229,6 +229,7 @@ class DenseSuperNetWrap : public ModuleWrap<DenseSuperNetWrap, DenseState> {
     methods.push_back(InstanceMethod("saveCheckpoint", &DenseSuperNetWrap::SaveCheckpoint));
     methods.push_back(InstanceMethod("loadCheckpoint", &DenseSuperNetWrap::LoadCheckpoint));
     methods.push_back(InstanceMethod("setDistributed", &DenseSuperNetWrap::SetDistributed));
+    methods.push_back(InstanceMethod("stepProfile", &DenseSuperNetWrap::StepProfile));
     exports.Set(kClassName, define(env, methods, {getter<DenseSuperNetWrap, &DenseSuperNetWrap::ArchParameterCount>("archParameterCount")}));
   }
 
@@ -416,6 +417,28 @@ class DenseSuperNetWrap : public ModuleWrap<DenseSuperNetWrap, DenseState> {
       return 0;
     });
     return env.Undefined();
+  }
+
+  // stepProfile() → seconds spent so far in the search's steps, by phase: {prepare, compute (forward), backward,
+  // communicate (data-parallel collectives), update, steps}.
+  Napi::Value StepProfile(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    require_idle(env, "read the step profile");
+    TrainingLoop::StepProfile p;
+    int64_t steps = 0;
+    while_held(env, [&] {
+      p = state_->search->loop().profile();
+      steps = state_->search->loop().steps();
+      return 0;
+    });
+    auto o = Napi::Object::New(env);
+    o.Set("prepare", p.prepare);
+    o.Set("compute", p.compute);
+    o.Set("backward", p.backward);
+    o.Set("communicate", p.communicate);
+    o.Set("update", p.update);
+    o.Set("steps", static_cast<double>(steps));
+    return o;
   }
 
   // endEpoch() → the epoch count after it (saved in checkpoints; a resumed search starts there).

@@ -187,9 +187,13 @@ torch::Tensor TrainingLoop::run_step(const std::vector<size_t>& indices, const s
     throw NonFiniteLoss("the loss of group '" + groups[0]->name + "' is " + std::to_string(value) + " at epoch " +
                         std::to_string(epoch_) + ", step " + std::to_string(steps_) + "; the weights were not updated");
   }
-  if (distributed_ && !distributed_->all_true(true)) {
-    throw NonFiniteLoss("the loss of group '" + groups[0]->name + "' is not finite on another rank at epoch " + std::to_string(epoch_) +
-                        ", step " + std::to_string(steps_) + "; the weights were not updated");
+  if (distributed_) {
+    const bool all_finite = distributed_->all_true(true);
+    lap(profile_.communicate);
+    if (!all_finite) {
+      throw NonFiniteLoss("the loss of group '" + groups[0]->name + "' is not finite on another rank at epoch " + std::to_string(epoch_) +
+                          ", step " + std::to_string(steps_) + "; the weights were not updated");
+    }
   }
   if (autograd) {
     loss.backward();
@@ -202,7 +206,7 @@ torch::Tensor TrainingLoop::run_step(const std::vector<size_t>& indices, const s
       written[i] = g.defined() && (static_cast<const void*>(g.unsafeGetTensorImpl()) != before[i].first || static_cast<int64_t>(g._version()) != before[i].second);
     }
     distributed_->average_gradients(params, &written);
-    lap(profile_.backward);
+    lap(profile_.communicate);
   }
   for (auto* group : groups) {
     group->optimizer->step();

@@ -86,6 +86,7 @@ class TrainingLoop {
     double prepare = 0;   // schedule → optimizer options, zero_grad
     double compute = 0;   // the caller's loss (forward; the fused paths' backward too)
     double backward = 0;  // autograd's backward
+    double communicate = 0;  // data-parallel: the finite-loss vote and the gradient all-reduce (0 in one process)
     double update = 0;    // optimizer step and schedule advance
   };
   const StepProfile& profile() const { return profile_; }

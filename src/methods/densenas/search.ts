@@ -24,7 +24,7 @@ import { tensor } from '../../core/tensor';
 import { loadCifar10 } from '../../data/cifar10';
 import { loadFashionMnist } from '../../data/fashion-mnist';
 import { imageFolderOf, loadImageFolder } from '../../data/image-folder';
-import { native, NativeDenseSuperNet, NativeDistributed } from '../../native';
+import { native, NativeDenseSuperNet, NativeDistributed, NativeStepProfile } from '../../native';
 import { joinProcessGroup, sumOverRanks } from '../../distributed/data-parallel';
 import { EnvelopeTargets, recordRun } from '../../report/envelope';
 import { renderChart, stackCharts } from '../../report/svg';
@@ -144,6 +144,12 @@ export interface DenseSearchResult {
   archParameters: DenseArchParameters;
   /** Processes that searched together (1: no data parallelism). */
   worldSize: number;
+  /**
+   * This process's seconds in the steps of this run (a resumed run: since the resume), by phase: forward (compute),
+   * backward, data-parallel collectives (communicate), optimizer (update); `steps`: the search's weight and arch steps
+   * (those before a resume included).
+   */
+  stepProfile: NativeStepProfile;
   wallSeconds: number;
 }
 
@@ -533,6 +539,7 @@ export async function runDenseSearch(config: DenseNasConfig, options: DenseSearc
           topK,
           archParameters: arch,
           worldSize: world,
+          stepProfile: net.stepProfile(),
           wallSeconds: (Date.now() - started) / 1000,
         };
         net.dispose();
