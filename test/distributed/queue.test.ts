@@ -1,9 +1,16 @@
 /**
  * The job queue (src/distributed/queue.ts) on a private redis-server: `tenas correlate --queue` with two
  * `torchnas worker` processes gives exactly the local run's scores even when one worker is killed (SIGKILL)
- * mid-job; a rerun reuses the finished results; a bad job fails with its error recorded while the others complete.
+ * mid-job; a rerun reuses the finished results; a bad job fails with its error recorded while the others complete;
+ * `densenas train --top-k` retrains a search's best networks on a worker exactly as locally.
  */
 
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { runDenseSearch } from '../../src/methods/densenas/search';
+import { trainTopK } from '../../src/methods/densenas/top-k';
+import { parseDenseNasConfig } from '../../src/spaces/densenas';
 import { canonicalJson, checkRedis, JobOutcome, parseRedisUrl, resultKey, runJobs } from '../../src/distributed/queue';
 import { tenasConfigSchema } from '../../src/methods/tenas/config';
 import { runTenasCorrelate, TENAS_CORRELATE_JOB } from '../../src/methods/tenas/run';
@@ -114,3 +121,54 @@ withRedis('tenas correlate on two workers', () => {
 
 
 
+withRedis('densenas train --top-k on a worker', () => {
+  let redis: RedisInstance;
+  let cli: string;
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'torchnas-topk-'));
+  beforeAll(async () => {
+    redis = await startRedis();
+    cli = compileCli('build-queue-test');
+  });
+  afterAll(async () => {
+    await redis?.stop();
+    fs.rmSync(tmp, { recursive: true, force: true });
+  });
+
+  test("the search's two best networks retrain on a worker exactly as here; a missing top list is a clear error", async () => {
+    // a tiny search (blocks 0..4, 28×28×1) validating from epoch 1, so top_results.json keeps two networks
+    const yaml = `net_type: mbv2
+num_classes: 10
+train_params: {epochs: 3, seed: 3}
+search_params:
+    arch_update_epoch: 1
+    val_start_epoch: 1
+    PRIMITIVES_head: ['mbconv_k3_t3', 'mbconv_k5_t6']
+    PRIMITIVES_stack: ['mbconv_k3_t3', 'skip_connect']
+    adjoin_connect_nums: [3, 2, 3]
+    net_scale: {chs: [8, 12, 16, 20], fm_sizes: [8, 8, 4, 4], stage: [0, 1, 1, 2, 2], num_layers: [0, 1, 2, 1]}
+optim: {init_dim: 8, head_dim: 8, last_dim: 32, sub_obj: {type: flops, log_base: 50., sub_loss_factor: 0.2}}
+data:
+    batch_size: 16
+    input_size: (1,28,28)
+    mean: [0.286]
+    std: [0.353]
+`;
+    const search = path.join(tmp, 'search');
+    await runDenseSearch(parseDenseNasConfig(yaml, 'tiny.yaml'), { limit: 64, out: search, threads: 1, distributed: null });
+    const settings = { k: 2, epochs: 1, limit: 256, batchSize: 32, seed: 9, threads: 1, latencyBatch: 4 };
+    const local = await trainTopK(search, { ...settings, out: path.join(tmp, 'local') });
+    expect(local.candidates).toHaveLength(2);
+    expect(fs.existsSync(path.join(tmp, 'local', 'top-2', 'result.json'))).toBe(true);
+    const w = spawnCli(cli, ['worker', '--redis', redis.url, '--threads', '1']);
+    await w.waitForStderr(/ready on/);
+    const queued = await trainTopK(search, { ...settings, queue: redis.url });
+    w.child.kill('SIGTERM');
+    expect((await w.exit).code).toBe(0);
+    expect(queued.queue).toEqual({ reused: 0, failed: 0 });
+    // everything but the wall clock and the latency measured on the worker
+    const same = (t: typeof local) => t.candidates.map((c) => ({ ...c, result: c.result && { ...c.result, measuredLatencyMs: 0, epochs: c.result.epochs.map((e) => ({ ...e, seconds: 0 })) } }));
+    expect(same(queued)).toEqual(same(local));
+    expect(queued.best).toBe(local.best);
+    await expect(trainTopK(tmp, { ...settings })).rejects.toMatchObject({ code: 'FILE_NOT_FOUND', message: expect.stringMatching(/top_results\.json not found/) });
+  });
+});

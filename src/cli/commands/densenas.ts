@@ -1,12 +1,13 @@
-import { restartResumeDir } from '../../distributed/launch';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { writeFileAtomic } from '../../core/atomic-file';
 import { TorchnasError } from '../../core/errors';
 import { CHECKPOINT_FILE, readResumePoint } from '../../core/resume';
+import { restartResumeDir } from '../../distributed/launch';
 import { archParametersOf, createSuperNet } from '../../methods/densenas/supernet';
 import { DenseSearchResult, runDenseSearch, SEARCH_FILES } from '../../methods/densenas/search';
 import { trainDerivedNet } from '../../methods/densenas/train';
+import { DenseTopKResult, trainTopK } from '../../methods/densenas/top-k';
 import { buildDenseSpace, deriveArchitecture, DenseNasConfig, formatNetConfig, loadDenseNasConfig, netConfigToJson } from '../../spaces/densenas';
 import { choiceFlag, defineCommand, defineGroup, intFlag, numberFlag, runMethod } from '../command';
 
@@ -118,9 +119,11 @@ const trainCommand = (group: string) =>
     {
       name: 'train',
       summary: 'retrain a derived network, report test accuracy, params, MAdds, measured vs predicted latency',
-      usage: '--net-config F|DIR [--data fashion-mnist|cifar10:DIR|folder:DIR] [--input-size N] [--channels 1|3] [--epochs N] [--limit N] [--batch N] [--lr X] [--seed N] [--out DIR] [--device D] [--threads N] [--json]',
+      usage: '--net-config F|DIR [--top-k K [--queue URL]] [--data fashion-mnist|cifar10:DIR|folder:DIR] [--input-size N] [--channels 1|3] [--epochs N] [--limit N] [--batch N] [--lr X] [--seed N] [--out DIR] [--device D] [--threads N] [--json]',
       flags: {
         'net-config': { type: 'string', value: 'F|DIR', help: "a net_config file, or a 'densenas search --out' folder (then its predicted cost is compared), required" },
+        'top-k': { type: 'string', value: 'K', help: "retrain the search folder's K best derived networks (its top_results.json) and report each" },
+        queue: { type: 'string', value: 'URL', help: "with --top-k: train on 'torchnas worker' processes via this Redis (redis://host:port)" },
         data: { type: 'string', value: 'SRC', help: 'fashion-mnist (default), cifar10:DIR or folder:DIR (DIR/train/CLASS/*.jpg|png, DIR/val|test/CLASS/…)' },
         'input-size': { type: 'string', value: 'N', help: 'folder:DIR only: resize images to N×N (default 32)' },
         channels: { type: 'string', value: '1|3', help: 'folder:DIR only: 3 = RGB (default), 1 = luminance' },
@@ -138,6 +141,32 @@ const trainCommand = (group: string) =>
       async run(flags) {
         const source = flags['net-config'];
         if (!source) throw new TorchnasError('--net-config F|DIR is required', 'INVALID_ARGUMENT');
+        if (flags.queue !== undefined && flags['top-k'] === undefined) throw new TorchnasError('--queue goes with --top-k (one network trains here)', 'INVALID_ARGUMENT');
+        if (flags['top-k'] !== undefined) {
+          const k = intFlag(flags['top-k'], 'top-k')!;
+          const t = await runMethod('densenas train --top-k', flags.json, (context) =>
+            trainTopK(source, {
+              k,
+              queue: flags.queue,
+              data: flags.data,
+              dataDir: flags['data-dir'],
+              inputSize: intFlag(flags['input-size'], 'input-size'),
+              channels: intFlag(flags.channels, 'channels'),
+              epochs: intFlag(flags.epochs, 'epochs'),
+              limit: intFlag(flags.limit, 'limit'),
+              batchSize: intFlag(flags.batch, 'batch'),
+              lr: numberFlag(flags.lr, 'lr'),
+              seed: intFlag(flags.seed, 'seed'),
+              out: flags.out,
+              device: flags.device,
+              threads: intFlag(flags.threads, 'threads'),
+              ...context,
+            }),
+            { record: flags.out },
+          );
+          if (!flags.json) process.stdout.write(describeTopK(t));
+          return 0;
+        }
         const r = await runMethod('densenas train', flags.json, (context) =>
           trainDerivedNet(source, {
             data: flags.data,
@@ -194,4 +223,20 @@ function describeSearch(r: DenseSearchResult, out: string | undefined): string {
   ];
   if (out) lines.push(`written to ${out}/ (${SEARCH_FILES.netConfig}, ${SEARCH_FILES.netConfigJson}, ${SEARCH_FILES.records}, ${SEARCH_FILES.histogram}, result.json)`);
   return lines.filter(Boolean).join('\n') + '\n';
+}
+
+function describeTopK(t: DenseTopKResult): string {
+  const lines = [`the ${t.candidates.length} best networks of ${t.search}, retrained:`];
+  for (const c of t.candidates) {
+    const r = c.result;
+    lines.push(
+      r
+        ? `  #${c.rank} (search epoch ${c.searchEpoch}, val ${(100 * c.searchValAccuracy).toFixed(2)}%): test ${(100 * r.testAccuracy).toFixed(2)}%, ` +
+            `${(r.parameters / 1e6).toFixed(3)} M parameters, ${(r.madds / 1e6).toFixed(2)} MMAdds, measured ${r.measuredLatencyMs.toFixed(2)} ms (predicted ${c.predictedCost.toFixed(2)})`
+        : `  #${c.rank}: failed: ${c.error}`,
+    );
+  }
+  lines.push(t.best !== null ? `best: #${t.best}` : 'no network trained');
+  if (t.queue) lines.push(`queue: ${t.queue.reused} result(s) reused, ${t.queue.failed} failed`);
+  return lines.join('\n') + '\n';
 }

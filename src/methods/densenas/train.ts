@@ -73,8 +73,15 @@ export interface DenseTrainResult {
   worldSize: number;
 }
 
+/** A derived network to train: its net_config, where it came from, and the search's predicted cost (if known). */
+export interface DerivedSource {
+  netConfig: NetConfig;
+  file: string;
+  predicted: number | null;
+}
+
 /** A net_config file, or a `densenas search --out` folder (its net_config and last record's predicted cost). */
-export async function readDerived(source: string): Promise<{ netConfig: NetConfig; file: string; predicted: number | null }> {
+export async function readDerived(source: string): Promise<DerivedSource> {
   if (fs.existsSync(source) && fs.statSync(source).isDirectory()) {
     const file = path.join(source, SEARCH_FILES.netConfig);
     const records = path.join(source, SEARCH_FILES.records);
@@ -88,7 +95,8 @@ export async function readDerived(source: string): Promise<{ netConfig: NetConfi
   return { netConfig: await readNetConfigFile(source), file: source, predicted: null };
 }
 
-export async function trainDerivedNet(source: string, options: DenseTrainOptions = {}): Promise<DenseTrainResult> {
+/** Trains the network of `source`: a net_config file or search folder (see readDerived), or an already parsed one. */
+export async function trainDerivedNet(source: string | DerivedSource, options: DenseTrainOptions = {}): Promise<DenseTrainResult> {
   const dist = options.distributed !== undefined ? options.distributed : await joinProcessGroup();
   const joined = options.distributed === undefined && dist !== null && dist !== undefined;
   try {
@@ -98,7 +106,7 @@ export async function trainDerivedNet(source: string, options: DenseTrainOptions
   }
 }
 
-async function trainOn(source: string, dist: NativeDistributed | undefined, options: DenseTrainOptions): Promise<DenseTrainResult> {
+async function trainOn(source: string | DerivedSource, dist: NativeDistributed | undefined, options: DenseTrainOptions): Promise<DenseTrainResult> {
   const rank = dist?.rank ?? 0;
   const world = dist?.worldSize ?? 1;
   // only rank 0 writes results and weights
@@ -119,10 +127,10 @@ async function trainOn(source: string, dist: NativeDistributed | undefined, opti
   const data = options.data ?? 'fashion-mnist';
   const history: DenseTrainResult['epochs'] = [];
   return recordRun(
-    { method: 'densenas train', device, seed, config: { source, data, epochs, batchSize, lr, limit: options.limit ?? null, ...(world > 1 ? { worldSize: world } : {}) } },
+    { method: 'densenas train', device, seed, config: { source: typeof source === 'string' ? source : source.file, data, epochs, batchSize, lr, limit: options.limit ?? null, ...(world > 1 ? { worldSize: world } : {}) } },
     rank === 0 ? options : { ...options, out: undefined },
     async () => {
-      const { netConfig, file, predicted } = await readDerived(source);
+      const { netConfig, file, predicted } = typeof source === 'string' ? await readDerived(source) : source;
       let train: { images: Uint8Array; labels: Uint8Array; count: number };
       let test: typeof train;
       let channels: number;
