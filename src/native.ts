@@ -274,6 +274,8 @@ export interface NativeNarEpoch {
 
 export interface NativeNarRanker extends NativeModule {
   /** One epoch over `order` cut into batches of batchSize; fresh buckets; progress rows [step, steps, loss]. */
+  /** Data-parallel training from the next step on (gradients averaged over the ranks); null: one process again. */
+  setDistributed(dist: NativeDistributed | null): void;
   trainEpoch(
     features: NativeTensor,
     accuracies: NativeTensor,

@@ -5,6 +5,8 @@
 import * as path from 'node:path';
 import { regenerateNb201CellDataset, RegeneratedNb201CellDataset } from '../../benchmarks/nar-nb201-dataset';
 import { setThreads } from '../../core/device';
+import { restartResumeDir } from '../../distributed/launch';
+import { NAR_CHECKPOINT_FILES } from '../../methods/nar/ranker';
 import { TorchnasError } from '../../core/errors';
 import { loadNarConfig } from '../../methods/nar/config';
 import { evaluateNarRanker, EvaluateNarResult, NarEvaluation, trainNarRanker, TrainNarResult } from '../../methods/nar/train';
@@ -114,14 +116,16 @@ const trainCommand = (group: string): Command =>
       async run(f) {
         if (f.config === undefined && f.resume === undefined) throw new TorchnasError('--config is required', 'INVALID_ARGUMENT');
         const config = f.config !== undefined ? loadNarConfig(f.config) : (undefined as never);
-        const out = f.out ?? f.resume;
+        // a group restarted by `torchnas launch --max-restarts` continues from --out's last checkpoint
+        const resume = restartResumeDir(f.out, f.resume, NAR_CHECKPOINT_FILES.last);
+        const out = f.out ?? resume;
         const r = await runMethod('nar train', Boolean(f.json), ({ signal, onProgress, onEnvelope, onStart }) =>
           trainNarRanker(config, {
             data: f.data !== undefined ? path.resolve(f.data) : undefined,
             out: f.out !== undefined ? path.resolve(f.out) : undefined,
             seed: intFlag(f.seed, 'seed'),
             epochs: intFlag(f.epochs, 'epochs'),
-            resume: f.resume !== undefined ? path.resolve(f.resume) : undefined,
+            resume: resume !== undefined ? path.resolve(resume) : undefined,
             device: f.device,
             threads: intFlag(f.threads, 'threads'),
             signal,

@@ -24,7 +24,8 @@ import { kendallTau } from '../../core/stats';
 import { tensor } from '../../core/tensor';
 import { EnvelopeTargets, recordRun } from '../../report/envelope';
 import { renderChart, stackCharts } from '../../report/svg';
-import { native, NativeNarRanker, NativeTensor } from '../../native';
+import { native, NativeDistributed, NativeNarRanker, NativeTensor } from '../../native';
+import { joinProcessGroup, sumOverRanks } from '../../distributed/data-parallel';
 import { NarConfig, narBatchSizes, narSpace } from './config';
 import { loadNarDataset, NarDataset, narDatasetFromRecords, NarUserRecord, takeFeatures } from './data';
 import { argmaxRows, rankingMetrics, RankingMetrics, tierLabels, tierMetrics, TierMetrics } from './metrics';
@@ -89,6 +90,26 @@ export interface TrainNarOptions {
   onEnvelope?: EnvelopeTargets['onEnvelope'];
   /** The run record's start line (events.jsonl of the dashboard), set by the CLI. */
   onStart?: EnvelopeTargets['onStart'];
+  /**
+   * Data parallelism: a joined process group, or null for one process; default the group `torchnas launch` (or
+   * torchrun) describes, if any. The batch size stays the config's (global) one: each of W ranks takes every W-th
+   * architecture of each batch (train_batch_size / W per rank; a last partial batch of fewer than W is left out),
+   * gradients are averaged over the ranks, and the run makes the same steps under the same Noam schedule as one
+   * process. The tier buckets, dropout and the rank loss's pairs stay per rank. Only rank 0 writes the run folder and
+   * evaluates the checkpoints.
+   */
+  distributed?: NativeDistributed | null;
+}
+
+/** This rank's positions of a global epoch order cut in batches of `batchSize`: every `world`-th of each batch. */
+export function rankOrder(order: readonly number[], batchSize: number, rank: number, world: number): number[] {
+  const mine: number[] = [];
+  for (let s = 0; s < order.length; s += batchSize) {
+    const batch = order.slice(s, s + batchSize);
+    if (batch.length < world) break; // a last partial batch too small to give every rank an architecture
+    for (let k = rank; k < batch.length; k += world) mine.push(batch[k]);
+  }
+  return mine;
 }
 
 export interface NarEvaluation {
@@ -115,6 +136,8 @@ export interface TrainNarResult {
   threads: number;
   parameters: number;
   split: { train: number; val: number; rest: number };
+  /** Processes that trained together (absent: one). */
+  worldSize?: number;
   epochs: number;
   resumedAtEpoch: number;
   bestEpoch: number;
@@ -169,6 +192,22 @@ async function copyAtomic(from: string, to: string): Promise<void> {
 }
 
 export async function trainNarRanker(config: NarConfig, options: TrainNarOptions = {}): Promise<TrainNarResult> {
+  const dist = options.distributed !== undefined ? options.distributed : await joinProcessGroup();
+  const joined = options.distributed === undefined && dist !== null && dist !== undefined;
+  try {
+    return await trainRanker(config, options, dist ?? undefined);
+  } finally {
+    if (joined) dist!.close();
+  }
+}
+
+async function trainRanker(config: NarConfig, options: TrainNarOptions, dist: NativeDistributed | undefined): Promise<TrainNarResult> {
+  const rank = dist?.rank ?? 0;
+  const world = dist?.worldSize ?? 1;
+  if (rank > 0) {
+    // ranks other than 0 write nothing where the user looks: a private folder, removed after, and no evaluation
+    options = { ...options, out: undefined, evaluate: false, onEnvelope: undefined, onStart: undefined };
+  }
   const started = Date.now();
   let resumeMeta: NarCheckpointMeta | undefined;
   let resumeManifest: NarManifest | undefined;
@@ -181,13 +220,13 @@ export async function trainNarRanker(config: NarConfig, options: TrainNarOptions
   if (options.threads !== undefined) setThreads(options.threads);
   const totalEpochs = options.epochs ?? config.ranker_epochs;
   if (!Number.isInteger(totalEpochs) || totalEpochs < 1) throw new TorchnasError(`epochs must be a positive integer, got ${totalEpochs}`, 'INVALID_ARGUMENT');
-  const temporary = options.out === undefined && options.resume === undefined;
-  const out = options.out ?? options.resume ?? fs.mkdtempSync(path.join(os.tmpdir(), 'nar-train-'));
+  const temporary = rank > 0 || (options.out === undefined && options.resume === undefined);
+  const out = rank > 0 ? fs.mkdtempSync(path.join(os.tmpdir(), 'nar-train-')) : options.out ?? options.resume ?? fs.mkdtempSync(path.join(os.tmpdir(), 'nar-train-'));
   let epochsDone = 0;
   const history: NarEpochRow[] = [];
   try {
     return await recordRun(
-      { method: 'nar train', device, seed, config },
+      { method: 'nar train', device, seed, config: world > 1 ? { ...config, worldSize: world } : config },
       { out: temporary ? undefined : out, onEnvelope: options.onEnvelope, onStart: options.onStart },
       async () => {
         const space = narSpace(config);
@@ -234,6 +273,14 @@ export async function trainNarRanker(config: NarConfig, options: TrainNarOptions
             epochsDone = startEpoch;
           }
           await writeJsonAtomic(path.join(out, NAR_MANIFEST_FILE), manifest);
+          if (dist) {
+            if (batch.train % world !== 0) {
+              throw new TorchnasError(`train_batch_size (${batch.train}, the global batch) must be a multiple of the ${world} ranks`, 'CONFIG_INVALID');
+            }
+            // every rank starts from rank 0's weights and averages its gradients with the others from now on
+            await ranker.broadcastState(dist);
+            ranker.setDistributed(dist);
+          }
           const stepsPerEpoch = Math.floor((config.drop_last ? Math.floor(split.train.length / batch.train) * batch.train : split.train.length + batch.train - 1) / batch.train);
           const totalSteps = stepsPerEpoch * totalEpochs;
           for (let epoch = startEpoch; epoch < totalEpochs; epoch++) {
@@ -243,8 +290,8 @@ export async function trainNarRanker(config: NarConfig, options: TrainNarOptions
               train.x,
               train.y,
               train.t,
-              order,
-              batch.train,
+              dist ? rankOrder(order, batch.train, rank, world) : order,
+              batch.train / world,
               { lossFactor: config.loss_factor, auxLoss: config.aux_loss },
               ([step, , loss]) => options.onProgress?.(epoch * stepsPerEpoch + step, totalSteps, { epoch, loss }),
               cancel.token,
@@ -257,12 +304,17 @@ export async function trainNarRanker(config: NarConfig, options: TrainNarOptions
               records.push({ indices: positions.map((p) => dataset.benchmarkIndex[split.train[p]]), tiers: positions.map((p) => trainTiers[p]) });
             }
             const mean = (a: Float64Array) => a.reduce((x, y) => x + y, 0) / Math.max(1, a.length);
+            let [trainLoss, trainCe, trainRank, correct, count] = [mean(r.loss), mean(r.ce), mean(r.rank), r.correct, r.count];
+            if (dist) {
+              // the ranks' means averaged, their hits summed
+              [trainLoss, trainCe, trainRank, correct, count] = await sumOverRanks(dist, [trainLoss / world, trainCe / world, trainRank / world, correct, count]);
+            }
             const row: NarEpochRow = {
               epoch,
-              trainLoss: mean(r.loss),
-              trainCe: mean(r.ce),
-              trainRank: mean(r.rank),
-              trainTierAccuracy: r.count ? r.correct / r.count : NaN,
+              trainLoss,
+              trainCe,
+              trainRank,
+              trainTierAccuracy: count ? correct / count : NaN,
               valTierAccuracy: valAccuracy,
               lr: r.lr[r.lr.length - 1],
               seconds: r.seconds,
@@ -284,13 +336,15 @@ export async function trainNarRanker(config: NarConfig, options: TrainNarOptions
               best,
               dataset: { source: dataset.source, count: dataset.count },
             };
-            const m = metaTensor(meta);
-            try {
-              await ranker.saveCheckpoint(lastFile, { meta: m });
-            } finally {
-              m.dispose();
+            if (rank === 0) {
+              const m = metaTensor(meta);
+              try {
+                await ranker.saveCheckpoint(lastFile, { meta: m });
+              } finally {
+                m.dispose();
+              }
+              if (improved) await copyAtomic(lastFile, bestFile);
             }
-            if (improved) await copyAtomic(lastFile, bestFile);
             epochsDone = epoch + 1;
             options.onProgress?.((epoch + 1) * stepsPerEpoch, totalSteps, { epoch, loss: row.trainLoss, trainTier: row.trainTierAccuracy, valTier: valAccuracy });
           }
@@ -311,6 +365,7 @@ export async function trainNarRanker(config: NarConfig, options: TrainNarOptions
             wallSeconds: { training: trainingSeconds, evaluation: 0, total: 0 },
             peakRssMiB: 0,
             out: temporary ? undefined : out,
+            ...(world > 1 ? { worldSize: world } : {}),
           };
           if (options.evaluate !== false) {
             const t0 = Date.now();
