@@ -61,8 +61,13 @@ async function dense() {
   const one = run(process.execPath, [script, configFile, String(limit), String(batch)]);
   const [single] = denseLines(one.out);
   console.log(`  1 process:   ${describeProfile(single.profile, single.epochSeconds)}`);
-  const two = run(process.execPath, [cli, 'launch', '--nproc-per-node', '2', '--master-port', String(await freePort()), '--', process.execPath, script, configFile, String(limit), String(batch)]);
-  const ranks = denseLines(two.out).sort((a, b) => a.rank - b.rank);
+  // `torchnas launch` starts torchnas commands; its library form starts any command with the same environment
+  const { launch } = require(path.join(root, 'dist', 'distributed', 'launch'));
+  let text = '';
+  let errors = '';
+  const two = await launch({ nprocPerNode: 2, masterPort: await freePort(), command: [process.execPath, script, configFile, String(limit), String(batch)], env: env1, stdout: (s) => (text += s), stderr: (s) => (errors += s) });
+  if (two.exitCode !== 0) throw new Error(`the 2-process run failed:\n${errors}`);
+  const ranks = denseLines(text).sort((a, b) => a.rank - b.rank);
   for (const r of ranks) console.log(`  2 processes, rank ${r.rank}: ${describeProfile(r.profile, r.epochSeconds)}`);
   const slowest = Math.max(...ranks.map((r) => r.epochSeconds));
   console.log(`  speed-up of the epoch: ${(single.epochSeconds / slowest).toFixed(2)}× (${single.epochSeconds.toFixed(1)} s → ${slowest.toFixed(1)} s); mean loss ${single.weightLoss.toFixed(3)} vs ${ranks[0].weightLoss.toFixed(3)}`);
