@@ -101,12 +101,20 @@ test('interrupted after an epoch and resumed: the same records and network as an
     },
   });
   await expect(run).rejects.toMatchObject({ code: 'CANCELLED' });
+  const copy = path.join(tmp, 'interrupted-copy');
+  fs.cpSync(out, copy, { recursive: true });
   const resumed = await runDenseSearch(config(), { limit: 48, resume: out });
   expect(resumed.resumedAtEpoch).toBe(2);
   expect(strip(resumed)).toEqual(strip(whole));
   expect(resumed.derived).toEqual(whole.derived);
   await expect(runDenseSearch(config(), { limit: 48, resume: out, seed: 6 })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringContaining('seed 5, not 6') });
-}, 180_000);
+  // `densenas search --resume DIR` alone: the config, limit and the rest come from DIR's run.json
+  const cli = await runCli(['densenas', 'search', '--resume', copy, '--json']);
+  expect({ code: cli.code, stderr: cli.code === 0 ? '' : cli.stderr }).toEqual({ code: 0, stderr: '' });
+  const envelope = JSON.parse(cli.stdout);
+  expect(envelope.result.resumedAtEpoch).toBe(2);
+  expect(strip(envelope.result)).toEqual(strip(whole));
+}, 240_000);
 
 test('annealed temperature and Gumbel-softmax: T as scheduled, deterministic per seed, resume equals uninterrupted; measured derived latency', async () => {
   const schedule = '    arch_update_epoch: 1\n    softmax_temp_decay: 0.5\n    softmax_temp_min: 0.3\n';

@@ -21,7 +21,7 @@ const searchCommand = (group: string) =>
       usage:
         '--config F [--lut F] [--data fashion-mnist|cifar10:DIR|folder:DIR] [--out DIR] [--resume DIR] [--seed N] [--epochs N] [--limit N] [--batch N] [--arch-start N] [--val-start N] [--penalty log|ratio|hinge] [--target X] [--measure|--no-measure] [--device D] [--threads N] [--json]',
       flags: {
-        config: { type: 'string', value: 'F', help: 'DenseNAS search config (configs/densenas/*.yaml), required' },
+        config: { type: 'string', value: 'F', help: "DenseNAS search config (configs/densenas/*.yaml), required unless --resume (then the run's own)" },
         lut: { type: 'string', value: 'F', help: 'latency table: keyed JSON or positional lat_list, a path or a name (densenas/lat-small32-cpu)' },
         'allow-foreign-lut': { type: 'boolean', help: 'use a keyed LUT measured on another device (warns instead of refusing)' },
         data: { type: 'string', value: 'SRC', help: 'fashion-mnist (default), cifar10:DIR (cifar-10-batches-bin) or folder:DIR (DIR/train/CLASS/*.jpg|png, resized to the config\'s input size)' },
@@ -43,9 +43,10 @@ const searchCommand = (group: string) =>
         json,
       },
       async run(flags) {
-        if (!flags.config) throw new TorchnasError('--config is required', 'INVALID_ARGUMENT');
+        if (!flags.config && !flags.resume) throw new TorchnasError('--config is required (or --resume DIR, which takes the run\'s own)', 'INVALID_ARGUMENT');
         if (flags.measure && flags['no-measure']) throw new TorchnasError('--measure and --no-measure exclude each other', 'INVALID_ARGUMENT');
-        const config = loadDenseNasConfig(flags.config);
+        // --resume DIR alone: the config (and the other settings, see runDenseSearch) come from DIR's run.json
+        const config = flags.config ? loadDenseNasConfig(flags.config) : (readResumePoint(flags.resume!, 'densenas search').identity.settings.config as DenseNasConfig);
         const r = await runMethod('densenas search', flags.json, (context) =>
           runDenseSearch(config, {
             configFile: flags.config,

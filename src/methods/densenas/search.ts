@@ -234,6 +234,8 @@ function* batches(set: ImageSet, indices: Int32Array, batchSize: number) {
   }
 }
 
+const FLOPS_SOURCE = 'flops (counted)';
+
 /** The cost table: a keyed LUT or lat_list by name/path, else the config's own (flops counted; latency needs --lut). */
 async function costTable(config: DenseNasConfig, space: DenseSpace, options: DenseSearchOptions, batch: number, device: string) {
   if (options.lut) {
@@ -256,7 +258,7 @@ async function costTable(config: DenseNasConfig, space: DenseSpace, options: Den
       'INVALID_ARGUMENT',
     );
   }
-  return { costs: flopsCostList(space, { skipReg: config.optim.sub_obj.skip_reg }), source: 'flops (counted)', unit: 'MMAdds' as const };
+  return { costs: flopsCostList(space, { skipReg: config.optim.sub_obj.skip_reg }), source: FLOPS_SOURCE, unit: 'MMAdds' as const };
 }
 
 /** The cost table's sum over the ops of the derived network (skip stack layers are dropped from it). */
@@ -304,6 +306,7 @@ export const SEARCH_FILES = {
 export async function runDenseSearch(config: DenseNasConfig, options: DenseSearchOptions = {}): Promise<DenseSearchResult> {
   const started = Date.now();
   const resume = options.resume !== undefined ? readResumePoint(options.resume, 'densenas search') : undefined;
+  if (resume) options = { ...resumedOptions(resume.identity.settings), ...definedOnly(options) };
   const seed = options.seed ?? resume?.identity.seed ?? config.train_params.seed;
   const dist = options.distributed !== undefined ? options.distributed : await joinProcessGroup();
   const joined = options.distributed === undefined && dist !== null && dist !== undefined;
@@ -550,6 +553,42 @@ export async function runDenseSearch(config: DenseNasConfig, options: DenseSearc
   }
 }
 
+
+/**
+ * What a resumed search takes from its run.json when the caller does not say it again: the data, the cost table
+ * (a LUT's path), epochs, batch, limit, schedule overrides, penalty and device. `--resume DIR` alone continues a
+ * run; a value given anyway must equal the stored one (checkResumeSettings), except `epochs`, which may grow.
+ */
+function resumedOptions(stored: Record<string, unknown>): Partial<DenseSearchOptions> {
+  const s = stored as {
+    data?: string;
+    costSource?: string;
+    epochs?: number;
+    batchSize?: number;
+    limit?: number | null;
+    archStart?: number | null;
+    valStart?: number | null;
+    settings?: { penalty?: DenseSearchOptions['penalty']; target?: number };
+    device?: string;
+  };
+  const lut = typeof s.costSource === 'string' && s.costSource !== FLOPS_SOURCE ? s.costSource : undefined;
+  return {
+    data: s.data,
+    lut,
+    epochs: s.epochs,
+    batchSize: s.batchSize,
+    limit: s.limit ?? undefined,
+    archStart: s.archStart ?? undefined,
+    valStart: s.valStart ?? undefined,
+    penalty: s.settings?.penalty,
+    target: s.settings?.target ? s.settings.target : undefined,
+    device: s.device,
+  };
+}
+
+function definedOnly<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
 
 /** Fails (DISTRIBUTED_ERROR) unless every rank holds bit-identical α/β: a diverged search would derive different networks. */
 async function checkArchAgreement(dist: NativeDistributed, net: NativeDenseSuperNet): Promise<void> {
