@@ -12,6 +12,7 @@ import { runDenseSearch } from '../../src/methods/densenas/search';
 import { parseDenseNasConfig } from '../../src/spaces/densenas';
 import { native } from '../../src/native';
 import { compileCli, ROOT, spawnCli } from '../helpers/cli';
+import { tinySearchYaml } from '../helpers/densenas';
 import { freePort } from '../helpers/net';
 
 function correlation(a: number[], b: number[]): number {
@@ -30,39 +31,7 @@ const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'torchnas-dense-dp-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 /** Blocks 0..4 on 28×28×1; warm-up epoch 0, arch steps from epoch 1, validation from epoch 2; FLOPs as the cost. */
-const YAML = `net_type: mbv2
-num_classes: 10
-train_params:
-    epochs: 3
-    seed: 5
-search_params:
-    arch_update_epoch: 1
-    val_start_epoch: 2
-    PRIMITIVES_head: ['mbconv_k3_t3', 'mbconv_k5_t6']
-    PRIMITIVES_stack: ['mbconv_k3_t3', 'skip_connect']
-    adjoin_connect_nums: [3, 2, 3]
-    net_scale:
-        chs: [8, 12, 16, 20]
-        fm_sizes: [8, 8, 4, 4]
-        stage: [0, 1, 1, 2, 2]
-        num_layers: [0, 1, 2, 1]
-optim:
-    init_dim: 8
-    head_dim: 8
-    last_dim: 32
-    sub_obj:
-        type: flops
-        log_base: 50.
-        sub_loss_factor: 0.2
-    arch:
-        alpha_lr: 0.01
-        beta_lr: 0.01
-data:
-    batch_size: 16
-    input_size: (1,28,28)
-    mean: [0.286]
-    std: [0.353]
-`;
+const YAML = tinySearchYaml({ epochs: 3, seed: 5, archStart: 1, valStart: 2, archLr: 0.01 });
 
 test('restart → resume: only a restarted launch with a checkpoint in --out resumes; rank 0 alone is primary', () => {
   const dir = fs.mkdtempSync(path.join(tmp, 'restart-'));

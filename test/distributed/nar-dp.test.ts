@@ -5,15 +5,11 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { stringify } from 'yaml';
-import { nb201CellInfoRecord, serializeNb201CellDataset } from '../../src/benchmarks/nar-nb201-dataset';
-import { narDatasetFromRecords } from '../../src/methods/nar/data';
 import { rankOrder } from '../../src/methods/nar/train';
 import { native } from '../../src/native';
-import { parseNb201String } from '../../src/spaces/nb201/arch-string';
 import { compileCli, spawnCli } from '../helpers/cli';
 import { freePort } from '../helpers/net';
-import { syntheticRecords, tinyConfig } from '../nar/ranker-helpers';
+import { writeTinyRun } from '../nar/ranker-helpers';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'torchnas-nar-dp-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -29,14 +25,7 @@ test("rank orders: every world-th architecture of each batch, disjoint, covering
 
 const available = native().Distributed.available;
 (available ? test : test.skip)('`torchnas launch --nproc-per-node 2 -- nar train`: one run folder, trained on both ranks, evaluated', async () => {
-  const records = syntheticRecords(300, 3);
-  const d = narDatasetFromRecords('nb201', records);
-  const cells = d.ids.map((arch, i) => nb201CellInfoRecord(parseNb201String(arch), { imagenet16_val_acc: d.valAccuracy[i], imagenet16_test_acc: d.valAccuracy[i] }));
-  const data = path.join(tmp, 'cells.json');
-  fs.writeFileSync(data, serializeNb201CellDataset(cells));
-  const { source: _s, ...config } = tinyConfig({ train_size: 200, val_size: 50 });
-  const configFile = path.join(tmp, 'tiny.yaml');
-  fs.writeFileSync(configFile, stringify(config));
+  const { data, configFile } = writeTinyRun(tmp, 'tiny', 300, 3);
   const out = path.join(tmp, 'run');
   const cli = compileCli('build-dp-test');
   const run = spawnCli(cli, ['launch', '--nproc-per-node', '2', '--master-port', String(await freePort()), '--', 'nar', 'train', '--config', configFile, '--data', data, '--out', out, '--epochs', '2', '--seed', '5', '--threads', '1']);

@@ -16,6 +16,7 @@ import { tenasConfigSchema } from '../../src/methods/tenas/config';
 import { runTenasCorrelate, TENAS_CORRELATE_JOB } from '../../src/methods/tenas/run';
 import { ArchitectureScore } from '../../src/methods/tenas/score';
 import { compileCli, spawnCli, ChildRun } from '../helpers/cli';
+import { tinySearchYaml } from '../helpers/densenas';
 import { redisServerPath, startRedis, RedisInstance } from '../helpers/redis';
 
 describe('queue plumbing', () => {
@@ -136,23 +137,7 @@ withRedis('densenas train --top-k on a worker', () => {
 
   test("the search's two best networks retrain on a worker exactly as here; a missing top list is a clear error", async () => {
     // a tiny search (blocks 0..4, 28×28×1) validating from epoch 1, so top_results.json keeps two networks
-    const yaml = `net_type: mbv2
-num_classes: 10
-train_params: {epochs: 3, seed: 3}
-search_params:
-    arch_update_epoch: 1
-    val_start_epoch: 1
-    PRIMITIVES_head: ['mbconv_k3_t3', 'mbconv_k5_t6']
-    PRIMITIVES_stack: ['mbconv_k3_t3', 'skip_connect']
-    adjoin_connect_nums: [3, 2, 3]
-    net_scale: {chs: [8, 12, 16, 20], fm_sizes: [8, 8, 4, 4], stage: [0, 1, 1, 2, 2], num_layers: [0, 1, 2, 1]}
-optim: {init_dim: 8, head_dim: 8, last_dim: 32, sub_obj: {type: flops, log_base: 50., sub_loss_factor: 0.2}}
-data:
-    batch_size: 16
-    input_size: (1,28,28)
-    mean: [0.286]
-    std: [0.353]
-`;
+    const yaml = tinySearchYaml({ epochs: 3, seed: 3, archStart: 1, valStart: 1 });
     const search = path.join(tmp, 'search');
     await runDenseSearch(parseDenseNasConfig(yaml, 'tiny.yaml'), { limit: 64, out: search, threads: 1, distributed: null });
     const settings = { k: 2, epochs: 1, limit: 256, batchSize: 32, seed: 9, threads: 1, latencyBatch: 4 };

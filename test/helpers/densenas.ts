@@ -33,6 +33,43 @@ data:
 `;
 }
 
+/**
+ * The tiny space above as a Fashion-MNIST search config (28×28×1, 10 classes, batch 16, FLOPs as the cost):
+ * `epochs`, `seed`, first arch-step epoch and first validation epoch (0-based); `archLr` sets α and β's Adam lr.
+ */
+export function tinySearchYaml(o: { epochs: number; seed: number; archStart: number; valStart: number; archLr?: number }): string {
+  return `net_type: mbv2
+num_classes: 10
+train_params:
+    epochs: ${o.epochs}
+    seed: ${o.seed}
+search_params:
+    arch_update_epoch: ${o.archStart}
+    val_start_epoch: ${o.valStart}
+    PRIMITIVES_head: ['mbconv_k3_t3', 'mbconv_k5_t6']
+    PRIMITIVES_stack: ['mbconv_k3_t3', 'skip_connect']
+    adjoin_connect_nums: [3, 2, 3]
+    net_scale:
+        chs: [8, 12, 16, 20]
+        fm_sizes: [8, 8, 4, 4]
+        stage: [0, 1, 1, 2, 2]
+        num_layers: [0, 1, 2, 1]
+optim:
+    init_dim: 8
+    head_dim: 8
+    last_dim: 32
+    sub_obj:
+        type: flops
+        log_base: 50.
+        sub_loss_factor: 0.2
+${o.archLr !== undefined ? `    arch:\n        alpha_lr: ${o.archLr}\n        beta_lr: ${o.archLr}\n` : ''}data:
+    batch_size: 16
+    input_size: (1,28,28)
+    mean: [0.286]
+    std: [0.353]
+`;
+}
+
 export const tinyConfig = (netType: 'mbv2' | 'res' = 'mbv2'): DenseNasConfig => parseDenseNasConfig(tinyYaml(netType), 'tiny.yaml');
 export const tinySpace = (netType: 'mbv2' | 'res' = 'mbv2'): DenseSpace => buildDenseSpace(tinyConfig(netType));
 

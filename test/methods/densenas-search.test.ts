@@ -11,42 +11,13 @@ import { buildLut } from '../../src/methods/densenas/lut';
 import { parseDenseNasConfig, parseNetConfig } from '../../src/spaces/densenas';
 import { CHECKPOINT_FILE, RUN_FILE } from '../../src/core/resume';
 import { runCli } from '../helpers/cli';
-import { configPath } from '../helpers/densenas';
+import { configPath, tinySearchYaml } from '../helpers/densenas';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'torchnas-densenas-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 /** Blocks 0..4 on 28×28×1; arch steps from epoch 1 (0-based), validation from epoch 2; FLOPs as the cost. */
-const YAML = `net_type: mbv2
-num_classes: 10
-train_params:
-    epochs: 4
-    seed: 3
-search_params:
-    arch_update_epoch: 1
-    val_start_epoch: 2
-    PRIMITIVES_head: ['mbconv_k3_t3', 'mbconv_k5_t6']
-    PRIMITIVES_stack: ['mbconv_k3_t3', 'skip_connect']
-    adjoin_connect_nums: [3, 2, 3]
-    net_scale:
-        chs: [8, 12, 16, 20]
-        fm_sizes: [8, 8, 4, 4]
-        stage: [0, 1, 1, 2, 2]
-        num_layers: [0, 1, 2, 1]
-optim:
-    init_dim: 8
-    head_dim: 8
-    last_dim: 32
-    sub_obj:
-        type: flops
-        log_base: 50.
-        sub_loss_factor: 0.2
-data:
-    batch_size: 16
-    input_size: (1,28,28)
-    mean: [0.286]
-    std: [0.353]
-`;
+const YAML = tinySearchYaml({ epochs: 4, seed: 3, archStart: 1, valStart: 2 });
 const config = () => parseDenseNasConfig(YAML, 'tiny-fmnist.yaml');
 // Wall time and the derived network's measured latency vary between runs; everything else must not.
 const strip = (r: DenseSearchResult) => r.records.map(({ seconds: _s, derivedLatency: _l, ...rest }) => rest);

@@ -2,26 +2,15 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { stringify } from 'yaml';
-import { narDatasetFromRecords } from '../../src/methods/nar/data';
-import { nb201CellInfoRecord, serializeNb201CellDataset } from '../../src/benchmarks/nar-nb201-dataset';
-import { parseNb201String } from '../../src/spaces/nb201/arch-string';
 import { runCli } from '../helpers/cli';
-import { syntheticRecords, tinyConfig } from './ranker-helpers';
+import { writeTinyRun } from './ranker-helpers';
 
 let tmp: string;
 beforeAll(() => (tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'torchnas-nar-cli-train-'))));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 test('nar train --config --data --out --epochs --json, then nar evaluate --checkpoint --which both --json', async () => {
-  const records = syntheticRecords(300, 3);
-  const d = narDatasetFromRecords('nb201', records);
-  const cells = d.ids.map((arch, i) => nb201CellInfoRecord(parseNb201String(arch), { imagenet16_val_acc: d.valAccuracy[i], imagenet16_test_acc: d.valAccuracy[i] }));
-  const data = path.join(tmp, 'cells.json');
-  fs.writeFileSync(data, serializeNb201CellDataset(cells));
-  const { source: _s, ...config } = tinyConfig({ train_size: 200, val_size: 50 });
-  const configFile = path.join(tmp, 'tiny.yaml');
-  fs.writeFileSync(configFile, stringify(config));
+  const { data, configFile } = writeTinyRun(tmp, 'tiny', 300, 3);
   const out = path.join(tmp, 'run');
   const r = await runCli(['nar', 'train', '--config', configFile, '--data', data, '--out', out, '--epochs', '2', '--seed', '5', '--json']);
   expect(r.code).toBe(0);
@@ -46,14 +35,7 @@ test('nar train --config --data --out --epochs --json, then nar evaluate --check
 });
 
 test('nar search --checkpoint: tier-guided search with the trained ranker; every pick within --max-params; files written', async () => {
-  const records = syntheticRecords(300, 4);
-  const d = narDatasetFromRecords('nb201', records);
-  const cells = d.ids.map((arch, i) => nb201CellInfoRecord(parseNb201String(arch), { imagenet16_val_acc: d.valAccuracy[i], imagenet16_test_acc: d.valAccuracy[i] }));
-  const data = path.join(tmp, 'cells-search.json');
-  fs.writeFileSync(data, serializeNb201CellDataset(cells));
-  const { source: _s, ...config } = tinyConfig({ train_size: 200, val_size: 50 });
-  const configFile = path.join(tmp, 'tiny-search.yaml');
-  fs.writeFileSync(configFile, stringify(config));
+  const { data, configFile, cells } = writeTinyRun(tmp, 'tiny-search', 300, 4);
   const run = path.join(tmp, 'run-search');
   expect((await runCli(['nar', 'train', '--config', configFile, '--data', data, '--out', run, '--epochs', '1', '--seed', '6', '--json'])).code).toBe(0);
   const params = [...cells.map((c) => c['ImageNet16-120_total_params'] as number)].sort((a, b) => a - b);

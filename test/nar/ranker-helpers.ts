@@ -2,7 +2,13 @@
 // the architecture (so a ranker can learn it), both generated here (nothing from /work/shared).
 import { narConfigSchema, NarConfig } from '../../src/methods/nar/config';
 import { NarUserRecord } from '../../src/methods/nar/data';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { stringify } from 'yaml';
 import { Random } from '../../src/core/random';
+import { nb201CellInfoRecord, serializeNb201CellDataset } from '../../src/benchmarks/nar-nb201-dataset';
+import { narDatasetFromRecords } from '../../src/methods/nar/data';
+import { parseNb201String } from '../../src/spaces/nb201/arch-string';
 
 /** NB201 sizes except the ranker's, which are tiny (fast tests). */
 export function tinyConfig(overrides: Record<string, unknown> = {}): NarConfig {
@@ -61,4 +67,19 @@ export function syntheticRecords(n: number, seed = 1): NarUserRecord[] {
     out.push({ arch: ops, accuracy });
   }
   return out;
+}
+
+/**
+ * Writes `name`.json (an NB201 cell-information file of `n` synthetic architectures, seed `seed`) and `name`.yaml
+ * (the tiny config with 200 train / 50 val) into `dir`; returns both paths and the cell records.
+ */
+export function writeTinyRun(dir: string, name: string, n: number, seed: number) {
+  const d = narDatasetFromRecords('nb201', syntheticRecords(n, seed));
+  const cells = d.ids.map((arch, i) => nb201CellInfoRecord(parseNb201String(arch), { imagenet16_val_acc: d.valAccuracy[i], imagenet16_test_acc: d.valAccuracy[i] }));
+  const data = path.join(dir, `${name}.json`);
+  fs.writeFileSync(data, serializeNb201CellDataset(cells));
+  const { source: _s, ...config } = tinyConfig({ train_size: 200, val_size: 50 });
+  const configFile = path.join(dir, `${name}.yaml`);
+  fs.writeFileSync(configFile, stringify(config));
+  return { data, configFile, cells };
 }

@@ -143,24 +143,28 @@ const trainCommand = (group: string) =>
         const source = flags['net-config'];
         if (!source) throw new TorchnasError('--net-config F|DIR is required', 'INVALID_ARGUMENT');
         if (flags.queue !== undefined && flags['top-k'] === undefined) throw new TorchnasError('--queue goes with --top-k (one network trains here)', 'INVALID_ARGUMENT');
+        // the training settings of one network, or of each of the top K
+        const settings = {
+          data: flags.data,
+          dataDir: flags['data-dir'],
+          inputSize: intFlag(flags['input-size'], 'input-size'),
+          channels: intFlag(flags.channels, 'channels'),
+          epochs: intFlag(flags.epochs, 'epochs'),
+          limit: intFlag(flags.limit, 'limit'),
+          batchSize: intFlag(flags.batch, 'batch'),
+          lr: numberFlag(flags.lr, 'lr'),
+          seed: intFlag(flags.seed, 'seed'),
+          out: flags.out,
+          device: flags.device,
+          threads: intFlag(flags.threads, 'threads'),
+        };
         if (flags['top-k'] !== undefined) {
           const k = intFlag(flags['top-k'], 'top-k')!;
           const t = await runMethod('densenas train --top-k', flags.json, (context) =>
             trainTopK(source, {
               k,
               queue: flags.queue,
-              data: flags.data,
-              dataDir: flags['data-dir'],
-              inputSize: intFlag(flags['input-size'], 'input-size'),
-              channels: intFlag(flags.channels, 'channels'),
-              epochs: intFlag(flags.epochs, 'epochs'),
-              limit: intFlag(flags.limit, 'limit'),
-              batchSize: intFlag(flags.batch, 'batch'),
-              lr: numberFlag(flags.lr, 'lr'),
-              seed: intFlag(flags.seed, 'seed'),
-              out: flags.out,
-              device: flags.device,
-              threads: intFlag(flags.threads, 'threads'),
+              ...settings,
               ...context,
             }),
             { record: flags.out },
@@ -170,18 +174,7 @@ const trainCommand = (group: string) =>
         }
         const r = await runMethod('densenas train', flags.json, (context) =>
           trainDerivedNet(source, {
-            data: flags.data,
-            dataDir: flags['data-dir'],
-            inputSize: intFlag(flags['input-size'], 'input-size'),
-            channels: intFlag(flags.channels, 'channels'),
-            epochs: intFlag(flags.epochs, 'epochs'),
-            limit: intFlag(flags.limit, 'limit'),
-            batchSize: intFlag(flags.batch, 'batch'),
-            lr: numberFlag(flags.lr, 'lr'),
-            seed: intFlag(flags.seed, 'seed'),
-            out: flags.out,
-            device: flags.device,
-            threads: intFlag(flags.threads, 'threads'),
+            ...settings,
             ...context,
           }),
           { record: flags.out },
