@@ -11,42 +11,14 @@ import { RunsFolder } from '../../src/dashboard/runs';
 import '../../src/dashboard/methods';
 import { RunEventLog } from '../../src/report/events';
 import { runCli } from '../helpers/cli';
+import { tinySearchYaml } from '../helpers/densenas';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'torchnas-dashboard-methods-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 const runs = path.join(tmp, 'runs');
 
 /** The tiny space of test/methods/densenas-search.test.ts: blocks 0..4 on 28×28×1, FLOPs as the cost. */
-const YAML = `net_type: mbv2
-num_classes: 10
-train_params:
-    epochs: 3
-    seed: 3
-search_params:
-    arch_update_epoch: 1
-    val_start_epoch: 2
-    PRIMITIVES_head: ['mbconv_k3_t3', 'mbconv_k5_t6']
-    PRIMITIVES_stack: ['mbconv_k3_t3', 'skip_connect']
-    adjoin_connect_nums: [3, 2, 3]
-    net_scale:
-        chs: [8, 12, 16, 20]
-        fm_sizes: [8, 8, 4, 4]
-        stage: [0, 1, 1, 2, 2]
-        num_layers: [0, 1, 2, 1]
-optim:
-    init_dim: 8
-    head_dim: 8
-    last_dim: 32
-    sub_obj:
-        type: flops
-        log_base: 50.
-        sub_loss_factor: 0.2
-data:
-    batch_size: 16
-    input_size: (1,28,28)
-    mean: [0.286]
-    std: [0.353]
-`;
+const YAML = tinySearchYaml({ epochs: 3, seed: 3, archStart: 1, valStart: 2 });
 const count = (plot: { series: { points?: unknown[]; values?: unknown[] }[] }) => plot.series.map((s) => (s.points ?? s.values ?? []).length);
 
 test('densenas search and train: histograms per epoch, predicted vs measured latency, learning curves', async () => {

@@ -8,15 +8,8 @@ export const loadSpace = (name: string): DenseSpace => buildDenseSpace(loadConfi
 /** The example LUT of densenas.md §8 (measured for this project), bundled gzipped under data/. */
 export const SMALL32_LAT_LIST = path.join(ROOT, 'data', 'densenas', 'lat_list_small32_cpu.gz');
 
-/**
- * A tiny MBV2-type space: blocks 0..4 (N = 4), successors 0→[1,2], 1→[2,3], 2→[3,4], 3→[4], five paths.
- * Head ops k3_t3, k5_t6; stack ops k3_t3, skip; stack layers 1, 2, 1 for blocks 1..3.
- */
-export function tinyYaml(netType: 'mbv2' | 'res' = 'mbv2'): string {
-  return `net_type: ${netType}
-num_classes: 5
-search_params:
-    PRIMITIVES_head: ['mbconv_k3_t3', 'mbconv_k5_t6']
+// The tiny space's search_params ops/scale and optim widths (the lines both YAMLs below share).
+const TINY_SPACE = `    PRIMITIVES_head: ['mbconv_k3_t3', 'mbconv_k5_t6']
     PRIMITIVES_stack: ['mbconv_k3_t3', 'skip_connect']
     adjoin_connect_nums: [3, 2, 3]
     net_scale:
@@ -28,7 +21,17 @@ optim:
     init_dim: 8
     head_dim: 8
     last_dim: 32
-data:
+`;
+
+/**
+ * A tiny MBV2-type space: blocks 0..4 (N = 4), successors 0→[1,2], 1→[2,3], 2→[3,4], 3→[4], five paths.
+ * Head ops k3_t3, k5_t6; stack ops k3_t3, skip; stack layers 1, 2, 1 for blocks 1..3.
+ */
+export function tinyYaml(netType: 'mbv2' | 'res' = 'mbv2'): string {
+  return `net_type: ${netType}
+num_classes: 5
+search_params:
+${TINY_SPACE}data:
     input_size: (3,16,16)
 `;
 }
@@ -46,19 +49,7 @@ train_params:
 search_params:
     arch_update_epoch: ${o.archStart}
     val_start_epoch: ${o.valStart}
-    PRIMITIVES_head: ['mbconv_k3_t3', 'mbconv_k5_t6']
-    PRIMITIVES_stack: ['mbconv_k3_t3', 'skip_connect']
-    adjoin_connect_nums: [3, 2, 3]
-    net_scale:
-        chs: [8, 12, 16, 20]
-        fm_sizes: [8, 8, 4, 4]
-        stage: [0, 1, 1, 2, 2]
-        num_layers: [0, 1, 2, 1]
-optim:
-    init_dim: 8
-    head_dim: 8
-    last_dim: 32
-    sub_obj:
+${TINY_SPACE}    sub_obj:
         type: flops
         log_base: 50.
         sub_loss_factor: 0.2
