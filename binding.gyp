@@ -33,6 +33,7 @@
         "native/napi/ncp_settings.cc",
         "native/core/ops/cell_ops.cc",
         "native/core/ops/vjp_tape.cc",
+        "native/core/ops/kernel_choice.cc",
         "native/core/nets/nb201_network.cc",
         "native/core/measure/ntk.cc",
         "native/core/measure/linear_regions.cc",
@@ -64,7 +65,7 @@
       ],
       "cflags!": ["-fno-exceptions", "-fno-rtti"],
       "cflags_cc!": ["-fno-exceptions", "-fno-rtti", "-std=gnu++17", "-std=gnu++14"],
-      "cflags_cc": ["-std=c++17", "-fexceptions", "-frtti", "-O2", "-fno-math-errno", "<!@(node scripts/torch-paths.js cflags)"],
+      "cflags_cc": ["-std=c++17", "-fexceptions", "-frtti", "-O2", "-fno-math-errno", "-fno-trapping-math", "<!@(node scripts/torch-paths.js cflags)"],
       "libraries": ["<!@(node scripts/torch-paths.js libs)", "-lz"]
     }
   ]

@@ -150,7 +150,7 @@ export interface NtkOptions {
   path?: NtkPath;
   /** Batched path: rows per backward pass (0: sized by batchedMemoryMb). */
   vjpChunk?: number;
-  /** Batched path: memory for one folded activation gradient [rows·B, …], in MiB (default 16). */
+  /** Batched path: memory for one folded activation gradient [rows·B, …], in MiB (default: 4× the per-core L2 cache, 2–32). */
   batchedMemoryMb?: number;
   /** Also return Θ (float64 tensor). */
   returnKernel?: boolean;
@@ -661,6 +661,13 @@ export interface NativeBinding {
   setThreads(n: number): void;
   getThreads(): number;
   checkDevice(device: string): string;
+  /**
+   * Kernel choices made by timing on this machine (native/core/ops/kernel_choice.h): returns the cache file
+   * and every choice made or loaded. `file` redirects the cache ("" keeps choices in memory only; default
+   * `$TORCHNAS_HOME/kernel-choices.tsv`); `force` fixes candidates ("conv_input_grad=flipped", "first", ""
+   * for none; default `$TORCHNAS_KERNELS`).
+   */
+  kernelChoices(options?: { file?: string; force?: string }): { file: string; choices: { key: string; choice: string }[] };
   Tensor: new (data: NativeTypedArray, shape: number[]) => NativeTensor;
   saveTensors(path: string, tensors: Record<string, NativeTensor>): Promise<void>;
   loadTensors(path: string, device?: string): Promise<Record<string, NativeTensor>>;

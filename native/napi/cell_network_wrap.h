@@ -97,8 +97,11 @@ class CellNetworkWrap : public ModuleWrap<Derived, CellNetworkState<Net>> {
     settings.path = guarded(env, [&] { return parse_ntk_path(option_string(o, "path", "auto", "options")); });
     settings.vjp_chunk = option_int(o, "vjpChunk", 0, "options");
     if (settings.vjp_chunk < 0) throw_invalid(env, "options.vjpChunk must be >= 0 (0: sized by options.batchedMemoryMb)");
-    settings.batched_memory_mb = option_int(o, "batchedMemoryMb", 16, "options");
-    if (settings.batched_memory_mb < 1) throw_invalid(env, "options.batchedMemoryMb must be >= 1");
+    // Absent: sized for this machine's cache (default_batched_memory_mb); given: at least 1 MiB.
+    settings.batched_memory_mb = option_int(o, "batchedMemoryMb", 0, "options");
+    if (o.Has("batchedMemoryMb") && !o.Get("batchedMemoryMb").IsUndefined() && settings.batched_memory_mb < 1) {
+      throw_invalid(env, "options.batchedMemoryMb must be >= 1");
+    }
     return settings;
   }
 

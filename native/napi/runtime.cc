@@ -1,6 +1,7 @@
 // info(), seeds, threads, device checks.
 #include <napi.h>
 
+#include "../core/ops/kernel_choice.h"
 #include "../core/runtime.h"
 #include "common.h"
 #include "families.h"
@@ -50,6 +51,35 @@ Napi::Value CheckDevice(const Napi::CallbackInfo& info) {
   return Napi::String::New(info.Env(), device_string(d));
 }
 
+// kernelChoices({ file?, force? }): optionally redirects the kernel-choice cache (string; "" = memory only)
+// and forces candidates ("kind=candidate,…", "first", "" = none); returns { file, choices: [{ key, choice }] }.
+Napi::Value KernelChoices(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::optional<std::string> file, force;
+  if (info.Length() > 0 && !info[0].IsUndefined()) {
+    if (!info[0].IsObject()) throw_invalid(env, "kernelChoices options must be an object");
+    auto o = info[0].As<Napi::Object>();
+    if (o.Has("file") && !o.Get("file").IsUndefined()) file = read_string(o.Get("file"), "options.file");
+    if (o.Has("force") && !o.Get("force").IsUndefined()) force = read_string(o.Get("force"), "options.force");
+  }
+  auto lines = guarded(env, [&] {
+    configure_kernel_choices(file, force);
+    return kernel_choices();
+  });
+  auto o = Napi::Object::New(env);
+  o.Set("file", kernel_choice_file());
+  auto list = Napi::Array::New(env, lines.size());
+  for (size_t i = 0; i < lines.size(); ++i) {
+    auto tab = lines[i].rfind('\t');
+    auto entry = Napi::Object::New(env);
+    entry.Set("key", lines[i].substr(0, tab));
+    entry.Set("choice", lines[i].substr(tab + 1));
+    list.Set(static_cast<uint32_t>(i), entry);
+  }
+  o.Set("choices", list);
+  return o;
+}
+
 }  // namespace
 
 void register_runtime(Napi::Env env, Napi::Object exports) {
@@ -59,6 +89,7 @@ void register_runtime(Napi::Env env, Napi::Object exports) {
   exports.Set("setThreads", Napi::Function::New(env, SetThreads, "setThreads"));
   exports.Set("getThreads", Napi::Function::New(env, GetThreads, "getThreads"));
   exports.Set("checkDevice", Napi::Function::New(env, CheckDevice, "checkDevice"));
+  exports.Set("kernelChoices", Napi::Function::New(env, KernelChoices, "kernelChoices"));
 }
 
 }  // namespace torchnas::napi

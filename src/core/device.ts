@@ -28,6 +28,11 @@ export interface TorchnasInfo {
   openmp: string[];
   /** OpenBLAS's own report (build, threading model, threads) when it is the BLAS in use; null otherwise. */
   openblas: OpenBlasInfo | null;
+  /**
+   * Kernel choices timed on this machine (where two exact kernels exist, e.g. a conv's input gradient on
+   * the NTK's batched path): the cache file and how many choices it holds.
+   */
+  kernelChoices: { file: string; count: number };
 }
 
 /** Shared libraries mapped into this process whose file names match `pattern` (Linux only; [] elsewhere). */
@@ -75,6 +80,10 @@ export function info(): TorchnasInfo {
     blas: mappedLibraries(/blas|lapack|mkl_(rt|core|intel)|libflexiblas/i),
     openmp: mappedLibraries(/^lib(g|i)?omp/i),
     openblas: r.openblas,
+    kernelChoices: (() => {
+      const k = b.kernelChoices();
+      return { file: k.file, count: k.choices.length };
+    })(),
   };
 }
 

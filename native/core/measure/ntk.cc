@@ -11,6 +11,9 @@
 
 #include "../errors.h"
 #include "../ops/vjp_tape.h"
+
+#include <unistd.h>
+#include <algorithm>
 #include "../runtime.h"
 
 namespace torchnas {
@@ -218,6 +221,15 @@ NtkResult ntk_condition_number(const std::function<torch::Tensor(const torch::Te
   return result;
 }
 
+int64_t default_batched_memory_mb() {
+  static const int64_t mb = [] {
+    long l2 = ::sysconf(_SC_LEVEL2_CACHE_SIZE);
+    if (l2 <= 0) return int64_t{4};
+    return std::clamp<int64_t>((4 * static_cast<int64_t>(l2) + (1 << 19)) >> 20, 2, 32);
+  }();
+  return mb;
+}
+
 torch::Tensor ntk_jacobian_batched(const TapedForward& forward, const std::vector<torch::Tensor>& parameters,
                                    const torch::Tensor& inputs, const NtkSettings& settings, int64_t* chunk_used) {
   check_ntk_inputs(inputs);
@@ -234,7 +246,8 @@ torch::Tensor ntk_jacobian_batched(const TapedForward& forward, const std::vecto
     // One row's folded activation gradient is B × (largest per-sample activation) elements.
     const double row_bytes = static_cast<double>(batch) * static_cast<double>(std::max<int64_t>(tape.max_sample_elements(), classes)) *
                              static_cast<double>(logits.element_size());
-    chunk = static_cast<int64_t>(static_cast<double>(std::max<int64_t>(1, settings.batched_memory_mb)) * 1024.0 * 1024.0 / row_bytes);
+    const int64_t budget = settings.batched_memory_mb > 0 ? settings.batched_memory_mb : default_batched_memory_mb();
+    chunk = static_cast<int64_t>(static_cast<double>(budget) * 1024.0 * 1024.0 / row_bytes);
   }
   chunk = std::max<int64_t>(1, std::min(chunk, count));
   if (chunk_used) *chunk_used = chunk;

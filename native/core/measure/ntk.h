@@ -43,12 +43,17 @@ struct NtkSettings {
   NtkPath path = NtkPath::kAuto;
   // Batched path: rows per backward pass (0: as many as fit `batched_memory_mb` for one folded
   // activation gradient [rows·B, …]; all rows when they fit). Bounds memory: about five such tensors
-  // are alive at once. The default is small on purpose: measured on the bench network, 16 MiB tensors
-  // beat 64 MiB ones by 1.3× (they stay in cache and below glibc's mmap threshold, so buffers are reused
-  // instead of being faulted in afresh each time).
+  // are alive at once. 0 (the default): four times the per-core L2 cache (4 MiB when unknown), clamped to
+  // 2..32 MiB. The budget is small on purpose, because the backward streams each tensor a few times and
+  // wins when they stay in cache. Measured on the bench networks (batch 72, one thread, 1 MiB L2): a
+  // single path took 1.76 s at 16 MiB, 1.13–1.34 at 4 and 1.23–1.44 at 2; the supernet took 6.05 s
+  // at 16 MiB and 3.8–4.4 at 2–4 MiB. Raising glibc's mmap and trim thresholds did not close the gap.
   int64_t vjp_chunk = 0;
-  int64_t batched_memory_mb = 16;
+  int64_t batched_memory_mb = 0;
 };
+
+// The batched path's default budget for this machine (MiB), as described above.
+int64_t default_batched_memory_mb();
 
 struct NtkResult {
   double condition_number;

@@ -1,5 +1,7 @@
 #include "vjp_tape.h"
 
+#include "kernel_choice.h"
+
 #include <ATen/ATen.h>
 #include <ATen/Dispatch.h>
 #include <ATen/Parallel.h>
@@ -220,10 +222,18 @@ torch::Tensor relu_vjp(const torch::Tensor& g, const torch::Tensor& y, double f,
         const int64_t k = i / blocks, lo = (i % blocks) * block, hi = std::min(per, lo + block);
         const scalar_t* gk = gp + k * per;
         scalar_t* ok = op + k * per;
+        // Branch-free, every load unconditional, so the compiler vectorises it (the signs of y are random:
+        // a branch per element mispredicted half the time and cost a fifth of the whole NTK).
         if (add) {
-          for (int64_t j = lo; j < hi; ++j) ok[j] += yp[j] > 0 ? fs * gk[j] : scalar_t(0);
+          for (int64_t j = lo; j < hi; ++j) {
+            const scalar_t gv = fs * gk[j];
+            ok[j] += yp[j] > 0 ? gv : scalar_t(0);
+          }
         } else {
-          for (int64_t j = lo; j < hi; ++j) ok[j] = yp[j] > 0 ? fs * gk[j] : scalar_t(0);
+          for (int64_t j = lo; j < hi; ++j) {
+            const scalar_t gv = fs * gk[j];
+            ok[j] = yp[j] > 0 ? gv : scalar_t(0);
+          }
         }
       }
     });
@@ -305,13 +315,24 @@ std::pair<torch::Tensor, torch::Tensor> batch_norm_vjp(const torch::Tensor& g, c
         for (int64_t i = 0; i < b; ++i) {
           const scalar_t* gi = gp + ((k * b + i) * c + ch) * hw;
           const scalar_t* xi = xp + (i * c + ch) * hw;
-          scalar_t p1 = 0, p2 = 0;
-          for (int64_t j = 0; j < hw; ++j) {
-            p1 += gi[j];
-            p2 += gi[j] * xi[j];
+          // Eight partial sums per statistic (vectorised; one running sum made this loop scalar).
+          constexpr int kLanes = 8;
+          scalar_t p1[kLanes] = {}, p2[kLanes] = {};
+          int64_t j = 0;
+          for (; j + kLanes <= hw; j += kLanes) {
+            for (int l = 0; l < kLanes; ++l) {
+              p1[l] += gi[j + l];
+              p2[l] += gi[j + l] * xi[j + l];
+            }
           }
-          s1 += p1;
-          s2 += p2;
+          for (; j < hw; ++j) {
+            p1[0] += gi[j];
+            p2[0] += gi[j] * xi[j];
+          }
+          for (int l = 0; l < kLanes; ++l) {
+            s1 += p1[l];
+            s2 += p2[l];
+          }
         }
         sp[2 * vc] = s1;
         sp[2 * vc + 1] = s2;
@@ -474,9 +495,34 @@ std::vector<torch::Tensor> VjpTape::backward(const torch::Tensor& output, const 
             const int64_t base = (gc.size(2 + d) - 1) * node.stride[d] - 2 * node.padding[d] + node.dilation[d] * (k - 1) + 1;
             out_pad[d] = x.size(2 + d) - base;
           }
-          // A transposed conv: measured 5× faster here than convolution_backward's input gradient; a
-          // hand-written direct kernel for these few-channel convs made the whole NTK 1.5× slower (tried).
-          accumulate(x, x_needs, at::conv_transpose2d(gc, f == 1.0 ? w : w * f, {}, node.stride, node.padding, out_pad, 1, node.dilation), 1.0);
+          // Two exact ways, chosen by measurement per shape (kernel_choice.h): a transposed conv (measured 5×
+          // faster here than convolution_backward's input gradient; ATen scatters with a scalar col2im), or,
+          // for stride 1, an ordinary conv of g with the weight flipped and in/out swapped (padding
+          // d·(k−1)−p; ATen may take oneDNN). Measured, one thread: the transposed conv 2.5× faster at 3
+          // channels 32×32, the flipped conv 2–3× faster at 6–12 channels 16×16 and 8×8. A hand-written
+          // direct kernel for these few-channel convs made the whole NTK 1.5× slower (tried).
+          const auto wf = f == 1.0 ? w : w * f;
+          auto transposed = [&](const torch::Tensor& in) {
+            return at::conv_transpose2d(in, wf, {}, node.stride, node.padding, out_pad, 1, node.dilation);
+          };
+          std::vector<int64_t> flip_pad(2);
+          bool can_flip = node.stride[0] == 1 && node.stride[1] == 1;
+          for (int d = 0; d < 2; ++d) {
+            flip_pad[d] = node.dilation[d] * (w.size(2 + d) - 1) - node.padding[d];
+            can_flip = can_flip && flip_pad[d] >= 0 && out_pad[d] == 0;
+          }
+          if (!can_flip) {
+            accumulate(x, x_needs, transposed(gc), 1.0);
+            break;
+          }
+          const auto wflip = wf.flip({2, 3}).transpose(0, 1).contiguous();
+          auto flipped = [&](const torch::Tensor& in) { return at::conv2d(in, wflip, {}, 1, flip_pad, node.dilation); };
+          const auto sample = gc.narrow(0, 0, std::min<int64_t>(gc.size(0), 256));
+          const std::string shape = c10::str(w.sizes()) + " " + c10::str(gc.sizes().slice(1)) + " p" + c10::str(node.padding) + " d" +
+                                    c10::str(node.dilation) + " " + std::string(c10::toString(gc.scalar_type()));
+          const auto pick = choose_kernel("conv_input_grad", shape,
+                                          {{"transposed", [&] { transposed(sample); }}, {"flipped", [&] { flipped(sample); }}});
+          accumulate(x, x_needs, pick == 0 ? transposed(gc) : flipped(gc), 1.0);
         }
         break;
       }

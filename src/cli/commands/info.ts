@@ -23,6 +23,7 @@ export const infoCommand = defineCommand({
         `BLAS       ${i.blas.length ? i.blas.join(', ') : 'none mapped'}`,
         ...(i.openblas ? [`OpenBLAS   ${i.openblas.config.trim()} (${i.openblas.parallel}, ${i.openblas.threads} thread${i.openblas.threads === 1 ? '' : 's'})`] : []),
         `OpenMP     ${i.openmp.length ? i.openmp.join(', ') : 'none mapped'}`,
+        `kernels    ${i.kernelChoices.count} timed choice${i.kernelChoices.count === 1 ? '' : 's'}${i.kernelChoices.file ? ` in ${i.kernelChoices.file}` : ' (memory only)'}`,
         `addon      ${i.addon}`,
         `node       ${i.node} (${i.platform})`,
       ].join('\n') + '\n',

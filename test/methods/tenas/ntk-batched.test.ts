@@ -5,6 +5,9 @@
  * several batch sizes and VJP chunkings. The DARTS networks keep the loop (the tape does not cover their
  * grouped convs, max pooling and concatenations), and a test says so.
  */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { native, NativeTensor, NtkOptions, NtkResult } from '../../../src/native';
 import { singlePathAlpha } from '../../../src/methods/tenas/networks';
 import { dartsNtkNetwork, initialDartsAlpha } from '../../../src/methods/tenas/darts-networks';
@@ -125,6 +128,36 @@ describe('batched NTK = autograd loop', () => {
     const auto = await net.ntk(x);
     expect(auto.path).toBe('batched');
     expect(auto.loopReason).toBeUndefined();
+  });
+
+  test('both conv input-gradient kernels give the loop\'s Θ; the timed choice is remembered in $TORCHNAS_HOME', async () => {
+    // Stride-1 convs (1×1 and 3×3 in the cells, 3×3 in the ResNet blocks) and the stride-2 ones (transposed only).
+    const net = new (Nb201())({ channels: 3, cellsPerStage: 1, numClasses: 5, seed: 13, dtype: 'float64' });
+    const x = generator(17).randn([4, 3, 8, 8]);
+    const alpha = Float32Array.from({ length: 30 }, (_, i) => Math.cos(i * 0.9));
+    const home = fs.mkdtempSync(path.join(os.tmpdir(), 'torchnas-kernels-'));
+    const saved = native().kernelChoices().file;
+    try {
+      for (const candidate of ['transposed', 'flipped']) {
+        native().kernelChoices({ force: `conv_input_grad=${candidate}` });
+        await expectSamePaths(net, x, { alpha }, 1e-10);
+      }
+      const file = path.join(home, 'kernel-choices.tsv');
+      expect(native().kernelChoices({ force: '', file }).choices).toEqual([]);
+      const first = await net.ntk(x, { alpha, path: 'batched', returnKernel: true });
+      const lines = fs.readFileSync(file, 'utf8').trim().split('\n');
+      expect(lines.length).toBeGreaterThan(0);
+      for (const line of lines) expect(line).toMatch(/^conv_input_grad\|.*\|threads=\d+\|torch=.*\t(transposed|flipped)$/);
+      expect(native().kernelChoices().choices.length).toBe(lines.length);
+      // A later run reads the same choices (the file is not rewritten) and gives the same Θ to the bit.
+      const before = fs.statSync(file).mtimeMs;
+      const again = await net.ntk(x, { alpha, path: 'batched', returnKernel: true });
+      expect(kernelOf(again)).toEqual(kernelOf(first));
+      expect(fs.statSync(file).mtimeMs).toBe(before);
+    } finally {
+      native().kernelChoices({ force: '', file: saved });
+      fs.rmSync(home, { recursive: true, force: true });
+    }
   });
 
   test('the DARTS networks keep the autograd loop; forcing the batched path is a clear error', async () => {

@@ -1,0 +1,215 @@
+#include "kernel_choice.h"
+
+#include <ATen/Parallel.h>
+#include <ATen/Context.h>
+#include <torch/version.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <map>
+#include <mutex>
+#include <sstream>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../runtime.h"
+
+namespace torchnas {
+
+namespace {
+
+std::mutex& override_mutex() {
+  static std::mutex m;
+  return m;
+}
+std::optional<std::string>& file_override() {
+  static std::optional<std::string> f;
+  return f;
+}
+std::optional<std::string>& forced_override() {
+  static std::optional<std::string> f;
+  return f;
+}
+
+std::string cache_file() {
+  {
+    std::lock_guard<std::mutex> lock(override_mutex());
+    if (file_override()) return *file_override();
+  }
+  std::string home;
+  if (const char* h = std::getenv("TORCHNAS_HOME"); h && *h) home = h;
+  else if (const char* u = std::getenv("HOME"); u && *u) home = std::string(u) + "/.cache/torchnas";
+  return home.empty() ? std::string() : home + "/kernel-choices.tsv";
+}
+
+// mkdir -p for the cache folder; failures only mean the choice is not remembered across runs.
+void make_dirs(const std::string& dir) {
+  std::string partial;
+  std::stringstream ss(dir);
+  std::string part;
+  if (!dir.empty() && dir[0] == '/') partial = "/";
+  while (std::getline(ss, part, '/')) {
+    if (part.empty()) continue;
+    partial += part + "/";
+    ::mkdir(partial.c_str(), 0755);
+  }
+}
+
+struct Cache {
+  std::mutex mutex;
+  std::string file;  // the file the map was loaded from (reloaded when TORCHNAS_HOME changes)
+  std::map<std::string, std::string> choices;
+
+  void load_if_needed() {
+    const std::string f = cache_file();
+    if (f == file) return;
+    file = f;
+    choices.clear();
+    if (f.empty()) return;
+    std::ifstream in(f);
+    std::string line;
+    while (std::getline(in, line)) {
+      auto tab = line.rfind('\t');
+      if (tab == std::string::npos || tab == 0 || tab + 1 >= line.size()) continue;  // torn or foreign lines are skipped
+      choices[line.substr(0, tab)] = line.substr(tab + 1);
+    }
+  }
+
+  // Whole file rewritten to a temporary and renamed over the old one: a reader never sees half a file.
+  // Lines another process added since our load are merged first.
+  void save() {
+    if (file.empty()) return;
+    auto slash = file.rfind('/');
+    if (slash != std::string::npos) make_dirs(file.substr(0, slash));
+    {
+      std::ifstream in(file);
+      std::string line;
+      while (std::getline(in, line)) {
+        auto tab = line.rfind('\t');
+        if (tab == std::string::npos || tab == 0 || tab + 1 >= line.size()) continue;
+        choices.emplace(line.substr(0, tab), line.substr(tab + 1));  // ours win on a conflict
+      }
+    }
+    const std::string tmp = file + ".tmp." + std::to_string(::getpid());
+    {
+      std::ofstream out(tmp, std::ios::trunc);
+      if (!out) return;
+      for (const auto& [k, v] : choices) out << k << '\t' << v << '\n';
+      out.flush();
+      if (!out) {
+        std::remove(tmp.c_str());
+        return;
+      }
+    }
+    if (std::rename(tmp.c_str(), file.c_str()) != 0) std::remove(tmp.c_str());
+  }
+};
+
+Cache& cache() {
+  static Cache c;
+  return c;
+}
+
+std::string machine_key() {
+  static const std::string key = [] {
+    auto info = runtime_info();
+    std::string blas = info.blas_config.empty() ? std::string("blas=unknown") : "blas=" + info.blas_config;
+    return std::string("torch=") + TORCH_VERSION + "|" + blas + "|onednn=" + (at::hasMKLDNN() ? "1" : "0");
+  }();
+  return key;
+}
+
+// The forced candidate for `kind` from TORCHNAS_KERNELS, or "" (none); "first" forces index 0.
+std::string forced(const std::string& kind) {
+  std::string s;
+  {
+    std::lock_guard<std::mutex> lock(override_mutex());
+    if (forced_override()) s = *forced_override();
+    else if (const char* env = std::getenv("TORCHNAS_KERNELS")) s = env;
+  }
+  if (s.empty()) return "";
+  if (s == "first") return "#first";
+  std::stringstream ss(s);
+  std::string item;
+  while (std::getline(ss, item, ',')) {
+    auto eq = item.find('=');
+    if (eq != std::string::npos && item.substr(0, eq) == kind) return item.substr(eq + 1);
+  }
+  return "";
+}
+
+double seconds_of(const std::function<void()>& run) {
+  auto start = std::chrono::steady_clock::now();
+  run();
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+}  // namespace
+
+std::size_t choose_kernel(const std::string& kind, const std::string& shape_key, const std::vector<KernelCandidate>& candidates) {
+  if (candidates.size() <= 1) return 0;
+  auto index_of = [&](const std::string& name) -> std::size_t {
+    for (std::size_t i = 0; i < candidates.size(); ++i) {
+      if (candidates[i].name == name) return i;
+    }
+    return candidates.size();
+  };
+  const std::string force = forced(kind);
+  if (force == "#first") return 0;
+  if (!force.empty()) {
+    auto i = index_of(force);
+    if (i < candidates.size()) return i;
+  }
+  const std::string key = kind + "|" + shape_key + "|threads=" + std::to_string(at::get_num_threads()) + "|" + machine_key();
+  Cache& c = cache();
+  {
+    std::lock_guard<std::mutex> lock(c.mutex);
+    c.load_if_needed();
+    auto it = c.choices.find(key);
+    if (it != c.choices.end()) {
+      auto i = index_of(it->second);
+      if (i < candidates.size()) return i;
+    }
+  }
+  // Timed outside the lock (other threads may time other shapes meanwhile). Interleaved rounds, the best
+  // of three per candidate: the first round also pays each kernel's first-touch costs.
+  std::vector<double> best(candidates.size(), 1e300);
+  for (int round = 0; round < 3; ++round) {
+    for (std::size_t i = 0; i < candidates.size(); ++i) best[i] = std::min(best[i], seconds_of(candidates[i].run));
+  }
+  std::size_t chosen = 0;
+  for (std::size_t i = 1; i < candidates.size(); ++i) {
+    if (best[i] < best[chosen]) chosen = i;
+  }
+  std::lock_guard<std::mutex> lock(c.mutex);
+  c.load_if_needed();
+  auto [it, inserted] = c.choices.emplace(key, candidates[chosen].name);
+  if (!inserted) {
+    // Another thread chose first: use its choice, so one process never mixes the two.
+    auto i = index_of(it->second);
+    return i < candidates.size() ? i : chosen;
+  }
+  c.save();
+  return chosen;
+}
+
+std::vector<std::string> kernel_choices() {
+  Cache& c = cache();
+  std::lock_guard<std::mutex> lock(c.mutex);
+  c.load_if_needed();
+  std::vector<std::string> lines;
+  for (const auto& [k, v] : c.choices) lines.push_back(k + "\t" + v);
+  return lines;
+}
+
+std::string kernel_choice_file() { return cache_file(); }
+
+void configure_kernel_choices(const std::optional<std::string>& file, const std::optional<std::string>& forced) {
+  std::lock_guard<std::mutex> lock(override_mutex());
+  if (file) file_override() = *file;
+  if (forced) forced_override() = *forced;
+}
+
+}  // namespace torchnas
