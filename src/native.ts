@@ -564,6 +564,8 @@ export interface NativeLatencyStats {
   median: number;
   std: number;
   min: number;
+  /** Distribution-free standard error of the median (order statistics; native/core/measure/latency.h). */
+  medianSe: number;
 }
 
 /** SGD options of classifier training: a constant lr, or a per-step cosine to minLr over cosineSteps; label smoothing. */

@@ -627,6 +627,7 @@ class DenseDerivedNetWrap : public ClassifierWrap<DenseDerivedNetWrap> {
         r.Set("median", stats.median_ms);
         r.Set("std", stats.std_ms);
         r.Set("min", stats.min_ms);
+        r.Set("medianSe", stats.median_se_ms);
         return r;
       };
     });
@@ -744,6 +745,7 @@ Napi::Value MeasureDenseOps(const Napi::CallbackInfo& info) {
             o.Set("median", r.median_ms);
             o.Set("std", r.std_ms);
             o.Set("min", r.min_ms);
+            o.Set("medianSe", r.median_se_ms);
             out.Set(static_cast<uint32_t>(i), o);
           }
           return out;

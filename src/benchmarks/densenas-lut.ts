@@ -51,6 +51,11 @@ export interface LutStats {
   /** Population standard deviation of the runs. */
   std: number;
   min: number;
+  /**
+   * Standard error of the median, from the runs' order statistics (distribution-free; see
+   * `medianStandardError`). Absent in entries read from a positional lat_list or written before it was kept.
+   */
+  medianSe?: number;
 }
 
 export type LutEntry = LutKey & LutStats;
@@ -80,6 +85,7 @@ const entrySchema = z
     median: finite.min(0),
     std: finite.min(0),
     min: finite.min(0),
+    medianSe: finite.min(0).optional(),
   })
   .strict();
 const lutSchema = z
@@ -107,7 +113,23 @@ export function summarizeRuns(runs: readonly number[]): LutStats {
   const mean = sorted.reduce((a, b) => a + b, 0) / n;
   const median = n % 2 === 1 ? sorted[(n - 1) / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
   const std = Math.sqrt(sorted.reduce((a, v) => a + (v - mean) * (v - mean), 0) / n);
-  return { count: n, mean, median, std, min: sorted[0] };
+  return { count: n, mean, median, std, min: sorted[0], medianSe: medianStandardError(sorted) };
+}
+
+/**
+ * Standard error of the median of ascending `sorted` values, distribution-free: the half-width of the 95 %
+ * order-statistic confidence interval [x_(l), x_(u)], l = ⌊(n − 1.96√n)/2⌋, u = ⌈1 + (n + 1.96√n)/2⌉ (ranks
+ * from 1, clamped to 1..n), divided by 1.96. Tends to 1.2533·σ/√n for normal data; outliers do not move it.
+ * The same estimate as the native one that stops a LUT entry's timing (native/core/measure/latency.h).
+ */
+export function medianStandardError(sorted: readonly number[]): number {
+  const n = sorted.length;
+  if (n < 2) return 0;
+  const z = 1.959963984540054;
+  const half = z * Math.sqrt(n);
+  const l = Math.min(n, Math.max(1, Math.floor((n - half) / 2)));
+  const u = Math.min(n, Math.max(1, Math.ceil(1 + (n + half) / 2)));
+  return (sorted[u - 1] - sorted[l - 1]) / (2 * z);
 }
 
 /** A key for every position of the space's cost list (same layout as {@link DenseCostList}), at `batch`. */

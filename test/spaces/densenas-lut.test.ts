@@ -8,6 +8,7 @@ import {
   costListFromLut,
   lutFromCostList,
   lutKeyString,
+  medianStandardError,
   positionalLutKeys,
   readLatListFile,
   readLutFile,
@@ -163,10 +164,40 @@ describe('keyed LUT files and fingerprints ("Beyond the original" item 3)', () =
     expect(warnings).toHaveLength(1);
   });
 
-  test('summarizeRuns: count, mean, median, population std, min', () => {
-    expect(summarizeRuns([4, 1, 3, 2])).toEqual({ count: 4, mean: 2.5, median: 2.5, std: Math.sqrt(1.25), min: 1 });
-    expect(summarizeRuns([5])).toEqual({ count: 1, mean: 5, median: 5, std: 0, min: 5 });
+  test('summarizeRuns: count, mean, median, population std, min, standard error of the median', () => {
+    // n = 4: ranks l = ⌊(4 − 1.96·2)/2⌋ → 1, u = ⌈1 + (4 + 3.92)/2⌉ → 4: (4 − 1) / (2·1.96)
+    expect(summarizeRuns([4, 1, 3, 2])).toEqual({ count: 4, mean: 2.5, median: 2.5, std: Math.sqrt(1.25), min: 1, medianSe: 3 / (2 * 1.959963984540054) });
+    expect(summarizeRuns([5])).toEqual({ count: 1, mean: 5, median: 5, std: 0, min: 5, medianSe: 0 });
     expectInvalid(() => summarizeRuns([]), /at least one finite value/, 'INVALID_ARGUMENT');
+  });
+});
+
+describe('standard error of the median (the LUT stopping rule)', () => {
+  const sorted = (v: number[]) => [...v].sort((a, b) => a - b);
+  test('normal data: close to the normal-theory 1.2533·σ/√n', () => {
+    const rng = new Random(7);
+    for (const n of [100, 400, 2000]) {
+      const v = Array.from({ length: n }, () => 10 + rng.normal());
+      const theory = 1.2533 / Math.sqrt(n);
+      const se = medianStandardError(sorted(v));
+      expect(se / theory).toBeGreaterThan(0.75);
+      expect(se / theory).toBeLessThan(1.3);
+    }
+  });
+  test('a heavy right tail (preempted runs) inflates σ but not the median\'s standard error', () => {
+    const rng = new Random(8);
+    const clean = Array.from({ length: 200 }, () => 10 + 0.1 * rng.normal());
+    const tailed = clean.map((t, i) => (i % 10 === 0 ? t + 20 + 10 * rng.next() : t));
+    const std = (v: number[]) => Math.sqrt(v.reduce((a, x) => a + (x - v.reduce((p, q) => p + q, 0) / v.length) ** 2, 0) / v.length);
+    expect(std(tailed) / std(clean)).toBeGreaterThan(50);
+    const ratio = medianStandardError(sorted(tailed)) / medianStandardError(sorted(clean));
+    expect(ratio).toBeGreaterThan(0.8);
+    expect(ratio).toBeLessThan(1.6);
+  });
+  test('fewer than two values: 0; constant runs: 0', () => {
+    expect(medianStandardError([])).toBe(0);
+    expect(medianStandardError([3])).toBe(0);
+    expect(medianStandardError([2, 2, 2, 2, 2, 2])).toBe(0);
   });
 });
 

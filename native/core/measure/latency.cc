@@ -44,14 +44,10 @@ LatencyStats measure_latency(const std::function<void()>& run, const torch::Devi
     times.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
     const auto n = static_cast<int64_t>(times.size());
     if (n >= s.min_runs && s.rel_se > 0) {
-      double mean = 0;
-      for (double t : times) mean += t;
-      mean /= static_cast<double>(n);
-      double var = 0;
-      for (double t : times) var += (t - mean) * (t - mean);
-      const double sd = n > 1 ? std::sqrt(var / static_cast<double>(n - 1)) : 0;
-      const double median = median_of(times);
-      if (median > 0 && 1.2533 * sd / std::sqrt(static_cast<double>(n)) / median <= s.rel_se) break;
+      std::vector<double> sorted(times);
+      std::sort(sorted.begin(), sorted.end());
+      const double median = median_of(sorted);
+      if (median > 0 && median_standard_error(sorted) / median <= s.rel_se) break;
     }
   }
   LatencyStats r;
@@ -63,7 +59,19 @@ LatencyStats measure_latency(const std::function<void()>& run, const torch::Devi
   r.std_ms = r.count > 1 ? std::sqrt(var / static_cast<double>(r.count - 1)) : 0;
   r.median_ms = median_of(times);
   r.min_ms = *std::min_element(times.begin(), times.end());
+  std::sort(times.begin(), times.end());
+  r.median_se_ms = median_standard_error(times);
   return r;
+}
+
+double median_standard_error(const std::vector<double>& sorted) {
+  const auto n = static_cast<int64_t>(sorted.size());
+  if (n < 2) return 0;
+  constexpr double z = 1.959963984540054;
+  const double half = z * std::sqrt(static_cast<double>(n));
+  const int64_t l = std::clamp<int64_t>(static_cast<int64_t>(std::floor((static_cast<double>(n) - half) / 2)), 1, n);
+  const int64_t u = std::clamp<int64_t>(static_cast<int64_t>(std::ceil(1 + (static_cast<double>(n) + half) / 2)), 1, n);
+  return (sorted[static_cast<size_t>(u - 1)] - sorted[static_cast<size_t>(l - 1)]) / (2 * z);
 }
 
 }  // namespace torchnas

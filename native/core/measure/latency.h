@@ -1,7 +1,9 @@
 // Latency measurement shared by every system (DenseNAS LUTs, measured latency of derived networks):
 // warm-up runs, then timed runs until the median is stable — the relative standard error of the median
-// (≈ 1.2533·σ/√n / median, the normal-theory estimate) below `rel_se` after at least `min_runs`, or
-// `max_runs` reached. Each timed run waits for the device (CUDA is synchronised), so times are wall-clock
+// below `rel_se` after at least `min_runs`, or `max_runs` reached. The standard error is distribution-free
+// (median_standard_error): timings have a heavy right tail (preemption, page faults), which inflates σ and
+// made the normal-theory estimate 1.2533·σ/√n run a third of a LUT's entries to `max_runs` although their
+// medians had long settled. Each timed run waits for the device (CUDA is synchronised), so times are wall-clock
 // per call, as the original's.
 #pragma once
 #include <torch/types.h>
@@ -9,6 +11,7 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <vector>
 
 namespace torchnas {
 
@@ -22,7 +25,14 @@ struct LatencySettings {
 struct LatencyStats {
   int64_t count = 0;  // timed runs
   double mean_ms = 0, median_ms = 0, std_ms = 0, min_ms = 0;
+  double median_se_ms = 0;  // distribution-free standard error of the median (median_standard_error)
 };
+
+// Standard error of the median of `sorted` (ascending), from its order statistics: the half-width of the
+// distribution-free 95 % confidence interval [x_(l), x_(u)], l = ⌊(n − 1.96√n)/2⌋, u = ⌈1 + (n + 1.96√n)/2⌉
+// (ranks from 1, clamped to 1..n), divided by 1.96. For normal data it tends to 1.2533·σ/√n; outliers
+// do not move it. 0 for fewer than 2 values.
+double median_standard_error(const std::vector<double>& sorted);
 
 // Times `run` (one forward of an op) as above; `device` decides whether to synchronise CUDA.
 // A set `cancelled` stops between runs with CANCELLED.

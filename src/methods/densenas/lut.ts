@@ -175,6 +175,7 @@ export function addStats(parts: readonly LutStats[]): LutStats {
     median: parts.reduce((s, p) => s + p.median, 0),
     std: Math.sqrt(parts.reduce((s, p) => s + p.std * p.std, 0)),
     min: parts.reduce((s, p) => s + p.min, 0),
+    ...(parts.every((p) => p.medianSe !== undefined) ? { medianSe: Math.sqrt(parts.reduce((s, p) => s + (p.medianSe ?? 0) ** 2, 0)) } : {}),
   };
 }
 
