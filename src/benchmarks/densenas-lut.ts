@@ -117,19 +117,23 @@ export function summarizeRuns(runs: readonly number[]): LutStats {
 }
 
 /**
- * Standard error of the median of ascending `sorted` values, distribution-free: the half-width of the 95 %
- * order-statistic confidence interval [x_(l), x_(u)], l = ⌊(n − 1.96√n)/2⌋, u = ⌈1 + (n + 1.96√n)/2⌉ (ranks
- * from 1, clamped to 1..n), divided by 1.96. Tends to 1.2533·σ/√n for normal data; outliers do not move it.
- * The same estimate as the native one that stops a LUT entry's timing (native/core/measure/latency.h).
+ * Standard error of the median of ascending `sorted` values, distribution-free: (Q(½ + δ) − Q(½ − δ)) / (2·1.96),
+ * δ = 1.96 / (2√n), Q the sample quantile interpolated between order statistics (R's type 7). Tends to the
+ * median's asymptotic SE (1.2533·σ/√n for normal data); outliers do not move it. The same estimate as the
+ * native one that stops a LUT entry's timing (native/core/measure/latency.h).
  */
 export function medianStandardError(sorted: readonly number[]): number {
   const n = sorted.length;
   if (n < 2) return 0;
   const z = 1.959963984540054;
-  const half = z * Math.sqrt(n);
-  const l = Math.min(n, Math.max(1, Math.floor((n - half) / 2)));
-  const u = Math.min(n, Math.max(1, Math.ceil(1 + (n + half) / 2)));
-  return (sorted[u - 1] - sorted[l - 1]) / (2 * z);
+  const delta = z / (2 * Math.sqrt(n));
+  const quantile = (p: number) => {
+    const h = (n - 1) * Math.min(1, Math.max(0, p));
+    const lo = Math.floor(h);
+    const hi = Math.min(lo + 1, n - 1);
+    return sorted[lo] + (h - lo) * (sorted[hi] - sorted[lo]);
+  };
+  return (quantile(0.5 + delta) - quantile(0.5 - delta)) / (2 * z);
 }
 
 /** A key for every position of the space's cost list (same layout as {@link DenseCostList}), at `batch`. */

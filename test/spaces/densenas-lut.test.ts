@@ -165,8 +165,12 @@ describe('keyed LUT files and fingerprints ("Beyond the original" item 3)', () =
   });
 
   test('summarizeRuns: count, mean, median, population std, min, standard error of the median', () => {
-    // n = 4: ranks l = ⌊(4 − 1.96·2)/2⌋ → 1, u = ⌈1 + (4 + 3.92)/2⌉ → 4: (4 − 1) / (2·1.96)
-    expect(summarizeRuns([4, 1, 3, 2])).toEqual({ count: 4, mean: 2.5, median: 2.5, std: Math.sqrt(1.25), min: 1, medianSe: 3 / (2 * 1.959963984540054) });
+    // n = 4: δ = 1.96/4 = 0.49, Q(0.99) = 1 + 3·0.99 = 3.97, Q(0.01) = 1.03 → 2.94 / (2·1.96)
+    const z = 1.959963984540054;
+    const se = (3 * 2 * (z / 4)) / (2 * z);
+    const s = summarizeRuns([4, 1, 3, 2]);
+    expect(s).toEqual({ count: 4, mean: 2.5, median: 2.5, std: Math.sqrt(1.25), min: 1, medianSe: expect.any(Number) });
+    expect(s.medianSe).toBeCloseTo(se, 12);
     expect(summarizeRuns([5])).toEqual({ count: 1, mean: 5, median: 5, std: 0, min: 5, medianSe: 0 });
     expectInvalid(() => summarizeRuns([]), /at least one finite value/, 'INVALID_ARGUMENT');
   });
@@ -176,12 +180,14 @@ describe('standard error of the median (the LUT stopping rule)', () => {
   const sorted = (v: number[]) => [...v].sort((a, b) => a - b);
   test('normal data: close to the normal-theory 1.2533·σ/√n', () => {
     const rng = new Random(7);
-    for (const n of [100, 400, 2000]) {
-      const v = Array.from({ length: n }, () => 10 + rng.normal());
-      const theory = 1.2533 / Math.sqrt(n);
-      const se = medianStandardError(sorted(v));
-      expect(se / theory).toBeGreaterThan(0.75);
-      expect(se / theory).toBeLessThan(1.3);
+    // Averaged over repeated samples (one small sample's estimate is itself noisy): unbiased to within 25 %
+    // even at n = 10, where whole-rank intervals (min to max) are about twice too wide.
+    for (const [n, reps] of [[10, 400], [20, 200], [100, 40], [400, 10], [2000, 2]]) {
+      let sum = 0;
+      for (let r = 0; r < reps; r++) sum += medianStandardError(sorted(Array.from({ length: n }, () => 10 + rng.normal())));
+      const ratio = sum / reps / (1.2533 / Math.sqrt(n));
+      expect(ratio).toBeGreaterThan(0.8);
+      expect(ratio).toBeLessThan(1.25);
     }
   });
   test('a heavy right tail (preempted runs) inflates σ but not the median\'s standard error', () => {

@@ -68,10 +68,14 @@ double median_standard_error(const std::vector<double>& sorted) {
   const auto n = static_cast<int64_t>(sorted.size());
   if (n < 2) return 0;
   constexpr double z = 1.959963984540054;
-  const double half = z * std::sqrt(static_cast<double>(n));
-  const int64_t l = std::clamp<int64_t>(static_cast<int64_t>(std::floor((static_cast<double>(n) - half) / 2)), 1, n);
-  const int64_t u = std::clamp<int64_t>(static_cast<int64_t>(std::ceil(1 + (static_cast<double>(n) + half) / 2)), 1, n);
-  return (sorted[static_cast<size_t>(u - 1)] - sorted[static_cast<size_t>(l - 1)]) / (2 * z);
+  const double delta = z / (2 * std::sqrt(static_cast<double>(n)));
+  auto quantile = [&](double p) {
+    const double h = (static_cast<double>(n) - 1) * std::clamp(p, 0.0, 1.0);
+    const auto lo = static_cast<size_t>(std::floor(h));
+    const auto hi = std::min(lo + 1, static_cast<size_t>(n - 1));
+    return sorted[lo] + (h - static_cast<double>(lo)) * (sorted[hi] - sorted[lo]);
+  };
+  return (quantile(0.5 + delta) - quantile(0.5 - delta)) / (2 * z);
 }
 
 }  // namespace torchnas

@@ -28,10 +28,12 @@ struct LatencyStats {
   double median_se_ms = 0;  // distribution-free standard error of the median (median_standard_error)
 };
 
-// Standard error of the median of `sorted` (ascending), from its order statistics: the half-width of the
-// distribution-free 95 % confidence interval [x_(l), x_(u)], l = ⌊(n − 1.96√n)/2⌋, u = ⌈1 + (n + 1.96√n)/2⌉
-// (ranks from 1, clamped to 1..n), divided by 1.96. For normal data it tends to 1.2533·σ/√n; outliers
-// do not move it. 0 for fewer than 2 values.
+// Standard error of the median of `sorted` (ascending), from its order statistics: (Q(½ + δ) − Q(½ − δ)) /
+// (2·1.96), δ = 1.96 / (2√n), Q the sample quantile interpolated between order statistics (R's type 7) —
+// the half-width of a distribution-free 95 % interval for the median, as a standard error. It tends to the
+// median's asymptotic SE 1/(2 f(m) √n) (1.2533·σ/√n for normal data); outliers do not move it; and, unlike
+// whole ranks, the interpolation does not inflate it at small n (at n = 10 the bracketing ranks are the
+// minimum and maximum: about 2× too wide for normal data). 0 for fewer than 2 values.
 double median_standard_error(const std::vector<double>& sorted);
 
 // Times `run` (one forward of an op) as above; `device` decides whether to synchronise CUDA.

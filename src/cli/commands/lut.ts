@@ -31,7 +31,7 @@ const flags = {
   config: { type: 'string', value: 'F', help: 'DenseNAS config: a YAML path or a bundled name (mbv2-small32, mbv2-fmnist28, mbv2-imagenet, res-imagenet)' },
   device: { type: 'string', value: 'D', help: 'cpu, cuda or cuda:N (default cpu)' },
   threads: { type: 'string', value: 'N', help: 'LibTorch intra-op threads for the timing (recorded in the fingerprint)' },
-  warmup: { type: 'string', value: 'N', help: 'untimed runs before each entry (default 5)' },
+  warmup: { type: 'string', value: 'N', help: 'untimed runs before each entry (default 2)' },
   'min-runs': { type: 'string', value: 'N', help: 'timed runs per entry, at least (default 10)' },
   'max-runs': { type: 'string', value: 'N', help: 'timed runs per entry, at most (default 200)' },
   'rel-se': { type: 'string', value: 'X', help: 'stop once the relative standard error of the median is below X (default 0.01; 0: always --max-runs)' },
