@@ -3,10 +3,12 @@
  * needs) and returns its JSON result; the same function computes the result of a local run.
  */
 import { DENSENAS_TRAIN_JOB, runDenseTrainJob } from '../methods/densenas/top-k';
+import { NCP_TRAIN_JOB, runNcpTrainJob } from '../methods/ncp/seeds';
 import { runCorrelationJob, TENAS_CORRELATE_JOB } from '../methods/tenas/run';
 import { JobHandler } from './queue';
 
 export const JOB_HANDLERS: Readonly<Record<string, JobHandler>> = Object.freeze({
   [TENAS_CORRELATE_JOB]: (payload, { signal }) => runCorrelationJob(payload, { signal }),
   [DENSENAS_TRAIN_JOB]: (payload, { signal }) => runDenseTrainJob(payload, { signal }),
+  [NCP_TRAIN_JOB]: (payload, { signal }) => runNcpTrainJob(payload, { signal }),
 });

@@ -90,6 +90,20 @@ describe('torchnas CLI', () => {
     expect(ncp.stderr).toMatch(/^torchnas ncp train: error \[FILE_NOT_FOUND\]: --resume \/tmp\/torchnas-no-such-run: no run\.json there/);
   });
 
+  test('ncp train --seeds: a list of distinct integers, not with --seed or --resume; --queue only with it', async () => {
+    const cases: [string[], RegExp][] = [
+      [['--queue', 'redis://127.0.0.1:1'], /--queue goes with --seeds/],
+      [['--seeds', '1,x'], /--seeds takes integers >= 0 separated by commas, got 'x'/],
+      [['--seeds', '1,2', '--seed', '3'], /--seeds excludes --seed and --resume/],
+      [['--seeds', '4,4'], /seeds must differ, got 4,4/],
+    ];
+    for (const [flags, message] of cases) {
+      const r = await run(['ncp', 'train', '--config', 'configs/ncp/seg.yaml', ...flags, '--json']);
+      expect(r.code).toBe(2); // a usage error (INVALID_ARGUMENT)
+      expect(r.stderr).toMatch(message);
+    }
+  });
+
   test('every command and subcommand answers --help with its own flags', async () => {
     for (const [argv, flag] of [
       [['train-demo', '--help'], '--resume DIR'],

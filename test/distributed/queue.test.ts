@@ -2,7 +2,8 @@
  * The job queue (src/distributed/queue.ts) on a private redis-server: `tenas correlate --queue` with two
  * `torchnas worker` processes gives exactly the local run's scores even when one worker is killed (SIGKILL)
  * mid-job; a rerun reuses the finished results; a bad job fails with its error recorded while the others complete;
- * `densenas train --top-k` retrains a search's best networks on a worker exactly as locally.
+ * `densenas train --top-k` retrains a search's best networks on a worker exactly as locally; `ncp train --seeds`
+ * trains its members on a worker exactly as locally and brings their predictor files back.
  */
 
 import * as fs from 'node:fs';
@@ -10,6 +11,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { runDenseSearch } from '../../src/methods/densenas/search';
 import { trainTopK } from '../../src/methods/densenas/top-k';
+import { loadNcpConfig } from '../../src/methods/ncp/config';
+import { NcpSeedsResult, trainNcpSeeds } from '../../src/methods/ncp/seeds';
+import { PACKAGE_ROOT } from '../../src/native';
 import { parseDenseNasConfig } from '../../src/spaces/densenas';
 import { canonicalJson, checkRedis, JobOutcome, parseRedisUrl, resultKey, runJobs } from '../../src/distributed/queue';
 import { tenasConfigSchema } from '../../src/methods/tenas/config';
@@ -155,5 +159,50 @@ withRedis('densenas train --top-k on a worker', () => {
     expect(same(queued)).toEqual(same(local));
     expect(queued.best).toBe(local.best);
     await expect(trainTopK(tmp, { ...settings })).rejects.toMatchObject({ code: 'FILE_NOT_FOUND', message: expect.stringMatching(/top_results\.json not found/) });
+  });
+});
+
+withRedis('ncp train --seeds on a worker', () => {
+  let redis: RedisInstance;
+  let cli: string;
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'torchnas-ncp-seeds-'));
+  beforeAll(async () => {
+    redis = await startRedis();
+    cli = compileCli('build-queue-test');
+  });
+  afterAll(async () => {
+    await redis?.stop();
+    fs.rmSync(tmp, { recursive: true, force: true });
+  });
+
+  test('two seeds train on a worker exactly as here, with their predictor files; a bad table fails that job only', async () => {
+    const config = loadNcpConfig(path.join(PACKAGE_ROOT, 'configs', 'ncp', 'seg.yaml'));
+    config.optimization.epoch = 12;
+    const local = await trainNcpSeeds(config, { seeds: [1, 2], out: path.join(tmp, 'local'), threads: 1 });
+    expect(local.members.map((m) => m.seed)).toEqual([1, 2]);
+    // different seeds: different splits and initialisations, so different predictors
+    expect(local.members[0].result!.history).not.toEqual(local.members[1].result!.history);
+    const w = spawnCli(cli, ['worker', '--redis', redis.url, '--threads', '1']);
+    await w.waitForStderr(/ready on/);
+    const queued = await trainNcpSeeds(config, { seeds: [1, 2], queue: redis.url, out: path.join(tmp, 'queued') });
+    const bad = await trainNcpSeeds(config, { seeds: [3], queue: redis.url, data: 'no-such-table' });
+    w.child.kill('SIGTERM');
+    expect((await w.exit).code).toBe(0);
+    expect(queued.queue).toEqual({ reused: 0, failed: 0 });
+    // everything but wall clocks and the per-phase profile
+    const same = (r: NcpSeedsResult) => r.members.map((m) => ({ seed: m.seed, result: m.result && { ...m.result, wallSeconds: null, profile: null } }));
+    expect(same(queued)).toEqual(same(local));
+    expect(queued.summary).toEqual(local.summary);
+    for (const seed of [1, 2]) {
+      for (const file of ['predictor.json', 'best_model.pt', 'last_model.pt']) {
+        const a = fs.readFileSync(path.join(tmp, 'local', `seed-${seed}`, file));
+        const b = fs.readFileSync(path.join(tmp, 'queued', `seed-${seed}`, file));
+        expect(b.length).toBe(a.length);
+        if (file === 'predictor.json') expect(JSON.parse(b.toString())).toEqual(JSON.parse(a.toString()));
+      }
+    }
+    expect(bad.queue).toEqual({ reused: 0, failed: 1 });
+    expect(bad.members[0]).toMatchObject({ seed: 3, result: null, error: expect.stringMatching(/no-such-table/) });
+    await expect(trainNcpSeeds(config, { seeds: [1, 1] })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringMatching(/seeds must differ/) });
   });
 });

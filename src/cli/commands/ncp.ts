@@ -1,6 +1,7 @@
 import { TorchnasError } from '../../core/errors';
 import { loadNcpConfig } from '../../methods/ncp/config';
 import { propagateNcp, PropagateResult } from '../../methods/ncp/propagate';
+import { NcpSeedsResult, trainNcpSeeds } from '../../methods/ncp/seeds';
 import { trainNcpPredictor, TrainPredictorResult } from '../../methods/ncp/train';
 import { choiceFlag, defineCommand, defineGroup, intFlag, runMethod } from '../command';
 
@@ -13,12 +14,14 @@ const trainCommand = (group: string) =>
     {
       name: 'train',
       summary: "train NCP's metric predictor on a NAS-Bench-MR table",
-      usage: '--config F [--data TABLE] [--out DIR] [--seed N] [--device D] [--threads N] [--exact] [--resume DIR] [--json]',
+      usage: '--config F [--data TABLE] [--out DIR] [--seed N | --seeds A,B,… [--queue URL]] [--device D] [--threads N] [--exact] [--resume DIR] [--json]',
       flags: {
         config,
         data: { type: 'string', value: 'TABLE', help: "NAS-Bench-MR table: a path (.pkl|.json[.gz]) or a name (seg, seg-4x, nas-bench-mr/video, …); default the config's" },
         out: { type: 'string', value: 'DIR', help: 'write DIR/result.json, predictor.json, best_model.pt, last_model.pt' },
         seed: { type: 'string', value: 'N', help: "overrides the config's SEED" },
+        seeds: { type: 'string', value: 'A,B,…', help: 'one predictor per seed (a seed study or an ensemble), into DIR/seed-N/' },
+        queue: { type: 'string', value: 'URL', help: "with --seeds: train the members on 'torchnas worker' processes via this Redis (redis://host:port)" },
         device,
         threads: { type: 'string', value: 'N', help: 'LibTorch intra-op threads' },
         exact: { type: 'boolean', help: "train through autograd and torch's Adam (PyTorch's op sequence): bit-identical to PyTorch-in-Python, slower" },
@@ -29,6 +32,26 @@ const trainCommand = (group: string) =>
         if (!flags.config) throw new TorchnasError('--config is required', 'INVALID_ARGUMENT');
         const cfg = loadNcpConfig(flags.config);
         const seed = intFlag(flags.seed, 'seed');
+        if (flags.queue && !flags.seeds) throw new TorchnasError('--queue goes with --seeds A,B,… (the members fan out as jobs)', 'INVALID_ARGUMENT');
+        if (flags.seeds !== undefined) {
+          if (seed !== undefined || flags.resume) throw new TorchnasError('--seeds excludes --seed and --resume', 'INVALID_ARGUMENT');
+          const seeds = String(flags.seeds)
+            .split(',')
+            .map((s) => s.trim())
+            .filter((s) => s !== '')
+            .map((s) => {
+              if (!/^\d+$/.test(s)) throw new TorchnasError(`--seeds takes integers >= 0 separated by commas, got '${s}'`, 'INVALID_ARGUMENT');
+              return Number(s);
+            });
+          const r = await runMethod(
+            'ncp train --seeds',
+            flags.json,
+            (context) => trainNcpSeeds(cfg, { seeds, queue: flags.queue, data: flags.data, out: flags.out, device: flags.device, threads: intFlag(flags.threads, 'threads'), exactLinear: flags.exact, ...context }),
+            { record: flags.out },
+          );
+          if (!flags.json) process.stdout.write(describeSeeds(r));
+          return 0;
+        }
         const r = await runMethod('ncp train', flags.json, (context) =>
           trainNcpPredictor(cfg, {
             data: flags.data,
@@ -149,4 +172,14 @@ function describeEdit(r: PropagateResult, out: string | undefined): string {
   lines.push(`native propagation ${(r.seconds.propagation * 1000).toFixed(1)} ms, closed-form costs of every step ${(r.seconds.costs * 1000).toFixed(1)} ms`);
   if (out) lines.push(`wrote ${out}/result.json and trajectory.svg`);
   return lines.join('\n') + '\n';
+}
+
+function describeSeeds(r: NcpSeedsResult): string {
+  const lines = r.members.map((m) => {
+    if (!m.result) return `  seed ${m.seed}: failed: ${m.error ?? 'unknown error'}`;
+    const [name, score] = Object.entries(m.result.metrics)[0] ?? ['', undefined];
+    return `  seed ${m.seed}: best epoch ${m.result.bestEpoch}, ${name} τ ${score?.best.kendallTau.toFixed(4)}, L1 ${score?.best.l1.toFixed(5)}${m.dir ? ` → ${m.dir}` : ''}`;
+  });
+  const summary = Object.entries(r.summary).map(([name, s]) => `  ${name}: τ ${s.kendallTau.mean.toFixed(4)} ± ${s.kendallTau.std.toFixed(4)}, L1 ${s.l1.mean.toFixed(5)} ± ${s.l1.std.toFixed(5)} over ${s.members} member(s)`);
+  return [`${r.members.length} predictor(s), seeds ${r.seeds.join(',')}:`, ...lines, 'over the seeds (best state, mean ± sample std):', ...summary, ...(r.queue ? [`  queue: ${r.queue.reused} result(s) reused from an earlier run, ${r.queue.failed} failed`] : [])].join('\n') + '\n';
 }
