@@ -126,31 +126,35 @@ withRedis('tenas correlate on two workers', () => {
 
 
 
-withRedis('densenas train --top-k on a worker', () => {
-  let redis: RedisInstance;
-  let cli: string;
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'torchnas-topk-'));
+/** A private redis-server, the compiled CLI (for `torchnas worker`) and a temporary folder, for one describe block. */
+function queueFixture(prefix: string) {
+  const f = { redis: undefined as unknown as RedisInstance, cli: '', tmp: fs.mkdtempSync(path.join(os.tmpdir(), prefix)) };
   beforeAll(async () => {
-    redis = await startRedis();
-    cli = compileCli('build-queue-test');
+    f.redis = await startRedis();
+    f.cli = compileCli('build-queue-test');
   });
   afterAll(async () => {
-    await redis?.stop();
-    fs.rmSync(tmp, { recursive: true, force: true });
+    await f.redis?.stop();
+    fs.rmSync(f.tmp, { recursive: true, force: true });
   });
+  return f;
+}
+
+withRedis('densenas train --top-k on a worker', () => {
+  const f = queueFixture('torchnas-topk-');
 
   test("the search's two best networks retrain on a worker exactly as here; a missing top list is a clear error", async () => {
     // a tiny search (blocks 0..4, 28×28×1) validating from epoch 1, so top_results.json keeps two networks
     const yaml = tinySearchYaml({ epochs: 3, seed: 3, archStart: 1, valStart: 1 });
-    const search = path.join(tmp, 'search');
+    const search = path.join(f.tmp, 'search');
     await runDenseSearch(parseDenseNasConfig(yaml, 'tiny.yaml'), { limit: 64, out: search, threads: 1, distributed: null });
     const settings = { k: 2, epochs: 1, limit: 256, batchSize: 32, seed: 9, threads: 1, latencyBatch: 4 };
-    const local = await trainTopK(search, { ...settings, out: path.join(tmp, 'local') });
+    const local = await trainTopK(search, { ...settings, out: path.join(f.tmp, 'local') });
     expect(local.candidates).toHaveLength(2);
-    expect(fs.existsSync(path.join(tmp, 'local', 'top-2', 'result.json'))).toBe(true);
-    const w = spawnCli(cli, ['worker', '--redis', redis.url, '--threads', '1']);
+    expect(fs.existsSync(path.join(f.tmp, 'local', 'top-2', 'result.json'))).toBe(true);
+    const w = spawnCli(f.cli, ['worker', '--redis', f.redis.url, '--threads', '1']);
     await w.waitForStderr(/ready on/);
-    const queued = await trainTopK(search, { ...settings, queue: redis.url });
+    const queued = await trainTopK(search, { ...settings, queue: f.redis.url });
     w.child.kill('SIGTERM');
     expect((await w.exit).code).toBe(0);
     expect(queued.queue).toEqual({ reused: 0, failed: 0 });
@@ -158,34 +162,24 @@ withRedis('densenas train --top-k on a worker', () => {
     const same = (t: typeof local) => t.candidates.map((c) => ({ ...c, result: c.result && { ...c.result, measuredLatencyMs: 0, epochs: c.result.epochs.map((e) => ({ ...e, seconds: 0 })) } }));
     expect(same(queued)).toEqual(same(local));
     expect(queued.best).toBe(local.best);
-    await expect(trainTopK(tmp, { ...settings })).rejects.toMatchObject({ code: 'FILE_NOT_FOUND', message: expect.stringMatching(/top_results\.json not found/) });
+    await expect(trainTopK(f.tmp, { ...settings })).rejects.toMatchObject({ code: 'FILE_NOT_FOUND', message: expect.stringMatching(/top_results\.json not found/) });
   });
 });
 
 withRedis('ncp train --seeds on a worker', () => {
-  let redis: RedisInstance;
-  let cli: string;
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'torchnas-ncp-seeds-'));
-  beforeAll(async () => {
-    redis = await startRedis();
-    cli = compileCli('build-queue-test');
-  });
-  afterAll(async () => {
-    await redis?.stop();
-    fs.rmSync(tmp, { recursive: true, force: true });
-  });
+  const f = queueFixture('torchnas-ncp-seeds-');
 
   test('two seeds train on a worker exactly as here, with their predictor files; a bad table fails that job only', async () => {
     const config = loadNcpConfig(path.join(PACKAGE_ROOT, 'configs', 'ncp', 'seg.yaml'));
     config.optimization.epoch = 12;
-    const local = await trainNcpSeeds(config, { seeds: [1, 2], out: path.join(tmp, 'local'), threads: 1 });
+    const local = await trainNcpSeeds(config, { seeds: [1, 2], out: path.join(f.tmp, 'local'), threads: 1 });
     expect(local.members.map((m) => m.seed)).toEqual([1, 2]);
     // different seeds: different splits and initialisations, so different predictors
     expect(local.members[0].result!.history).not.toEqual(local.members[1].result!.history);
-    const w = spawnCli(cli, ['worker', '--redis', redis.url, '--threads', '1']);
+    const w = spawnCli(f.cli, ['worker', '--redis', f.redis.url, '--threads', '1']);
     await w.waitForStderr(/ready on/);
-    const queued = await trainNcpSeeds(config, { seeds: [1, 2], queue: redis.url, out: path.join(tmp, 'queued') });
-    const bad = await trainNcpSeeds(config, { seeds: [3], queue: redis.url, data: 'no-such-table' });
+    const queued = await trainNcpSeeds(config, { seeds: [1, 2], queue: f.redis.url, out: path.join(f.tmp, 'queued') });
+    const bad = await trainNcpSeeds(config, { seeds: [3], queue: f.redis.url, data: 'no-such-table' });
     w.child.kill('SIGTERM');
     expect((await w.exit).code).toBe(0);
     expect(queued.queue).toEqual({ reused: 0, failed: 0 });
@@ -195,8 +189,8 @@ withRedis('ncp train --seeds on a worker', () => {
     expect(queued.summary).toEqual(local.summary);
     for (const seed of [1, 2]) {
       for (const file of ['predictor.json', 'best_model.pt', 'last_model.pt']) {
-        const a = fs.readFileSync(path.join(tmp, 'local', `seed-${seed}`, file));
-        const b = fs.readFileSync(path.join(tmp, 'queued', `seed-${seed}`, file));
+        const a = fs.readFileSync(path.join(f.tmp, 'local', `seed-${seed}`, file));
+        const b = fs.readFileSync(path.join(f.tmp, 'queued', `seed-${seed}`, file));
         expect(b.length).toBe(a.length);
         if (file === 'predictor.json') expect(JSON.parse(b.toString())).toEqual(JSON.parse(a.toString()));
       }
