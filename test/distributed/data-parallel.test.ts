@@ -85,6 +85,38 @@ withC10d('two processes on one host', () => {
     expect(exit.stderr).toMatch(/\[rank 1\]/);
   });
 
+  test('a rank killed with SIGKILL mid-run: `launch --max-restarts 1` restarts the group from the checkpoint and ends as an uninterrupted run', async () => {
+    const cli = compileCli('build-dp-test');
+    const args = (out: string) => ['train-demo', '--epochs', '4', '--limit', '2400', '--threads', '1', '--seed', '6', '--out', out];
+    const whole = path.join(tmp, 'whole');
+    const reference = await spawnCli(cli, ['launch', '--nproc-per-node', '2', '--master-port', String(await freePort()), '--', ...args(whole)]).exit;
+    expect({ code: reference.code, stderr: reference.code === 0 ? '' : reference.stderr }).toEqual({ code: 0, stderr: '' });
+
+    const killed = path.join(tmp, 'killed');
+    const run = spawnCli(cli, ['launch', '--nproc-per-node', '2', '--max-restarts', '1', '--master-port', String(await freePort()), '--', ...args(killed)]);
+    // rank 0 writes checkpoint.pt after each epoch: kill rank 1 as soon as the first one is there
+    const checkpoint = path.join(killed, 'checkpoint.pt');
+    while (!fs.existsSync(checkpoint)) {
+      if (run.child.exitCode !== null) throw new Error('the launch ended before the first checkpoint');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const children = fs.readFileSync(`/proc/${run.child.pid}/task/${run.child.pid}/children`, 'utf8').trim().split(/\s+/).map(Number);
+    const rank1 = children.find((pid) => /(^|\0)RANK=1(\0|$)/.test(fs.readFileSync(`/proc/${pid}/environ`, 'utf8')));
+    expect(rank1).toBeDefined();
+    process.kill(rank1!, 'SIGKILL');
+    const exit = await run.exit;
+    expect({ code: exit.code, stderr: exit.code === 0 ? '' : exit.stderr }).toEqual({ code: 0, stderr: '' });
+    // rank 1's death, or rank 0's failure on the broken connection, whichever the launcher sees first
+    expect(exit.stderr).toMatch(/\[launch\] rank [01] failed \((killed by SIGKILL|exit code \d+)\); restarting the group \(1\/1\)/);
+    const a = JSON.parse(fs.readFileSync(path.join(whole, 'result.json'), 'utf8')).result;
+    const b = JSON.parse(fs.readFileSync(path.join(killed, 'result.json'), 'utf8')).result;
+    expect(b.resumedAtEpoch).toBeGreaterThanOrEqual(1);
+    expect(b.resumedAtEpoch).toBeLessThan(4);
+    const losses = (r: { epochs: { meanLoss: number; trainAccuracy: number }[] }) => r.epochs.map((e) => [e.meanLoss, e.trainAccuracy]);
+    expect(losses(b)).toEqual(losses(a));
+    expect(b.testAccuracy).toBe(a.testAccuracy);
+  });
+
   test('a rank that cannot reach the store is a clear DISTRIBUTED_TIMEOUT', async () => {
     const port = await freePort();
     await expect(native().Distributed.connect({ rank: 1, worldSize: 2, masterPort: port, timeoutMs: 1500 })).rejects.toMatchObject({
