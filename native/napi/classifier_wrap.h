@@ -47,22 +47,11 @@ class ClassifierWrap : public ModuleWrap<Derived, ClassifierTrainer> {
     methods.push_back(W::InstanceMethod("forward", &ClassifierWrap::Forward));
     methods.push_back(W::InstanceMethod("saveCheckpoint", &ClassifierWrap::SaveCheckpoint));
     methods.push_back(W::InstanceMethod("loadCheckpoint", &ClassifierWrap::LoadCheckpoint));
-    methods.push_back(W::InstanceMethod("setDistributed", &ClassifierWrap::SetDistributed));
     return methods;
   }
 
  private:
   static std::string job_name(const char* method) { return std::string("torchnas.") + Derived::kClassName + "." + method; }
-
-  // setDistributed(dist | null): data-parallel training from the next step on (gradients averaged over the
-  // ranks of `dist`, which every rank must pass); null goes back to a single process.
-  Napi::Value SetDistributed(const Napi::CallbackInfo& info) {
-    Napi::Env env = info.Env();
-    std::shared_ptr<DistributedContext> context;
-    if (!info[0].IsNull() && !info[0].IsUndefined()) context = DistributedWrap::Read(info[0], "setDistributed expects a Distributed or null").context;
-    this->while_held(env, [&] { this->state_->set_distributed(context); });
-    return env.Undefined();
-  }
 
   Napi::Value TrainEpoch(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();

@@ -196,6 +196,10 @@ struct DenseState {
     for (const auto& a : search->arch().alphas()) out.push_back(a);
     return out;
   }
+  // setDistributed: data-parallel search from the next step on. Weight steps average the sampled ops' weight
+  // gradients over the ranks, architecture steps the α/β gradients; every rank must pass the same group, draw the
+  // same op samples (the same seed) and run the same number of steps.
+  void set_distributed(std::shared_ptr<DistributedContext> context) { search->loop().set_distributed(std::move(context)); }
 };
 
 // What buildDenseSuperNet resolves with: the built state, until a DenseSuperNet takes it.
@@ -228,7 +232,6 @@ class DenseSuperNetWrap : public ModuleWrap<DenseSuperNetWrap, DenseState> {
     methods.push_back(InstanceMethod("setTemperature", &DenseSuperNetWrap::SetTemperature));
     methods.push_back(InstanceMethod("saveCheckpoint", &DenseSuperNetWrap::SaveCheckpoint));
     methods.push_back(InstanceMethod("loadCheckpoint", &DenseSuperNetWrap::LoadCheckpoint));
-    methods.push_back(InstanceMethod("setDistributed", &DenseSuperNetWrap::SetDistributed));
     methods.push_back(InstanceMethod("stepProfile", &DenseSuperNetWrap::StepProfile));
     exports.Set(kClassName, define(env, methods, {getter<DenseSuperNetWrap, &DenseSuperNetWrap::ArchParameterCount>("archParameterCount")}));
   }
@@ -403,21 +406,6 @@ class DenseSuperNetWrap : public ModuleWrap<DenseSuperNetWrap, DenseState> {
   Napi::Value WeightStep(const Napi::CallbackInfo& info) { return start_step(info, StepKind::kWeight, "torchnas.DenseSuperNet.weightStep"); }
   Napi::Value ArchStep(const Napi::CallbackInfo& info) { return start_step(info, StepKind::kArch, "torchnas.DenseSuperNet.archStep"); }
   Napi::Value Evaluate(const Napi::CallbackInfo& info) { return start_step(info, StepKind::kEvaluate, "torchnas.DenseSuperNet.evaluate"); }
-
-  // setDistributed(dist | null): data-parallel search from the next step on. Weight steps average the sampled
-  // ops' weight gradients over the ranks, architecture steps the α/β gradients; every rank must pass the same
-  // group, draw the same op samples (the same seed) and run the same number of steps. null: one process again.
-  Napi::Value SetDistributed(const Napi::CallbackInfo& info) {
-    Napi::Env env = info.Env();
-    std::shared_ptr<DistributedContext> context;
-    if (!info[0].IsNull() && !info[0].IsUndefined()) context = DistributedWrap::Read(info[0], "setDistributed expects a Distributed or null").context;
-    require_idle(env, "set the process group");
-    while_held(env, [&] {
-      state_->search->loop().set_distributed(context);
-      return 0;
-    });
-    return env.Undefined();
-  }
 
   // stepProfile() → seconds spent so far in the search's steps, by phase: {prepare, compute (forward), backward,
   // communicate (data-parallel collectives), update, steps}.

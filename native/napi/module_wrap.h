@@ -66,6 +66,13 @@ struct HasBroadcastExtras : std::false_type {};
 template <typename S>
 struct HasBroadcastExtras<S, std::void_t<decltype(std::declval<S&>().broadcast_extras())>> : std::true_type {};
 
+// States that train data-parallel expose void set_distributed(std::shared_ptr<DistributedContext>) (their
+// training loop's group): the wrapper then gets setDistributed(dist | null).
+template <typename S, typename = void>
+struct HasSetDistributed : std::false_type {};
+template <typename S>
+struct HasSetDistributed<S, std::void_t<decltype(std::declval<S&>().set_distributed(std::shared_ptr<DistributedContext>()))>> : std::true_type {};
+
 template <typename Derived, typename State>
 class ModuleWrap : public Napi::ObjectWrap<Derived> {
  public:
@@ -96,6 +103,7 @@ class ModuleWrap : public Napi::ObjectWrap<Derived> {
       m.push_back(W::InstanceMethod("copyParametersFrom", &ModuleWrap::CopyParametersFrom));
       m.push_back(W::InstanceMethod("broadcastState", &ModuleWrap::BroadcastState));
     }
+    if constexpr (HasSetDistributed<State>::value) m.push_back(W::InstanceMethod("setDistributed", &ModuleWrap::SetDistributed));
     if (features.save_load) {
       m.push_back(W::InstanceMethod("save", &ModuleWrap::Save));
       m.push_back(W::InstanceMethod("load", &ModuleWrap::Load));
@@ -317,6 +325,17 @@ class ModuleWrap : public Napi::ObjectWrap<Derived> {
                        return {};
                      },
                      {info[0]});
+  }
+
+  // setDistributed(dist | null): data-parallel training from the next step on (gradients averaged over the ranks of
+  // `dist`, which every rank must pass; what each family reduces is its state's set_distributed); null goes back to
+  // a single process. Refused (BUSY) while a job runs.
+  Napi::Value SetDistributed(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    std::shared_ptr<DistributedContext> context;
+    if (!info[0].IsNull() && !info[0].IsUndefined()) context = DistributedWrap::Read(info[0], "setDistributed expects a Distributed or null").context;
+    while_held(env, [&] { state_->set_distributed(context); });
+    return env.Undefined();
   }
 
   // save(path): parameters and buffers, written atomically; load(path): the way back (FILE_* errors).

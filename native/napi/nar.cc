@@ -39,6 +39,10 @@ struct RankerState {
   std::unique_ptr<NarTrainer> trainer;
   torch::nn::Module& module() { return *trainer->model(); }
   torch::Device device() const { return trainer->device(); }
+  // setDistributed: every step's gradients averaged over the ranks (every rank runs the same number of steps;
+  // src/methods/nar/train.ts shards the batches). Buckets, dropout and the rank loss's pairs stay per rank (as
+  // BatchNorm statistics do in DDP).
+  void set_distributed(std::shared_ptr<DistributedContext> context) { trainer->loop().set_distributed(std::move(context)); }
 };
 
 Napi::Value prediction_value(Napi::Env env, const NarPrediction& p, const char* logits_name) {
@@ -55,7 +59,6 @@ class NarRankerWrap : public ModuleWrap<NarRankerWrap, RankerState> {
   static void Register(Napi::Env env, Napi::Object exports) {
     auto methods = module_methods({/*save_load=*/true, /*parameters=*/true});
     methods.push_back(InstanceMethod("trainEpoch", &NarRankerWrap::TrainEpoch));
-    methods.push_back(InstanceMethod("setDistributed", &NarRankerWrap::SetDistributed));
     methods.push_back(InstanceMethod("validate", &NarRankerWrap::Validate));
     methods.push_back(InstanceMethod("scores", &NarRankerWrap::Scores));
     methods.push_back(InstanceMethod("tierMeans", &NarRankerWrap::TierMeans));
@@ -110,21 +113,6 @@ class NarRankerWrap : public ModuleWrap<NarRankerWrap, RankerState> {
 
  private:
   static int64_t batch_size_arg(const Napi::Value& v) { return v.IsUndefined() ? 128 : read_int_in(v, "batchSize", 1, 1 << 20); }
-
-  // setDistributed(dist | null): data-parallel training from the next step on: every step's gradients are averaged
-  // over the ranks of `dist` (every rank passes it and runs the same number of steps). Buckets, dropout and the
-  // rank loss's pairs stay per rank (as BatchNorm statistics do in DDP). null: one process again.
-  Napi::Value SetDistributed(const Napi::CallbackInfo& info) {
-    Napi::Env env = info.Env();
-    std::shared_ptr<DistributedContext> context;
-    if (!info[0].IsNull() && !info[0].IsUndefined()) context = DistributedWrap::Read(info[0], "setDistributed expects a Distributed or null").context;
-    require_idle(env, "set the process group");
-    while_held(env, [&] {
-      state_->trainer->loop().set_distributed(context);
-      return 0;
-    });
-    return env.Undefined();
-  }
 
   // trainEpoch(features, acc, tiers, order, batchSize, {lossFactor, auxLoss}, onStep?, cancel?) → epoch stats.
   // order: indices into the rows, cut into consecutive batches of batchSize (a shorter last batch is kept).
