@@ -8,7 +8,7 @@ import { main } from '../../src/cli';
 import { loadNcpConfig, NcpConfig } from '../../src/methods/ncp/config';
 import { NCP_DEFAULT_START, propagateNcp, PropagateResult } from '../../src/methods/ncp/propagate';
 import { trainNcpPredictor, TrainPredictorResult } from '../../src/methods/ncp/train';
-import { PACKAGE_ROOT } from '../../src/native';
+import { native, PACKAGE_ROOT } from '../../src/native';
 import { codeToEmbedding, roundEmbedding } from '../../src/spaces/nasbench-mr';
 import { bundledFile, writeJsonCopy } from '../helpers/bundled';
 
@@ -130,6 +130,23 @@ describe('code propagation (§5.4)', () => {
     expect(svg.startsWith('<svg')).toBe(true);
     expect(svg).toMatch(/predicted mIoU per step/);
     expect(svg).toMatch(/vs FLOPs of the rounded code/);
+  });
+
+  test('at 2 threads the propagation runs on the thread count timed faster; either count gives the 1-thread trajectory', async () => {
+    const b = native();
+    const before = b.getThreads();
+    try {
+      b.setThreads(2);
+      for (const force of ['ncp_propagation_threads=one', 'ncp_propagation_threads=configured', '']) {
+        b.kernelChoices({ force });
+        const r = await propagateNcp(config, { predictor: path.join(dir, 'predictor') });
+        expect(r.trajectories.map((t) => t.steps.map((x) => x.roundedCode))).toEqual(edited.trajectories.map((t) => t.steps.map((x) => x.roundedCode)));
+      }
+      expect(b.kernelChoices().choices.some((c) => c.key.startsWith('ncp_propagation_threads|') && /\|threads=2\|/.test(c.key))).toBe(true);
+    } finally {
+      b.kernelChoices({ force: '' });
+      b.setThreads(before);
+    }
   });
 
   test('a batch of start codes follows exactly the paths each code follows alone', async () => {
