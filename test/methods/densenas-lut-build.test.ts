@@ -228,7 +228,19 @@ describe('checkLut and showLut', () => {
       expect(row.measured).toBeGreaterThan(0);
       expect(Number.isFinite(row.drift)).toBe(true);
       expect(row.drift).toBeCloseTo(row.measured / row.stored - 1, 12);
+      // both medians carry their standard errors (a keyed LUT built here): the drift gets its own noise
+      const e = lut.entries.find((x) => lutKeyString(x) === row.entry)!;
+      expect(e.medianSe).toBeGreaterThanOrEqual(0);
+      expect(row.noise).not.toBeNull();
+      expect(row.noise!).toBeGreaterThanOrEqual(e.medianSe! / e.median - 1e-12);
+      expect(row.beyondNoise).toBe(Math.abs(row.drift!) > 1.96 * row.noise!);
     }
+    expect(r.beyondNoise).toEqual({ rows: r.rows.filter((row) => row.beyondNoise).length, of: 6 });
+    // a stored entry without medianSe (an older LUT, a lat_list) gives no noise estimate
+    const bare = { ...lut, entries: lut.entries.map(({ medianSe: _s, ...rest }) => rest) };
+    const noNoise = await checkLut(tinyConfig(), bare, { ...FAST, sample: 2, seed: 3 });
+    expect(noNoise.rows.map((row) => [row.noise, row.beyondNoise])).toEqual([[null, null], [null, null]]);
+    expect(noNoise.beyondNoise).toBeNull();
     const abs = r.rows.map((row) => Math.abs(row.drift!)).sort((a, b) => a - b);
     expect(r.medianAbsDrift).toBeCloseTo((abs[2] + abs[3]) / 2, 12);
     expect(r.maxAbsDrift).toBe(abs[5]);

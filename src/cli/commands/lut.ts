@@ -117,12 +117,16 @@ const buildCommand = (group: string) =>
 function describeCheck(r: CheckLutResult): string {
   const lines = [
     `${r.file ?? 'LUT'} (${r.format}) on ${describeFingerprint(r.fingerprint.here)}: ${r.sampled} of ${r.entries} entries re-timed (seed ${r.seed}), ${r.seconds.toFixed(1)} s`,
-    `  median |drift| ${percent(r.medianAbsDrift)}, mean drift ${signedPercent(r.meanDrift)}, max |drift| ${percent(r.maxAbsDrift)}`,
+    `  median |drift| ${percent(r.medianAbsDrift)}, mean drift ${signedPercent(r.meanDrift)}, max |drift| ${percent(r.maxAbsDrift)}` +
+      (r.beyondNoise ? `; ${r.beyondNoise.rows} of ${r.beyondNoise.of} entries drifted beyond their measurement noise (95 %)` : ''),
     `  fingerprint: ${r.fingerprint.differences.length === 0 ? 'same as this device' : r.fingerprint.differences.join('; ')}`,
   ];
   const width = Math.max(5, ...r.rows.map((row) => row.entry.length));
-  lines.push(`  ${'entry'.padEnd(width)}  ${'stored ms'.padStart(10)}  ${'measured ms'.padStart(11)}  drift`);
-  for (const row of r.rows) lines.push(`  ${row.entry.padEnd(width)}  ${ms(row.stored).padStart(10)}  ${ms(row.measured).padStart(11)}  ${signedPercent(row.drift)}`);
+  lines.push(`  ${'entry'.padEnd(width)}  ${'stored ms'.padStart(10)}  ${'measured ms'.padStart(11)}  drift  (± noise)`);
+  for (const row of r.rows) {
+    const noise = row.noise === null ? '' : `  (± ${percent(1.96 * row.noise)}${row.beyondNoise ? ', beyond' : ''})`;
+    lines.push(`  ${row.entry.padEnd(width)}  ${ms(row.stored).padStart(10)}  ${ms(row.measured).padStart(11)}  ${signedPercent(row.drift)}${noise}`);
+  }
   return lines.join('\n') + '\n';
 }
 

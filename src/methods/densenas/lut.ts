@@ -431,6 +431,13 @@ export interface LutDriftRow {
   drift: number | null;
   /** Timed runs of the new measurement. */
   count: number;
+  /**
+   * The drift's own relative standard error, from both medians' standard errors (√((se/stored)² + (se/measured)²));
+   * null when the stored entry has none (a lat_list, or a LUT written before entries kept `medianSe`).
+   */
+  noise: number | null;
+  /** |drift| > 1.96 · noise: a change of the device (or its load) rather than measurement noise; null without noise. */
+  beyondNoise: boolean | null;
 }
 
 export interface CheckLutResult {
@@ -443,6 +450,8 @@ export interface CheckLutResult {
   rows: LutDriftRow[];
   /** Median of |drift| over the sample: the headline number. */
   medianAbsDrift: number | null;
+  /** Rows whose drift exceeds their noise (95 %), of the rows that have a noise estimate; null when none has. */
+  beyondNoise: { rows: number; of: number } | null;
   meanDrift: number | null;
   maxAbsDrift: number | null;
   fingerprint: {
@@ -487,8 +496,23 @@ export async function checkLut(config: DenseNasConfig, lut: AnyLut, options: Che
         for (const item of picked) {
           if (options.signal?.aborted) throw new TorchnasError(`LUT check was cancelled after ${rows.length} of ${picked.length} entries`, 'CANCELLED');
           const measured = await timeKey(item.key, space, device, settings, link.token);
-          const old = stored.get(item.id)!.median;
-          rows.push({ entry: item.id, where: item.positions[0], stored: old, measured: measured.median, drift: old > 0 ? measured.median / old - 1 : null, count: measured.count });
+          const entry = stored.get(item.id)!;
+          const old = entry.median;
+          const drift = old > 0 ? measured.median / old - 1 : null;
+          const noise =
+            drift !== null && entry.medianSe !== undefined && measured.medianSe !== undefined && measured.median > 0
+              ? Math.hypot(entry.medianSe / old, measured.medianSe / measured.median)
+              : null;
+          rows.push({
+            entry: item.id,
+            where: item.positions[0],
+            stored: old,
+            measured: measured.median,
+            drift,
+            count: measured.count,
+            noise,
+            beyondNoise: noise === null || drift === null ? null : Math.abs(drift) > 1.96 * noise,
+          });
           options.onProgress?.(rows.length, picked.length, { entry: item.id, drift: rows[rows.length - 1].drift ?? 'n/a' });
         }
       } finally {
@@ -503,6 +527,10 @@ export async function checkLut(config: DenseNasConfig, lut: AnyLut, options: Che
         seed: settings.seed,
         rows,
         medianAbsDrift: drifts.length > 0 ? median(drifts.map(Math.abs)) : null,
+        beyondNoise: (() => {
+          const judged = rows.filter((r) => r.beyondNoise !== null);
+          return judged.length > 0 ? { rows: judged.filter((r) => r.beyondNoise).length, of: judged.length } : null;
+        })(),
         meanDrift: drifts.length > 0 ? drifts.reduce((a, b) => a + b, 0) / drifts.length : null,
         maxAbsDrift: drifts.length > 0 ? Math.max(...drifts.map(Math.abs)) : null,
         fingerprint: { lut: l.fingerprintKnown ? l.lut.fingerprint : null, here, differences },
