@@ -31,10 +31,10 @@ LatencyStats measure_latency(const std::function<void()>& run, const torch::Devi
   sync();
   std::vector<double> times;
   times.reserve(static_cast<size_t>(std::min<int64_t>(s.max_runs, 4096)));
-  auto median_of = [](std::vector<double> v) {
-    std::sort(v.begin(), v.end());
-    const size_t n = v.size();
-    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+  // Of ascending values.
+  auto median_of = [](const std::vector<double>& sorted) {
+    const size_t n = sorted.size();
+    return n % 2 ? sorted[n / 2] : 0.5 * (sorted[n / 2 - 1] + sorted[n / 2]);
   };
   while (static_cast<int64_t>(times.size()) < s.max_runs) {
     check();
@@ -57,9 +57,9 @@ LatencyStats measure_latency(const std::function<void()>& run, const torch::Devi
   double var = 0;
   for (double t : times) var += (t - r.mean_ms) * (t - r.mean_ms);
   r.std_ms = r.count > 1 ? std::sqrt(var / static_cast<double>(r.count - 1)) : 0;
-  r.median_ms = median_of(times);
-  r.min_ms = *std::min_element(times.begin(), times.end());
   std::sort(times.begin(), times.end());
+  r.median_ms = median_of(times);
+  r.min_ms = times.front();
   r.median_se_ms = median_standard_error(times);
   return r;
 }

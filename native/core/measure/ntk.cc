@@ -5,15 +5,15 @@
 
 #include <ATen/Parallel.h>
 
+#include <unistd.h>
+
+#include <algorithm>
 #include <cmath>
 #include <exception>
 #include <thread>
 
 #include "../errors.h"
 #include "../ops/vjp_tape.h"
-
-#include <unistd.h>
-#include <algorithm>
 #include "../runtime.h"
 
 namespace torchnas {

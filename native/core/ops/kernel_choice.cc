@@ -5,16 +5,15 @@
 #include <torch/version.h>
 
 #include <chrono>
-#include <cstdio>
+#include <filesystem>
 #include <cstdlib>
 #include <fstream>
 #include <map>
 #include <mutex>
 #include <sstream>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "../runtime.h"
+#include "../serialize.h"
 
 namespace torchnas {
 
@@ -44,16 +43,16 @@ std::string cache_file() {
   return home.empty() ? std::string() : home + "/kernel-choices.tsv";
 }
 
-// mkdir -p for the cache folder; failures only mean the choice is not remembered across runs.
-void make_dirs(const std::string& dir) {
-  std::string partial;
-  std::stringstream ss(dir);
-  std::string part;
-  if (!dir.empty() && dir[0] == '/') partial = "/";
-  while (std::getline(ss, part, '/')) {
-    if (part.empty()) continue;
-    partial += part + "/";
-    ::mkdir(partial.c_str(), 0755);
+// Adds the "key\tchoice" lines of `file` to `choices`; with `replace` false, keys already there keep their choice.
+// A missing file adds nothing; torn or foreign lines are skipped.
+void read_choices(const std::string& file, std::map<std::string, std::string>& choices, bool replace) {
+  std::ifstream in(file);
+  std::string line;
+  while (std::getline(in, line)) {
+    auto tab = line.rfind('\t');
+    if (tab == std::string::npos || tab == 0 || tab + 1 >= line.size()) continue;
+    if (replace) choices[line.substr(0, tab)] = line.substr(tab + 1);
+    else choices.emplace(line.substr(0, tab), line.substr(tab + 1));
   }
 }
 
@@ -67,43 +66,29 @@ struct Cache {
     if (f == file) return;
     file = f;
     choices.clear();
-    if (f.empty()) return;
-    std::ifstream in(f);
-    std::string line;
-    while (std::getline(in, line)) {
-      auto tab = line.rfind('\t');
-      if (tab == std::string::npos || tab == 0 || tab + 1 >= line.size()) continue;  // torn or foreign lines are skipped
-      choices[line.substr(0, tab)] = line.substr(tab + 1);
-    }
+    if (!f.empty()) read_choices(f, choices, true);
   }
 
-  // Whole file rewritten to a temporary and renamed over the old one: a reader never sees half a file.
-  // Lines another process added since our load are merged first.
+  // The whole file rewritten atomically (write_atomically: a reader never sees half a file), after merging the
+  // lines another process added since our load (ours win on a conflict). A failure only means the choices are
+  // not remembered across runs.
   void save() {
     if (file.empty()) return;
-    auto slash = file.rfind('/');
-    if (slash != std::string::npos) make_dirs(file.substr(0, slash));
-    {
-      std::ifstream in(file);
-      std::string line;
-      while (std::getline(in, line)) {
-        auto tab = line.rfind('\t');
-        if (tab == std::string::npos || tab == 0 || tab + 1 >= line.size()) continue;
-        choices.emplace(line.substr(0, tab), line.substr(tab + 1));  // ours win on a conflict
-      }
+    try {
+      read_choices(file, choices, false);
+      std::error_code ec;
+      std::filesystem::create_directories(std::filesystem::path(file).parent_path(), ec);
+      std::string text;
+      for (const auto& [k, v] : choices) text += k + "\t" + v + "\n";
+      write_atomically(file, [&](const std::string& tmp) {
+        std::ofstream out(tmp, std::ios::trunc);
+        out << text;
+        out.flush();
+        if (!out) throw std::runtime_error("cannot write " + tmp);
+      });
+    } catch (const std::exception&) {
+      // not remembered: the next run times the shape again
     }
-    const std::string tmp = file + ".tmp." + std::to_string(::getpid());
-    {
-      std::ofstream out(tmp, std::ios::trunc);
-      if (!out) return;
-      for (const auto& [k, v] : choices) out << k << '\t' << v << '\n';
-      out.flush();
-      if (!out) {
-        std::remove(tmp.c_str());
-        return;
-      }
-    }
-    if (std::rename(tmp.c_str(), file.c_str()) != 0) std::remove(tmp.c_str());
   }
 };
 

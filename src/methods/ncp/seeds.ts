@@ -11,10 +11,10 @@
  * installation; the caller's SHA-256 of the table goes with the job when the caller has the file, and a worker
  * whose table differs fails that job (recorded, the others go on).
  */
-import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { contentHash } from '../../benchmarks/table-store';
 import { writeFileAtomic } from '../../core/atomic-file';
 import { throwIfAborted } from '../../core/cancel';
 import { TorchnasError } from '../../core/errors';
@@ -33,7 +33,7 @@ export interface NcpTrainJob {
   config: Omit<NcpConfig, 'source'>;
   /** `--data` as given (a table name), or null for the config's default table. */
   data: string | null;
-  /** SHA-256 of the table file the caller resolved, or null when the caller has no such file. */
+  /** SHA-256 of the content of the table file the caller resolved (gunzipped if gzipped), or null when the caller has no such file. */
   tableSha256: string | null;
   seed: number;
   exactLinear: boolean;
@@ -47,10 +47,6 @@ export interface NcpTrainJobResult {
 
 const MEMBER_FILES = [MANIFEST_FILE, CHECKPOINT_FILES.best, CHECKPOINT_FILES.last];
 
-function sha256(file: string): string {
-  return createHash('sha256').update(fs.readFileSync(file)).digest('hex');
-}
-
 /** Runs one training job (on a worker, or locally): a plain function of its payload and the worker's threads/device. */
 export async function runNcpTrainJob(payload: unknown, context: { signal?: AbortSignal; threads?: number; device?: string } = {}): Promise<NcpTrainJobResult> {
   const job = payload as NcpTrainJob;
@@ -60,7 +56,7 @@ export async function runNcpTrainJob(payload: unknown, context: { signal?: Abort
   const config = validateConfig(ncpConfigSchema, job.config, `${NCP_TRAIN_JOB} job config`) as NcpConfig;
   const table = resolveTable(config, job.data ?? undefined);
   if (job.tableSha256) {
-    const here = sha256(table);
+    const here = (await contentHash(table)).sha256;
     if (here !== job.tableSha256) {
       throw new TorchnasError(`${NCP_TRAIN_JOB}: this worker's table ${table} (sha256 ${here.slice(0, 12)}…) is not the caller's (${job.tableSha256.slice(0, 12)}…)`, 'FILE_CORRUPT');
     }
@@ -126,7 +122,7 @@ export async function trainNcpSeeds(config: NcpConfig, options: NcpSeedsOptions)
       if (queue) {
         let tableSha256: string | null = null;
         try {
-          tableSha256 = sha256(resolveTable(config, data));
+          tableSha256 = (await contentHash(resolveTable(config, data))).sha256;
         } catch {
           tableSha256 = null; // the caller has no copy: the workers' own table is used as it is
         }
