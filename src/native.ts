@@ -606,6 +606,15 @@ export interface NativeDenseDerivedNet extends NativeClassifier {
 
 export type NativeDenseSample = { sample?: 'all' | 'prob' | 'uniform'; k?: number };
 
+/**
+ * One step's op sample: head[j][h] and stack[j][l] are the ascending op indices of block j's head branch h and
+ * stack layer l (blocks 1..N−1, the layout of archParameters(); null or [] where a block has no rows).
+ */
+export interface NativeDenseOps {
+  head: (number[][] | null)[];
+  stack: (number[][] | null)[];
+}
+
 export interface NativeDenseSuperNetOptions {
   seed?: number;
   device?: string;
@@ -624,8 +633,9 @@ export interface NativeDenseSuperNet extends NativeModule {
   setCosts(costs: NativeDenseCosts): void;
   forward(images: NativeTensor, options?: NativeDenseSample): Promise<NativeTensor>;
   expectedCost(options?: NativeDenseSample): Promise<number>;
-  weightStep(images: NativeTensor, labels: NativeTensor, options?: { warmup?: boolean }): Promise<NativeDenseStep>;
-  archStep(images: NativeTensor, labels: NativeTensor): Promise<NativeDenseStep>;
+  /** `ops`: the step's sampled ops given instead of drawn (the generator is not used for them). */
+  weightStep(images: NativeTensor, labels: NativeTensor, options?: { warmup?: boolean; ops?: NativeDenseOps }): Promise<NativeDenseStep>;
+  archStep(images: NativeTensor, labels: NativeTensor, options?: { ops?: NativeDenseOps }): Promise<NativeDenseStep>;
   evaluate(images: NativeTensor, labels: NativeTensor): Promise<NativeDenseStep>;
   /** Ends a search epoch; returns the number of epochs done (stored in checkpoints). */
   endEpoch(): number;

@@ -38,6 +38,31 @@ std::vector<double> read_numbers(const Napi::Value& v, const std::string& what, 
   return out;
 }
 
+// ops.head / ops.stack of a step: per block (null or absent where it has no rows), per mixed op, op indices.
+std::vector<std::vector<std::vector<int64_t>>> read_op_rows(const Napi::Value& v, const std::string& what) {
+  if (!v.IsArray()) throw_invalid(v.Env(), what + " must be an array (per block) of arrays (per mixed op) of op indices");
+  auto blocks = v.As<Napi::Array>();
+  if (blocks.Length() > 4096) throw_invalid(v.Env(), what + " holds more than 4096 blocks");
+  std::vector<std::vector<std::vector<int64_t>>> out(blocks.Length());
+  for (uint32_t j = 0; j < blocks.Length(); ++j) {
+    Napi::Value b = blocks.Get(j);
+    if (b.IsNull() || b.IsUndefined()) continue;
+    const std::string at = what + "[" + std::to_string(j) + "]";
+    if (!b.IsArray()) throw_invalid(v.Env(), at + " must be an array of op-index rows (or null)");
+    auto rows = b.As<Napi::Array>();
+    for (uint32_t r = 0; r < rows.Length(); ++r) {
+      const std::string row = at + "[" + std::to_string(r) + "]";
+      std::vector<int64_t> ops;
+      for (double x : read_numbers(rows.Get(r), row, 64)) {
+        if (x != static_cast<double>(static_cast<int64_t>(x))) throw_invalid(v.Env(), row + " must hold integer op indices");
+        ops.push_back(static_cast<int64_t>(x));
+      }
+      out[j].push_back(std::move(ops));
+    }
+  }
+  return out;
+}
+
 std::vector<std::string> read_strings(const Napi::Value& v, const std::string& what) {
   if (!v.IsArray()) throw_invalid(v.Env(), what + " must be an array of strings");
   auto a = v.As<Napi::Array>();
@@ -378,22 +403,30 @@ class DenseSuperNetWrap : public ModuleWrap<DenseSuperNetWrap, DenseState> {
     auto images = TensorWrap::Read(info[0], "images");
     auto labels = TensorWrap::Read(info[1], "labels");
     bool warmup = false;
+    std::shared_ptr<DenseSample> ops;
     if (!info[2].IsUndefined()) {
       auto o = read_object(info[2], "options");
       Napi::Value w = o.Get("warmup");
       if (!w.IsUndefined()) warmup = read_bool(w, "options.warmup");
+      Napi::Value given = o.Get("ops");
+      if (kind != StepKind::kEvaluate && !given.IsUndefined()) {
+        auto g = read_object(given, "options.ops");
+        ops = std::make_shared<DenseSample>();
+        ops->head = read_op_rows(g.Get("head"), "options.ops.head");
+        ops->stack = read_op_rows(g.Get("stack"), "options.ops.stack");
+      }
     }
     auto state = state_;
     auto costs = state_ ? state_->costs : nullptr;
     return start_job(
         info, name, kind == StepKind::kEvaluate ? GradMode::kDisabled : GradMode::kEnabled,
-        [state, images, labels, warmup, kind, costs]() -> PromiseJob::Finish {
+        [state, images, labels, warmup, kind, costs, ops]() -> PromiseJob::Finish {
           auto& search = *state->search;
           const double lr = search.weight_lr();
           DenseStepResult r;
           switch (kind) {
-            case StepKind::kWeight: r = search.weight_step(images, labels, warmup, costs.get()); break;
-            case StepKind::kArch: r = search.arch_step(images, labels, costs.get()); break;
+            case StepKind::kWeight: r = search.weight_step(images, labels, warmup, costs.get(), ops.get()); break;
+            case StepKind::kArch: r = search.arch_step(images, labels, costs.get(), ops.get()); break;
             case StepKind::kEvaluate: r = search.evaluate(images, labels, costs.get()); break;
           }
           return [r, lr](Napi::Env e) -> Napi::Value { return step_value(e, r, lr); };
@@ -401,8 +434,9 @@ class DenseSuperNetWrap : public ModuleWrap<DenseSuperNetWrap, DenseState> {
         {info[0], info[1]});
   }
 
-  // weightStep(images, labels, {warmup}) / archStep(images, labels) / evaluate(images, labels):
-  // one step on one batch → {loss, ce, cost, correct, count, lr}.
+  // weightStep(images, labels, {warmup, ops}) / archStep(images, labels, {ops}) / evaluate(images, labels):
+  // one step on one batch → {loss, ce, cost, correct, count, lr}. `ops` ({head, stack}: per block, per mixed op,
+  // the ascending op indices) replaces the step's drawn sample (checked against the space in the job).
   Napi::Value WeightStep(const Napi::CallbackInfo& info) { return start_step(info, StepKind::kWeight, "torchnas.DenseSuperNet.weightStep"); }
   Napi::Value ArchStep(const Napi::CallbackInfo& info) { return start_step(info, StepKind::kArch, "torchnas.DenseSuperNet.archStep"); }
   Napi::Value Evaluate(const Napi::CallbackInfo& info) { return start_step(info, StepKind::kEvaluate, "torchnas.DenseSuperNet.evaluate"); }

@@ -124,6 +124,53 @@ test('architecture steps with a heavy cost penalty drive the expected cost down 
   }
 });
 
+test('a step with its ops given uses them: one op per row leaves every α untouched (softmax of one), β still moves', async () => {
+  const search = { archWeightDecay: 0, alphaLr: 0.05, betaLr: 0.05 };
+  const x = images(8, 3, 32);
+  const y = labels(8);
+  const one = { head: [null, [[1]], [[0], [1]], null], stack: [null, [[1]], [[0]]] };
+  const net = new (native().DenseSuperNet)(tinySpace(), { seed: 4, search });
+  net.setCosts(COSTS);
+  const before = net.archParameters();
+  await net.weightStep(x, y, { ops: one });
+  const r = await net.archStep(x, y, { ops: one });
+  expect(Number.isFinite(r.loss)).toBe(true);
+  const after = net.archParameters();
+  expect(after.alphaHead).toEqual(before.alphaHead);
+  expect(after.alphaStack).toEqual(before.alphaStack);
+  expect(after.betas[0]).not.toEqual(before.betas[0]);
+  // Drawn (two of two ops per row): α moves.
+  await net.archStep(x, y);
+  expect(net.archParameters().alphaHead[2]).not.toEqual(before.alphaHead[2]);
+  // The same ops on a twin network give the same step to the bit.
+  const twin = new (native().DenseSuperNet)(tinySpace(), { seed: 4, search });
+  twin.setCosts(COSTS);
+  await twin.weightStep(x, y, { ops: one });
+  expect((await twin.archStep(x, y, { ops: one })).loss).toBe(r.loss);
+  net.dispose();
+  twin.dispose();
+});
+
+test('given ops that do not fit the space are clear errors naming the row', async () => {
+  const net = new (native().DenseSuperNet)(tinySpace(), { seed: 0 });
+  net.setCosts(COSTS);
+  const x = images(2, 3, 32);
+  const y = labels(2);
+  const cases: [unknown, RegExp][] = [
+    [{ head: [null, [[1]], [[0]], null], stack: [null, [[1]], [[0]]] }, /ops\.head\[2\] must hold 2 rows/],
+    [{ head: [null, [[1, 0]], [[0], [1]], null], stack: [null, [[1]], [[0]]] }, /ops\.head\[1\]\[0\] must be strictly ascending/],
+    [{ head: [null, [[2]], [[0], [1]], null], stack: [null, [[1]], [[0]]] }, /ops\.head\[1\]\[0\] holds op 2, outside \[0, 1\]/],
+    [{ head: [null, [[1]], [[0], [1]], null], stack: [null, [[]], [[0]]] }, /ops\.stack\[1\]\[0\] is empty/],
+    [{ head: [null, [[1.5]], [[0], [1]], null], stack: [null, [[1]], [[0]]] }, /ops\.head\[1\]\[0\] must hold integer op indices/],
+    [{ head: 'all', stack: [] }, /options\.ops\.head must be an array/],
+  ];
+  for (const [ops, message] of cases) {
+    const attempt = async () => net.archStep(x, y, { ops: ops as never });
+    await expect(attempt()).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringMatching(message) });
+  }
+  net.dispose();
+});
+
 test('bad spaces, costs and batches are clear errors', async () => {
   const broken = tinySpace();
   broken.blocks[2].predecessors = [{ from: 0, stride: 2 }, { from: 1, stride: 1 }]; // not nearest first

@@ -151,6 +151,36 @@ DenseSample sample_ops(const DenseSpaceSpec& space, const DenseArch& arch, int64
   return s;
 }
 
+DenseSample checked_sample(const DenseSpaceSpec& space, const DenseArch& arch, DenseSample given) {
+  const int64_t n = space.last_block();
+  auto check_part = [&](std::vector<std::vector<std::vector<int64_t>>>& part, const std::vector<torch::Tensor>& alphas, const char* name) {
+    if (static_cast<int64_t>(part.size()) > n + 1) {
+      fail("INVALID_ARGUMENT", std::string("ops.") + name + " has " + std::to_string(part.size()) + " blocks, the space " + std::to_string(n + 1));
+    }
+    part.resize(n + 1);
+    for (int64_t j = 0; j <= n; ++j) {
+      const auto& alpha = j < static_cast<int64_t>(alphas.size()) ? alphas[j] : torch::Tensor();
+      const int64_t rows = alpha.defined() ? alpha.size(0) : 0, ops = alpha.defined() ? alpha.size(1) : 0;
+      const std::string where = std::string("ops.") + name + "[" + std::to_string(j) + "]";
+      if (static_cast<int64_t>(part[j].size()) != rows) {
+        fail("INVALID_ARGUMENT", where + " must hold " + std::to_string(rows) + " rows (one per mixed op), got " + std::to_string(part[j].size()));
+      }
+      for (size_t r = 0; r < part[j].size(); ++r) {
+        const auto& row = part[j][r];
+        const std::string at = where + "[" + std::to_string(r) + "]";
+        if (row.empty()) fail("INVALID_ARGUMENT", at + " is empty: every mixed op needs at least one op");
+        for (size_t i = 0; i < row.size(); ++i) {
+          if (row[i] < 0 || row[i] >= ops) fail("INVALID_ARGUMENT", at + " holds op " + std::to_string(row[i]) + ", outside [0, " + std::to_string(ops - 1) + "]");
+          if (i > 0 && row[i] <= row[i - 1]) fail("INVALID_ARGUMENT", at + " must be strictly ascending (distinct ops, sorted)");
+        }
+      }
+    }
+  };
+  check_part(given.head, arch.alpha_head, "head");
+  check_part(given.stack, arch.alpha_stack, "stack");
+  return given;
+}
+
 void DenseCosts::validate(const DenseSpaceSpec& space) const {
   const int64_t n = space.last_block();
   auto finite = [](double v) { return std::isfinite(v) && v >= 0; };

@@ -76,6 +76,11 @@ enum class DenseSamplePolicy { kUniform, kProb, kAll };
 DenseSample sample_ops(const DenseSpaceSpec& space, const DenseArch& arch, int64_t k, DenseSamplePolicy policy,
                        at::Generator& generator);
 
+// A sample given by the caller instead of drawn: one row per mixed op of every block (head[j] and stack[j] for
+// j = 1..N−1, entries 0 and N empty or absent), each row non-empty, strictly ascending, within the row's ops.
+// Fails with INVALID_ARGUMENT naming the first offending row; returns the sample padded to N+1 blocks.
+DenseSample checked_sample(const DenseSpaceSpec& space, const DenseArch& arch, DenseSample given);
+
 // Per-op costs in the positional layout of a lat_list (§5.2), already cut to the space's layers.
 struct DenseCosts {
   double stem = 0;

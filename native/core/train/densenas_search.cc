@@ -75,13 +75,15 @@ torch::Tensor DenseSearch::penalty(const torch::Tensor& cost) const {
   fail("INVALID_ARGUMENT", "unknown cost penalty");
 }
 
-DenseStepResult DenseSearch::weight_step(const torch::Tensor& images, const torch::Tensor& labels, bool warmup, const DenseCosts* costs) {
+DenseStepResult DenseSearch::weight_step(const torch::Tensor& images, const torch::Tensor& labels, bool warmup, const DenseCosts* costs,
+                                         const DenseSample* ops) {
   check_dense_batch(net_->space(), images, labels);
   const auto device = arch_.betas[0].device();
   auto x = as_input(images, device);
   auto y = labels.to(device, torch::kInt64);
-  auto sample = sample_ops(net_->space(), arch_, settings_.weight_sample_num, warmup ? DenseSamplePolicy::kUniform : settings_.sample_policy,
-                           loop_->generator());
+  auto sample = ops ? checked_sample(net_->space(), arch_, *ops)
+                    : sample_ops(net_->space(), arch_, settings_.weight_sample_num, warmup ? DenseSamplePolicy::kUniform : settings_.sample_policy,
+                                 loop_->generator());
   net_->train();
   DenseStepResult r;
   torch::Tensor logits;
@@ -100,13 +102,14 @@ DenseStepResult DenseSearch::weight_step(const torch::Tensor& images, const torc
   return r;
 }
 
-DenseStepResult DenseSearch::arch_step(const torch::Tensor& images, const torch::Tensor& labels, const DenseCosts* costs) {
+DenseStepResult DenseSearch::arch_step(const torch::Tensor& images, const torch::Tensor& labels, const DenseCosts* costs, const DenseSample* ops) {
   check_dense_batch(net_->space(), images, labels);
   if (settings_.cost_term && !costs) fail("INVALID_ARGUMENT", "the architecture step needs a cost table (or cost_term off)");
   const auto device = arch_.betas[0].device();
   auto x = as_input(images, device);
   auto y = labels.to(device, torch::kInt64);
-  auto sample = sample_ops(net_->space(), arch_, settings_.arch_sample_num, DenseSamplePolicy::kProb, loop_->generator());
+  auto sample = ops ? checked_sample(net_->space(), arch_, *ops)
+                    : sample_ops(net_->space(), arch_, settings_.arch_sample_num, DenseSamplePolicy::kProb, loop_->generator());
   // The sampled α before the step, for the re-scaling below.
   std::vector<torch::Tensor> before;
   for (const auto& a : arch_.alphas()) before.push_back(a.detach().clone());

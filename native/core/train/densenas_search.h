@@ -54,8 +54,10 @@ class DenseSearch {
   DenseSearch(DenseSuperNet net, DenseArch arch, const DenseSearchSettings& settings, at::Generator generator);
 
   // warmup: weight-only epochs before arch updates start (uniform sampling, §3.3).
-  DenseStepResult weight_step(const torch::Tensor& images, const torch::Tensor& labels, bool warmup, const DenseCosts* costs);
-  DenseStepResult arch_step(const torch::Tensor& images, const torch::Tensor& labels, const DenseCosts* costs);
+  // `ops`: the step's sampled ops given by the caller (checked_sample) instead of drawn from the generator.
+  DenseStepResult weight_step(const torch::Tensor& images, const torch::Tensor& labels, bool warmup, const DenseCosts* costs,
+                              const DenseSample* ops = nullptr);
+  DenseStepResult arch_step(const torch::Tensor& images, const torch::Tensor& labels, const DenseCosts* costs, const DenseSample* ops = nullptr);
   // All ops, no gradients, BN in training mode as in the original's validation pass (§3.4).
   DenseStepResult evaluate(const torch::Tensor& images, const torch::Tensor& labels, const DenseCosts* costs);
 
