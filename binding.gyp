@@ -34,6 +34,7 @@
         "native/core/ops/cell_ops.cc",
         "native/core/ops/vjp_tape.cc",
         "native/core/ops/kernel_choice.cc",
+        "native/core/ops/depthwise_conv.cc",
         "native/core/nets/nb201_network.cc",
         "native/core/measure/ntk.cc",
         "native/core/measure/linear_regions.cc",

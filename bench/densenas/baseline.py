@@ -6,8 +6,13 @@ with the original's per-entry procedure (§5.1: meas_times forwards per op, the 
 rest). Prints one JSON object. Run with Debian's python3-torch: /usr/bin/python3.
 
 Usage: baseline.py CONFIG.yaml COSTS.json [--threads N] [--steps N] [--batch N] [--meas-times N] [--seed N]
-                   [--no-lut]
-COSTS.json: the cost list (stem, blocks[j-1].head/stack, conv1x1, classifier) for the chained cost."""
+                   [--no-lut] [--serve]
+COSTS.json: the cost list (stem, blocks[j-1].head/stack, conv1x1, classifier) for the chained cost.
+--serve: after construction print one JSON line (the run's description), then answer one JSON line per request
+read from stdin: {"cmd": "weight" | "arch", "ops": {"head": [...], "stack": [...]}} runs one step on the given op
+sample (per block j, per mixed op, the ascending op indices; the layout of torchnas's `ops` option) and answers
+{"seconds": S, "loss": L}; {"cmd": "lut"} builds the LUT and answers its summary; {"cmd": "quit"} ends. So the
+bench can interleave the two sides step by step on the same sampled paths (paired timings)."""
 import json
 import math
 import os
@@ -311,8 +316,13 @@ def main():
     y = torch.randint(0, classes, (batch,), generator=gen)
     net.train()
 
-    def weight_step():
-        sample = sample_ops(space, arch, sp['weight_sample_num'], sp['sample_policy'], gen)
+    def given(ops):
+        n = space['n']
+        return {'head': [None] + [ops['head'][j] for j in range(1, n)],
+                'stack': [None] + [ops['stack'][j] or [] for j in range(1, n)]}
+
+    def weight_step(ops=None):
+        sample = given(ops) if ops else sample_ops(space, arch, sp['weight_sample_num'], sp['sample_policy'], gen)
         frozen = detached(arch)
         sgd.zero_grad()  # PyTorch 1.13: zero tensors kept (set_to_none=False), as the original relies on
         loss = F.cross_entropy(net(x, frozen, sample, temp), y)
@@ -322,8 +332,8 @@ def main():
             net.expected_cost(frozen, sample, costs, temp)  # logged only (§3.5)
         return loss.item()
 
-    def arch_step():
-        sample = sample_ops(space, arch, 2, 'prob', gen)
+    def arch_step(ops=None):
+        sample = given(ops) if ops else sample_ops(space, arch, 2, 'prob', gen)
         before = [a.detach().clone() for a in alphas]
         for p in weights:
             p.requires_grad_(False)
@@ -361,19 +371,37 @@ def main():
             out.append(time.perf_counter() - t)
         return out
 
-    weight_times = timed(weight_step, steps)
-    arch_times = timed(arch_step, steps)
-    result = {'torch': torch.__version__, 'threads': torch.get_num_threads(), 'footing': footing(),
-              'weights': sum(p.numel() for p in weights), 'arch_parameters': sum(a.numel() for a in alphas + arch['betas']),
-              'build_seconds': build_seconds, 'weight_step': weight_times, 'arch_step': arch_times}
-    if '--no-lut' not in sys.argv:
+    def lut():
         t = time.perf_counter()
         entries = build_lut(net, space, batch, in_ch, size, meas_times, gen)
-        result['lut'] = {'seconds': time.perf_counter() - t, 'entries': len(entries), 'meas_times': meas_times,
-                         'timed_runs': entries[0]['count'], 'total_ms': sum(e['mean'] for e in entries),
-                         # precision of each entry's estimate (the mean of the kept runs): SE / mean
-                         'rel_se': [e['std'] / math.sqrt(e['count']) / e['mean'] for e in entries if e['count'] > 1 and e['mean'] > 0],
-                         'rel_std': [e['std'] / e['mean'] for e in entries if e['count'] > 1 and e['mean'] > 0]}
+        return {'seconds': time.perf_counter() - t, 'entries': len(entries), 'meas_times': meas_times,
+                'timed_runs': entries[0]['count'], 'total_ms': sum(e['mean'] for e in entries),
+                # precision of each entry's estimate (the mean of the kept runs): SE / mean
+                'rel_se': [e['std'] / math.sqrt(e['count']) / e['mean'] for e in entries if e['count'] > 1 and e['mean'] > 0],
+                'rel_std': [e['std'] / e['mean'] for e in entries if e['count'] > 1 and e['mean'] > 0]}
+
+    result = {'torch': torch.__version__, 'threads': torch.get_num_threads(), 'footing': footing(),
+              'weights': sum(p.numel() for p in weights), 'arch_parameters': sum(a.numel() for a in alphas + arch['betas']),
+              'build_seconds': build_seconds}
+    if '--serve' in sys.argv:
+        print(json.dumps(result), flush=True)
+        for line in sys.stdin:
+            req = json.loads(line)
+            if req['cmd'] == 'quit':
+                break
+            if req['cmd'] == 'lut':
+                print(json.dumps(lut()), flush=True)
+                continue
+            step = weight_step if req['cmd'] == 'weight' else arch_step
+            t = time.perf_counter()
+            out = step(req.get('ops'))
+            seconds = time.perf_counter() - t
+            print(json.dumps({'seconds': seconds, 'loss': out if isinstance(out, float) else out[0]}), flush=True)
+        return
+    result['weight_step'] = timed(weight_step, steps)
+    result['arch_step'] = timed(arch_step, steps)
+    if '--no-lut' not in sys.argv:
+        result['lut'] = lut()
     print(json.dumps(result))
 
 

@@ -151,6 +151,45 @@ test('a step with its ops given uses them: one op per row leaves every α untouc
   twin.dispose();
 });
 
+test.each([
+  [3, 32],
+  [1, 28], // odd feature maps: 14×14 and 7×7
+])('depthwise convs: the direct weight-gradient kernel trains the same weights as ATen\'s (5×5 and 7×7, strides 1 and 2; %i×%i² input)', async (channels, side) => {
+  const space = { ...tinySpace(channels), headOps: ['mbconv_k7_t3', 'mbconv_k5_t6'], stackOps: ['mbconv_k5_t3', 'mbconv_k7_t6'] };
+  const x = images(6, channels, side);
+  const y = labels(6);
+  const trained = async (candidate: string, steps = 2) => {
+    native().kernelChoices({ force: `depthwise_weight_grad=${candidate}` });
+    const net = new (native().DenseSuperNet)(space, { seed: 8, search: { weightSampleNum: 2 } });
+    const losses = [];
+    for (let i = 0; i < steps; i++) losses.push((await net.weightStep(x, y)).loss);
+    const names = net.parameterNames().filter((n) => /depthwise\.weight$/.test(n));
+    const weights = names.map((n) => Array.from(net.parameter(n).toArray() as Float32Array));
+    net.dispose();
+    return { losses, names, weights };
+  };
+  const saved = native().kernelChoices().file;
+  try {
+    const aten = await trained('aten');
+    const direct = await trained('direct');
+    const init = await trained('direct', 0);
+    expect(direct.names).toEqual(aten.names);
+    expect(aten.names.length).toBeGreaterThanOrEqual(8);
+    for (let i = 0; i < 2; i++) expect(direct.losses[i]).toBeCloseTo(aten.losses[i], 5);
+    let moved = 0;
+    aten.weights.forEach((w, i) => {
+      w.forEach((v, j) => {
+        expect(Math.abs(direct.weights[i][j] - v)).toBeLessThan(1e-5 * (1 + Math.abs(v)));
+        if (Math.abs(v - init.weights[i][j]) > 1e-4) moved++;
+      });
+    });
+    // Every depthwise conv trained (both ops of every row are sampled): most of its weights moved.
+    expect(moved).toBeGreaterThan(0.5 * aten.weights.reduce((s, w) => s + w.length, 0));
+  } finally {
+    native().kernelChoices({ force: '', file: saved });
+  }
+});
+
 test('given ops that do not fit the space are clear errors naming the row', async () => {
   const net = new (native().DenseSuperNet)(tinySpace(), { seed: 0 });
   net.setCosts(COSTS);

@@ -46,6 +46,7 @@ class MbConvImpl : public DenseOpImpl {
   torch::nn::Conv2d expand{nullptr}, depthwise{nullptr}, project{nullptr};
   torch::nn::BatchNorm2d expand_bn{nullptr}, depthwise_bn{nullptr}, project_bn{nullptr};
   bool residual;
+  int64_t stride_, padding_;  // of the depthwise conv (run by depthwise_conv2d: its own weight gradient)
 };
 
 class DenseBasicBlockImpl : public DenseOpImpl {
