@@ -35,6 +35,7 @@
         "native/core/ops/vjp_tape.cc",
         "native/core/ops/kernel_choice.cc",
         "native/core/ops/depthwise_conv.cc",
+        "native/core/ops/batch_norm_train.cc",
         "native/core/nets/nb201_network.cc",
         "native/core/measure/ntk.cc",
         "native/core/measure/linear_regions.cc",

@@ -6,6 +6,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { native } from '../../src/native';
+import { tensor } from '../../src/core/tensor';
 import { countDerivedNet, DENSENAS_C_NET_CONFIG, parseNetConfig } from '../../src/spaces/densenas';
 import { trainDerivedNet } from '../../src/methods/densenas/train';
 import { ISSUE18_NET_CONFIG } from '../helpers/densenas';
@@ -80,3 +81,51 @@ test('a broken net_config is a clear error', () => {
   const bad = { netType: 'mbv2' as const, entries: [{ kind: 'block' as const, inChannels: 8, outChannels: 16, headOp: 'mbconv_k3_t3', stackOps: [], stride: 2 }, { kind: 'block' as const, inChannels: 12, outChannels: 16, headOp: 'mbconv_k3_t3', stackOps: [], stride: 1 }] };
   expect(() => new (native().DenseDerivedNet)(bad)).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT', message: expect.stringMatching(/entry 1: takes 12 channels but the entry before gives 16/) }));
 });
+
+test('the training batch norm (our kernels, ReLU/ReLU6 fused) trains and normalises as ATen\'s: losses, weights, running statistics', async () => {
+  type Entry = { kind: 'block'; inChannels: number; outChannels: number; headOp: string; stackOps: string[]; stride: number } | { kind: 'conv1_1'; inChannels: number; outChannels: number };
+  const nets: { netType: 'mbv2' | 'res'; entries: Entry[] }[] = [
+    {
+      netType: 'mbv2',
+      entries: [
+        { kind: 'block', inChannels: 8, outChannels: 8, headOp: 'mbconv_k3_t1', stackOps: [], stride: 1 },
+        { kind: 'block', inChannels: 8, outChannels: 16, headOp: 'mbconv_k5_t3', stackOps: ['mbconv_k3_t6', 'skip_connect'], stride: 2 },
+        { kind: 'block', inChannels: 16, outChannels: 24, headOp: 'mbconv_k7_t6', stackOps: [], stride: 2 },
+        { kind: 'conv1_1', inChannels: 24, outChannels: 40 },
+      ],
+    },
+    {
+      netType: 'res',
+      entries: [
+        { kind: 'block', inChannels: 8, outChannels: 16, headOp: 'basic_block', stackOps: ['basic_block'], stride: 2 },
+        { kind: 'block', inChannels: 16, outChannels: 24, headOp: 'basic_block', stackOps: [], stride: 2 },
+      ],
+    },
+  ];
+  // 13×13 inputs: odd planes after the strides (7×7, 4×4, 2×2).
+  const n = 12;
+  const x = tensor(Float32Array.from({ length: n * 13 * 13 }, (_, i) => Math.sin(i * 0.61) + 0.3 * Math.cos(i * 0.07)), [n, 1, 13, 13]);
+  const y = tensor(Int32Array.from({ length: n }, (_, i) => i % 10), [n]);
+  const saved = native().kernelChoices().file;
+  try {
+    for (const config of nets) {
+      const run = async (force: string) => {
+        native().kernelChoices({ force });
+        const net = new (native().DenseDerivedNet)(config, { inChannels: 1, numClasses: 10, seed: 3, bn: { momentum: 0.1, eps: 1e-3 } });
+        const losses = Array.from(await net.trainSteps(x, y, 4, { lr: 0.05 }));
+        const evaluated = await net.evaluate(x, y); // eval mode: the running statistics
+        const weights = net.parameterNames().map((p) => Array.from(net.parameter(p).toArray() as Float32Array));
+        net.dispose();
+        return { losses, evaluated, weights };
+      };
+      const aten = await run('batch_norm_train=aten');
+      const ours = await run('');
+      ours.losses.forEach((v, i) => expect(Math.abs(v - aten.losses[i])).toBeLessThan(2e-5 * (1 + Math.abs(v))));
+      expect(aten.losses[3]).toBeLessThan(aten.losses[0]);
+      expect(Math.abs(ours.evaluated.loss - aten.evaluated.loss)).toBeLessThan(1e-4 * (1 + aten.evaluated.loss));
+      aten.weights.forEach((w, i) => w.forEach((v, j) => expect(Math.abs(ours.weights[i][j] - v)).toBeLessThan(1e-4 * (1 + Math.abs(v)))));
+    }
+  } finally {
+    native().kernelChoices({ force: '', file: saved });
+  }
+}, 60_000);

@@ -7,13 +7,17 @@
 #include <regex>
 
 #include "../errors.h"
+#include "../ops/batch_norm_train.h"
 #include "../ops/depthwise_conv.h"
 
 namespace torchnas {
 
 namespace {
 
-torch::Tensor clip6(const torch::Tensor& x) { return torch::hardtanh(x, 0.0, 6.0); }
+// act(bn(x)): in training mode on our batch-norm kernels (batch_norm_train.h), else the module's forward.
+torch::Tensor bn_relu6(torch::nn::BatchNorm2d& bn, const torch::Tensor& x) { return batch_norm_act(bn, x, BnActivation::kRelu6); }
+torch::Tensor bn_relu(torch::nn::BatchNorm2d& bn, const torch::Tensor& x) { return batch_norm_act(bn, x, BnActivation::kRelu); }
+torch::Tensor bn_only(torch::nn::BatchNorm2d& bn, const torch::Tensor& x) { return batch_norm_act(bn, x, BnActivation::kNone); }
 
 void check_channels(const std::string& op, int64_t in, int64_t out, int64_t stride) {
   if (in < 1 || out < 1) fail("INVALID_ARGUMENT", op + " needs positive channels, got " + std::to_string(in) + "→" + std::to_string(out));
@@ -47,10 +51,10 @@ MbConvImpl::MbConvImpl(int64_t in, int64_t out, int64_t kernel, int64_t expansio
 
 torch::Tensor MbConvImpl::forward(const torch::Tensor& x) {
   auto h = x;
-  if (expand) h = clip6(expand_bn->forward(expand->forward(h)));
+  if (expand) h = bn_relu6(expand_bn, expand->forward(h));
   // The registered conv's weight, through depthwise_conv2d (same forward; a faster weight gradient, depthwise_conv.h).
-  h = clip6(depthwise_bn->forward(depthwise_conv2d(h, depthwise->weight, stride_, padding_)));
-  h = project_bn->forward(project->forward(h));
+  h = bn_relu6(depthwise_bn, depthwise_conv2d(h, depthwise->weight, stride_, padding_));
+  h = bn_only(project_bn, project->forward(h));
   // "iff the output shape equals the input shape": decided from the construction (same channels,
   // stride 1 keeps H and W), which is what the shape test amounts to for these convolutions.
   return residual ? h + x : h;
@@ -69,9 +73,9 @@ DenseBasicBlockImpl::DenseBasicBlockImpl(int64_t in, int64_t out, int64_t stride
 }
 
 torch::Tensor DenseBasicBlockImpl::forward(const torch::Tensor& x) {
-  auto h = torch::relu(bn1->forward(conv1->forward(x)));
-  h = bn2->forward(conv2->forward(h));
-  auto s = shortcut ? shortcut_bn->forward(shortcut->forward(x)) : x;
+  auto h = bn_relu(bn1, conv1->forward(x));
+  h = bn_only(bn2, conv2->forward(h));
+  auto s = shortcut ? bn_only(shortcut_bn, shortcut->forward(x)) : x;
   return torch::relu(h + s);
 }
 
@@ -83,7 +87,7 @@ SkipConnectImpl::SkipConnectImpl(int64_t in, int64_t out, bool affine, const Den
   }
 }
 
-torch::Tensor SkipConnectImpl::forward(const torch::Tensor& x) { return conv ? bn->forward(conv->forward(x)) : x; }
+torch::Tensor SkipConnectImpl::forward(const torch::Tensor& x) { return conv ? bn_only(bn, conv->forward(x)) : x; }
 
 Conv1x1BranchImpl::Conv1x1BranchImpl(int64_t in, int64_t out, bool affine, const DenseBnSettings& settings) {
   check_channels("conv1_1", in, out, 1);
@@ -91,7 +95,7 @@ Conv1x1BranchImpl::Conv1x1BranchImpl(int64_t in, int64_t out, bool affine, const
   bn = register_module("bn", dense_bn(out, affine, settings));
 }
 
-torch::Tensor Conv1x1BranchImpl::forward(const torch::Tensor& x) { return clip6(bn->forward(conv->forward(x))); }
+torch::Tensor Conv1x1BranchImpl::forward(const torch::Tensor& x) { return bn_relu6(bn, conv->forward(x)); }
 
 DenseStemImpl::DenseStemImpl(int64_t in, int64_t out, int64_t stride, bool relu6, bool affine, const DenseBnSettings& bn) : relu6_(relu6) {
   check_channels("stem", in, out, stride);
@@ -100,8 +104,7 @@ DenseStemImpl::DenseStemImpl(int64_t in, int64_t out, int64_t stride, bool relu6
 }
 
 torch::Tensor DenseStemImpl::forward(const torch::Tensor& x) {
-  auto h = norm->forward(conv->forward(x));
-  return relu6_ ? clip6(h) : torch::relu(h);
+  return relu6_ ? bn_relu6(norm, conv->forward(x)) : bn_relu(norm, conv->forward(x));
 }
 
 namespace {

@@ -6,6 +6,7 @@
 
 #include "../errors.h"
 #include "kernel_choice.h"
+#include "simd_clones.h"
 
 namespace torchnas {
 
@@ -14,15 +15,6 @@ namespace {
 // Channels per block: one AVX-512 vector, two AVX2 or four SSE2 ones; the accumulators of one block
 // (k·k·16 floats, 3 KiB at 7×7) stay in L1.
 constexpr int64_t kBlock = 16;
-
-// Compiled for x86-64-v4 (AVX-512), v3 (AVX2 + FMA) and the baseline, picked at load time (GCC ifunc), so a
-// prebuilt binary runs everywhere and uses the widest vectors the CPU has. The fixed-width inner loop has no
-// reduction (each lane its own channel), so it vectorises without any fast-math flag.
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
-#define TORCHNAS_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-#else
-#define TORCHNAS_CLONES
-#endif
 
 struct DwShape {
   int64_t n, h, w, oh, ow, k, s, p, cp;  // cp: channels padded to a multiple of kBlock

@@ -133,6 +133,8 @@ double seconds_of(const std::function<void()>& run) {
 
 }  // namespace
 
+bool kernel_forced_to(const std::string& kind, const std::string& candidate) { return forced(kind) == candidate; }
+
 std::size_t choose_kernel(const std::string& kind, const std::string& shape_key, const std::vector<KernelCandidate>& candidates) {
   if (candidates.size() <= 1) return 0;
   auto index_of = [&](const std::string& name) -> std::size_t {

@@ -27,6 +27,10 @@ struct KernelCandidate {
 // (the shapes and options that matter). Candidates must be interchangeable: any may be returned.
 std::size_t choose_kernel(const std::string& kind, const std::string& shape_key, const std::vector<KernelCandidate>& candidates);
 
+// True when TORCHNAS_KERNELS (or the override) names `candidate` for `kind`: for kernels used without timing
+// (batch_norm_train: always our own on CPU float32) that can still be forced back to ATen's ("…=aten").
+bool kernel_forced_to(const std::string& kind, const std::string& candidate);
+
 // Every choice made or loaded in this process, as "key\tcandidate" lines (for `torchnas info` and tests).
 std::vector<std::string> kernel_choices();
 // The file choices are remembered in ("" when there is no home folder).
