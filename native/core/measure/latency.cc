@@ -3,6 +3,7 @@
 #include <torch/cuda.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <chrono>
 #include <cmath>
 #include <vector>
@@ -11,12 +12,24 @@
 
 namespace torchnas {
 
+void settle_allocator() {
+#if defined(__GLIBC__)
+  // Just under glibc's DEFAULT_MMAP_THRESHOLD_MAX (32 MiB on 64-bit), so the freed mapping moves the threshold.
+  constexpr size_t kBytes = (size_t(32) << 20) - (size_t(64) << 10);
+  if (void* p = std::malloc(kBytes)) {
+    static_cast<volatile char*>(p)[0] = 1;
+    std::free(p);
+  }
+#endif
+}
+
 LatencyStats measure_latency(const std::function<void()>& run, const torch::Device& device, const LatencySettings& s,
                              const std::atomic<bool>* cancelled) {
   if (s.warmup < 0 || s.min_runs < 1 || s.max_runs < s.min_runs || s.max_runs > 1000000) {
     fail("INVALID_ARGUMENT", "latency settings: warmup >= 0 and 1 <= min_runs <= max_runs <= 1e6");
   }
   if (!(s.rel_se >= 0)) fail("INVALID_ARGUMENT", "latency settings: rel_se must be >= 0");
+  settle_allocator();
   const bool cuda = device.is_cuda();
   auto sync = [&] {
     if (cuda) torch::cuda::synchronize(device.has_index() ? device.index() : -1);

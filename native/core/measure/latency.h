@@ -36,7 +36,20 @@ struct LatencyStats {
 // minimum and maximum: about 2× too wide for normal data). 0 for fewer than 2 values.
 double median_standard_error(const std::vector<double>& sorted);
 
-// Times `run` (one forward of an op) as above; `device` decides whether to synchronise CUDA.
+// Puts the C allocator in the state a network's forward leaves it in, whatever ran before. glibc's malloc
+// serves blocks above its mmap threshold (128 KiB at start) with fresh mappings and returns heap memory above
+// its trim threshold to the system; both thresholds rise (to a freed mapping's size, at most 32 MiB, and twice
+// that) once a large mapped block is freed. So one op timed in a fresh process page-faults on every run (its
+// MiB-sized activations mapped and unmapped each time: measured 3.5 ms against 1.0 ms, ~750 faults per run, for
+// mbconv_k5_t3 48→64 s2 at 8×8, batch 32), and the same op timed after any large one does not — a LUT built in
+// one order and checked in another disagreed by 3–5×. Freeing one mapped block of just under 32 MiB raises
+// both thresholds to their ceiling, the state after the first large activation of any real forward (and
+// of the original's LUT procedure, which times the ops in network order). No-op off glibc, and where a
+// program has fixed the thresholds itself (mallopt): then its settings hold.
+void settle_allocator();
+
+// Times `run` (one forward of an op) as above, after settle_allocator(); `device` decides whether to
+// synchronise CUDA.
 // A set `cancelled` stops between runs with CANCELLED.
 LatencyStats measure_latency(const std::function<void()>& run, const torch::Device& device, const LatencySettings& settings,
                              const std::atomic<bool>* cancelled = nullptr);
