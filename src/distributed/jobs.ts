@@ -4,11 +4,12 @@
  */
 import { DENSENAS_TRAIN_JOB, runDenseTrainJob } from '../methods/densenas/top-k';
 import { NCP_TRAIN_JOB, runNcpTrainJob } from '../methods/ncp/seeds';
-import { runCorrelationJob, TENAS_CORRELATE_JOB } from '../methods/tenas/run';
+import { runCandidateJob, runCorrelationJob, TENAS_CANDIDATE_JOB, TENAS_CORRELATE_JOB } from '../methods/tenas/run';
 import { JobHandler } from './queue';
 
 export const JOB_HANDLERS: Readonly<Record<string, JobHandler>> = Object.freeze({
   [TENAS_CORRELATE_JOB]: (payload, { signal }) => runCorrelationJob(payload, { signal }),
+  [TENAS_CANDIDATE_JOB]: (payload, { signal }) => runCandidateJob(payload, { signal }),
   [DENSENAS_TRAIN_JOB]: (payload, { signal }) => runDenseTrainJob(payload, { signal }),
   [NCP_TRAIN_JOB]: (payload, { signal }) => runNcpTrainJob(payload, { signal }),
 });

@@ -3,7 +3,8 @@
  * `torchnas worker` processes gives exactly the local run's scores even when one worker is killed (SIGKILL)
  * mid-job; a rerun reuses the finished results; a bad job fails with its error recorded while the others complete;
  * `densenas train --top-k` retrains a search's best networks on a worker exactly as locally; `ncp train --seeds`
- * trains its members on a worker exactly as locally and brings their predictor files back.
+ * trains its members on a worker exactly as locally and brings their predictor files back; `tenas search --queue`
+ * scores each round's candidates on two workers with the local search's scores, ranks and architecture.
  */
 
 import * as fs from 'node:fs';
@@ -17,7 +18,7 @@ import { PACKAGE_ROOT } from '../../src/native';
 import { parseDenseNasConfig } from '../../src/spaces/densenas';
 import { canonicalJson, checkRedis, JobOutcome, parseRedisUrl, resultKey, runJobs } from '../../src/distributed/queue';
 import { tenasConfigSchema } from '../../src/methods/tenas/config';
-import { runTenasCorrelate, TENAS_CORRELATE_JOB } from '../../src/methods/tenas/run';
+import { runTenasCorrelate, runTenasSearch, TENAS_CANDIDATE_JOB, TENAS_CORRELATE_JOB } from '../../src/methods/tenas/run';
 import { ArchitectureScore } from '../../src/methods/tenas/score';
 import { compileCli, spawnCli, ChildRun } from '../helpers/cli';
 import { tinySearchYaml } from '../helpers/densenas';
@@ -139,6 +140,47 @@ function queueFixture(prefix: string) {
   });
   return f;
 }
+
+withRedis('tenas search on two workers', () => {
+  const f = queueFixture('torchnas-tenas-search-');
+
+  test("each round's candidates are scored on the workers: the local search's scores, ranks and architecture; bad jobs fail by name", async () => {
+    const config = tenasConfigSchema.parse({
+      space: 'nb201',
+      seed: 5,
+      threads: 1,
+      data: { source: 'random' },
+      ntk: { batchSize: 6 },
+      linearRegions: { samples: 300, batchSize: 300, inputSize: 3 },
+      search: { repeats: 1 },
+    });
+    const local = await runTenasSearch(config);
+    const workers = [0, 1].map(() => spawnCli(f.cli, ['worker', '--redis', f.redis.url, '--threads', '1']));
+    try {
+      await Promise.all(workers.map((w) => w.waitForStderr(/ready on/)));
+      const queued = await runTenasSearch(config, { queue: f.redis.url });
+      const rounds = (r: typeof local) => r.rounds.map((round) => round.candidates.map(({ repeats, deltaKappa, deltaRegions, rankSum, pruned }) => ({ repeats, deltaKappa, deltaRegions, rankSum, pruned })));
+      expect(queued.arch).toBe(local.arch);
+      expect(rounds(queued)).toEqual(rounds(local));
+      expect(queued.queue).toEqual({ jobs: 54, reused: 0 });
+      expect(queued.ntkEvaluations).toBe(local.ntkEvaluations);
+      // both workers took candidates
+      for (const w of workers) await w.waitForStderr(/started tenas\.candidate/);
+      // bad candidate jobs fail with their error recorded
+      const { threads: _t, ...jobConfig } = config;
+      const row = Array.from({ length: 30 }, () => 0);
+      const outcomes = await runJobs(f.redis.url, [
+        { kind: TENAS_CANDIDATE_JOB, payload: { config: jobConfig, round: 0, index: 1, origin: [row], alphas: [row.slice(1)] } },
+        { kind: TENAS_CANDIDATE_JOB, payload: { config: jobConfig, round: -1, index: 1, origin: [row], alphas: [row] } },
+      ]);
+      expect(outcomes[0]).toMatchObject({ status: 'failed', error: expect.stringMatching(/nb201 takes 1 α row\(s\) of 30 values/) });
+      expect(outcomes[1]).toMatchObject({ status: 'failed', error: expect.stringMatching(/round \(>= 0\)/) });
+    } finally {
+      for (const w of workers) w.child.kill('SIGTERM');
+      for (const w of workers) expect((await w.exit).code).toBe(0);
+    }
+  });
+});
 
 withRedis('densenas train --top-k on a worker', () => {
   const f = queueFixture('torchnas-topk-');

@@ -88,10 +88,11 @@ const searchCommand = (group: string) =>
     {
       name: 'search',
       summary: 'the TE-NAS pruning search (NB201 or DARTS)',
-      usage: '[--space nb201|darts] [--config F] [--benchmark TABLE] [--out DIR] [--seed N] [--threads N] [--batch N] [--repeats N] [--data SRC] [--json]',
+      usage: '[--space nb201|darts] [--config F] [--benchmark TABLE] [--queue URL] [--out DIR] [--seed N] [--threads N] [--batch N] [--repeats N] [--data SRC] [--json]',
       flags: {
         space: { type: 'string', value: 'nb201|darts', help: 'search space (default the config\'s; darts starts from configs/tenas/darts-cifar10.yaml)' },
         benchmark: { type: 'string', value: 'TABLE', help: 'NB201 table to look the result up in: a path (ncp-trainval.pkl|json[.gz]) or a name (default nb201, bundled)' },
+        queue: { type: 'string', value: 'URL', help: "score each round's candidates on 'torchnas worker' processes via this Redis (redis://host:port); same result as a local run" },
         ...configFlags,
       },
       notes: ['Ctrl-C stops the search after the current native job; DIR/result.json then says "interrupted" (exit 130).'],
@@ -99,12 +100,13 @@ const searchCommand = (group: string) =>
         const space = choiceFlag(flags.space, 'space', ['nb201', 'darts'] as const);
         const config = configFrom(flags, space);
         const benchmark = flags.benchmark ?? config.benchmark ?? (config.space === 'nb201' ? DEFAULT_NB201_TABLE : undefined);
-        const r = await runMethod(`TE-NAS ${config.space} search`, flags.json, (context) => runTenasSearch(config, { out: flags.out, benchmark, ...context }), { record: flags.out });
+        const r = await runMethod(`TE-NAS ${config.space} search`, flags.json, (context) => runTenasSearch(config, { out: flags.out, benchmark, queue: flags.queue, ...context }), { record: flags.out });
         if (!flags.json) {
           const lines = [
             `TE-NAS on ${config.space === 'darts' ? 'DARTS' : 'NB201'} (${config.data.source}, NTK batch ${config.ntk.batchSize}, ${config.search.repeats} repeats, seed ${config.seed}): ${r.seconds.toFixed(1)} s, ${r.ntkEvaluations} NTK + ${r.linearRegionEvaluations} linear-region evaluations, ${r.ntkWorkers} NTK worker(s)`,
             `architecture: ${r.arch}`,
           ];
+          if (r.queue) lines.push(`queue: ${r.queue.jobs} candidate jobs, ${r.queue.reused} result(s) reused from an earlier run`);
           if (r.lookup) {
             lines.push(
               `benchmark: NB201 index ${r.lookup.index}, ImageNet16-120 accuracy ${r.lookup.accuracy.toFixed(2)} %, rank ${r.lookup.rank} of 15625 (better than ${r.lookup.percentile.toFixed(1)} % of the space)`,

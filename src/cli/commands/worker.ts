@@ -16,7 +16,7 @@ export const workerCommand = defineCommand({
     'stall-ms': { type: 'string', value: 'MS', help: 'job lock time: a killed worker\'s job is run again after about this long (default 30000)' },
   },
   notes: [
-    `Job kinds: ${Object.keys(JOB_HANDLERS).join(', ')}. Runs that fan out to workers: tenas correlate --queue URL, densenas train --top-k K --queue URL, ncp train --seeds A,B,… --queue URL.`,
+    `Job kinds: ${Object.keys(JOB_HANDLERS).join(', ')}. Runs that fan out to workers: tenas correlate --queue URL, tenas search --queue URL, densenas train --top-k K --queue URL, ncp train --seeds A,B,… --queue URL.`,
     'Ctrl-C (SIGINT) or SIGTERM: finish the running jobs, then exit; a second Ctrl-C exits at once (the jobs are taken',
     'up again by another worker after the stall time).',
   ],

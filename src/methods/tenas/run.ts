@@ -21,7 +21,18 @@ import { checkNb201Arch, formatNb201String, isNb201Connected, sampleNb201 } from
 import { TenasConfig, tenasConfigSchema } from './config';
 import { validateConfig } from '../../config/load';
 import { ArchitectureScore, scoreArchitecture, ScoreOptions } from './score';
-import { RoundReport, searchDarts, searchNb201, SearchResult } from './search';
+import {
+  CandidateJobSpec,
+  CandidateRepeats,
+  RoundReport,
+  scoreCandidateRepeats,
+  scoringSettingsOf,
+  searchDarts,
+  searchNb201,
+  SearchResult,
+  SearchSettings,
+} from './search';
+import { DARTS_PRUNING_SPACE, NB201_PRUNING_SPACE, Scorer } from './pruning-space';
 
 export interface RunOptions {
   /** Folder for result.json (the shared envelope, also written when interrupted) and the SVG chart. */
@@ -35,8 +46,9 @@ export interface RunOptions {
   /** Receives the result.json envelope when the run ends, however it ends (the CLI's `--json`). */
   onEnvelope?: EnvelopeTargets['onEnvelope'];
   /**
-   * correlate: a Redis URL (`redis://host:port`): the architectures are scored as jobs by `torchnas worker`
-   * processes that take them from this queue (src/distributed/queue.ts), with results identical to a local run.
+   * correlate and search: a Redis URL (`redis://host:port`): the architectures (correlate) or each round's
+   * candidates (search) are scored as jobs by `torchnas worker` processes that take them from this queue
+   * (src/distributed/queue.ts), with results identical to a local run.
    */
   queue?: string;
   /** Receives each finished search round (`'round'`, a RoundReport) for the run's events.jsonl. */
@@ -55,9 +67,11 @@ export interface TenasSearchReport {
   linearRegionEvaluations: number;
   /** Threads computing NTK Jacobian rows concurrently (autograd-loop path). */
   ntkWorkers: number;
-  /** Candidates of a round scored at once. */
+  /** Candidates of a round scored at once (0 with a queue: the workers score them). */
   candidateConcurrency: number;
   seconds: number;
+  /** With a queue: how many candidate results an earlier run had already computed. */
+  queue?: { reused: number; jobs: number };
 }
 
 /** Candidates of a search round scored at once: the config's, else as many as fill the cores at its threads. */
@@ -133,27 +147,30 @@ export async function runTenasSearch(config: TenasConfig, options: RunOptions = 
       const tableFile = benchmark && config.space === 'nb201' ? resolveTablePath(benchmark, { kind: 'nb201' }) : undefined;
       const source = await openInputSource(parseInputSource(config.data.source), config.seed, { dataDir: config.data.dir });
       const search = config.space === 'darts' ? searchDarts : searchNb201;
-      const result = await search(
-        source,
-        {
-          pruneNumber: config.search.pruneNumber,
-          repeats: config.search.repeats,
-          precision: config.search.precision,
-          ntkBatchSize: config.ntk.batchSize,
-          ntkMode: config.ntk.mode,
-          init: config.ntk.init,
-          singularEps: config.ntk.singularEps,
-          linearRegionSamples: config.linearRegions.samples,
-          linearRegionBatchSize: config.linearRegions.batchSize,
-          linearRegionInputSize: config.linearRegions.inputSize,
-          numClasses: config.ntk.numClasses,
-          seed: config.seed,
-          device,
-          ntkWorkers: ntkWorkers(config),
-          candidateConcurrency: candidateConcurrency(config),
-        },
-        { onProgress: options.onProgress, onRound: (round) => (rounds.push(round), options.onRecord?.('round', round)), signal: options.signal },
-      );
+      const queued = { reused: 0, jobs: 0 };
+      let remote: ((jobs: CandidateJobSpec[]) => Promise<CandidateRepeats[]>) | undefined;
+      if (options.queue) {
+        const url = options.queue;
+        // loaded only here: BullMQ and its Redis client stay out of runs that do not use a queue
+        const { runJobs } = await import('../../distributed/queue');
+        remote = async (specs) => {
+          const jobs = specs.map((spec) => ({ kind: TENAS_CANDIDATE_JOB, payload: candidateJob(config, spec) }));
+          const outcomes = await runJobs<CandidateRepeats>(url, jobs, { signal: options.signal });
+          queued.jobs += jobs.length;
+          queued.reused += outcomes.filter((o) => o.status === 'completed' && o.reused).length;
+          return outcomes.map((o, i) => {
+            // A round cannot be ranked without every candidate: a failed job fails the search, naming it.
+            if (o.status !== 'completed') throw new TorchnasError(`TE-NAS search: candidate ${specs[i].index} of round ${specs[i].round + 1} failed on the queue: ${o.error}`, 'DISTRIBUTED_ERROR');
+            return o.result;
+          });
+        };
+      }
+      const result = await search(source, searchSettingsOf(config, device), {
+        onProgress: options.onProgress,
+        onRound: (round) => (rounds.push(round), options.onRecord?.('round', round)),
+        signal: options.signal,
+        remote,
+      });
       const report: TenasSearchReport = {
         space: result.space,
         arch: result.arch,
@@ -163,8 +180,9 @@ export async function runTenasSearch(config: TenasConfig, options: RunOptions = 
         ntkEvaluations: result.ntkEvaluations,
         linearRegionEvaluations: result.linearRegionEvaluations,
         ntkWorkers: ntkWorkers(config),
-        candidateConcurrency: candidateConcurrency(config),
+        candidateConcurrency: options.queue ? 0 : candidateConcurrency(config),
         seconds: result.seconds,
+        ...(options.queue ? { queue: queued } : {}),
       };
       if (benchmark && tableFile && result.space === 'nb201') {
         const table = await openNb201Table(tableFile);
@@ -196,6 +214,95 @@ function roundsSvg(rounds: RoundReport[]): string {
     ),
   );
   return stackCharts(charts);
+}
+
+/** A search's settings from its config (the local loop and a queue worker alike). */
+function searchSettingsOf(config: TenasConfig, device: string): SearchSettings {
+  return {
+    pruneNumber: config.search.pruneNumber,
+    repeats: config.search.repeats,
+    precision: config.search.precision,
+    ntkBatchSize: config.ntk.batchSize,
+    ntkMode: config.ntk.mode,
+    init: config.ntk.init,
+    singularEps: config.ntk.singularEps,
+    linearRegionSamples: config.linearRegions.samples,
+    linearRegionBatchSize: config.linearRegions.batchSize,
+    linearRegionInputSize: config.linearRegions.inputSize,
+    numClasses: config.ntk.numClasses,
+    seed: config.seed,
+    device,
+    ntkWorkers: ntkWorkers(config),
+    candidateConcurrency: candidateConcurrency(config),
+  };
+}
+
+/** The job kind of one search candidate on the queue. */
+export const TENAS_CANDIDATE_JOB = 'tenas.candidate';
+
+/** One candidate of a search round: everything needed to score it anywhere (the config names space, data and seed). */
+export interface TenasCandidateJob extends CandidateJobSpec {
+  /** The run's config without `threads` (the machine's business; it does not change the scores). */
+  config: TenasConfig;
+}
+
+function candidateJob(config: TenasConfig, spec: CandidateJobSpec): TenasCandidateJob {
+  const { threads: _threads, ...rest } = config;
+  return { config: rest as TenasConfig, ...spec };
+}
+
+/** The input source a job's config names, opened once per worker and run (seed). */
+const jobSources = new Map<string, Promise<InputSource>>();
+function jobSource(config: TenasConfig, seed: number): Promise<InputSource> {
+  const key = `${config.data.source}|${config.data.dir ?? ''}|${seed}`;
+  let source = jobSources.get(key);
+  if (!source) {
+    source = openInputSource(parseInputSource(config.data.source), seed, { dataDir: config.data.dir });
+    jobSources.set(key, source);
+    source.catch(() => jobSources.delete(key));
+  }
+  return source;
+}
+
+/** The round's NTK network of a search, kept for the round's next candidates on this worker (the last two rounds). */
+const roundNetworks = new Map<string, Scorer>();
+
+/** Scores one search candidate (a queue job): the same repeats a local search computes for it. */
+export async function runCandidateJob(payload: unknown, options: { signal?: AbortSignal } = {}): Promise<CandidateRepeats> {
+  const job = payload as TenasCandidateJob;
+  const alphaRows = (v: unknown) => Array.isArray(v) && v.length > 0 && v.every((row) => Array.isArray(row) && row.every((x) => typeof x === 'number'));
+  if (!job || typeof job !== 'object' || !job.config || !Number.isInteger(job.round) || job.round < 0 || !Number.isInteger(job.index) || job.index < 0) {
+    throw new TorchnasError('search candidate job: payload must hold config, round (>= 0) and index (>= 0)', 'INVALID_ARGUMENT');
+  }
+  if (!alphaRows(job.origin) || !alphaRows(job.alphas)) throw new TorchnasError('search candidate job: origin and alphas must be arrays of number rows (one per cell type)', 'INVALID_ARGUMENT');
+  const config = validateConfig(tenasConfigSchema, job.config, 'search candidate job config');
+  const space = config.space === 'darts' ? DARTS_PRUNING_SPACE : NB201_PRUNING_SPACE;
+  const rowLength = space.numEdges * space.opNames.length;
+  for (const rows of [job.origin, job.alphas]) {
+    if (rows.length !== space.cellTypes.length || rows.some((r) => r.length !== rowLength)) {
+      throw new TorchnasError(`search candidate job: ${config.space} takes ${space.cellTypes.length} α row(s) of ${rowLength} values`, 'INVALID_ARGUMENT');
+    }
+  }
+  const settings = searchSettingsOf(config, resolveDevice(config.device));
+  const scoring = scoringSettingsOf(settings);
+  const key = `${canonicalConfig(config)}|round ${job.round}`;
+  let kappa = roundNetworks.get(key);
+  if (!kappa) {
+    kappa = space.ntkScorer(settings.seed * 1000 + job.round, scoring);
+    roundNetworks.set(key, kappa);
+    while (roundNetworks.size > 2) roundNetworks.delete(roundNetworks.keys().next().value as string);
+  }
+  const source = await jobSource(config, settings.seed);
+  const rows = (v: number[][]) => v.map((r) => Float32Array.from(r));
+  return scoreCandidateRepeats(space, kappa, source.fork(job.index), settings, scoring, { index: job.index, origin: rows(job.origin), alphas: rows(job.alphas) }, () =>
+    throwIfAborted(options.signal, 'search candidate job'),
+  );
+}
+
+function canonicalConfig(config: TenasConfig): string {
+  const sorted = (v: unknown): unknown =>
+    Array.isArray(v) ? v.map(sorted) : v && typeof v === 'object' ? Object.fromEntries(Object.keys(v as object).sort().map((k) => [k, sorted((v as Record<string, unknown>)[k])])) : v;
+  return JSON.stringify(sorted(config));
 }
 
 /** The method's part of a correlation run's result.json. */
@@ -248,21 +355,13 @@ export async function scoreCorrelationJob(job: TenasCorrelateJob, source: InputS
 }
 
 /** Opens the input source a job names (shared by the jobs of one run on a worker) and scores the job. */
-const jobSources = new Map<string, Promise<InputSource>>();
 export async function runCorrelationJob(payload: unknown, options: { signal?: AbortSignal } = {}): Promise<ArchitectureScore> {
   const job = payload as TenasCorrelateJob;
   if (!job || typeof job !== 'object' || !job.config || !Array.isArray(job.ops) || typeof job.seed !== 'number') {
     throw new TorchnasError('correlation job: payload must hold config, seed, index and ops', 'INVALID_ARGUMENT');
   }
   const config = validateConfig(tenasConfigSchema, job.config, 'correlation job config');
-  const key = `${config.data.source}|${config.data.dir ?? ''}|${job.seed}`;
-  let source = jobSources.get(key);
-  if (!source) {
-    source = openInputSource(parseInputSource(config.data.source), job.seed, { dataDir: config.data.dir });
-    jobSources.set(key, source);
-    source.catch(() => jobSources.delete(key));
-  }
-  return scoreCorrelationJob({ ...job, config }, await source, { signal: options.signal, device: resolveDevice(config.device) });
+  return scoreCorrelationJob({ ...job, config }, await jobSource(config, job.seed), { signal: options.signal, device: resolveDevice(config.device) });
 }
 
 /** Scores `sample` architectures drawn with `seed` and rank-correlates κ and R with the table's accuracy. */

@@ -10,19 +10,21 @@
  * NTK call draws a new batch; the NTK network is built once per round and the thin linear-region network
  * afresh for every candidate; the edge-pruning origin keeps its α from before the group loop (the quirk of
  * §4.3, fixable with `fixEdgeOriginQuirk`). Deterministic by seed: round k's NTK network is seeded
- * seed·1000 + k, the i-th thin network seed·10⁶ + i, and inputs come from one seeded stream (the original's global-RNG order is not reproduced).
+ * seed·1000 + k, the i-th candidate's thin network seed·10⁶ + i, and its NTK batches and patches come from the
+ * input source's fork i (the original's global-RNG order is not reproduced). So a candidate's scores depend on
+ * nothing but (seed, round, i, origin α, candidate α): candidates can be scored concurrently, or on queue
+ * workers (`remote`), with the same result as one after the other.
  */
 import { isCancelled, linkCancelToken, throwIfAborted } from '../../core/cancel';
 import { NativeCancelToken } from '../../native';
 import { TorchnasError } from '../../core/errors';
 import { ProgressCallback } from '../../core/progress';
 import { denseRank, numpyRound, pythonRound } from '../../core/stats';
-import { Tensor } from '../../core/tensor';
 import { DartsGenotype, dartsEdgeOpsToCell, formatDartsGenotype } from '../../spaces/darts';
 import { formatNb201String, nb201FromAlphaArgmax } from '../../spaces/nb201';
 import { InputSource } from '../../data/input-source';
 import { Init, NtkMode } from './networks';
-import { DARTS_PRUNING_SPACE, NB201_PRUNING_SPACE, PruningSpace, Scorer } from './pruning-space';
+import { DARTS_PRUNING_SPACE, NB201_PRUNING_SPACE, PruningSpace, Scorer, ScoringSettings } from './pruning-space';
 
 const PRUNED = -1000;
 
@@ -89,6 +91,19 @@ export interface SearchResult {
   seconds: number;
 }
 
+/** One candidate of a round as a self-contained job: what `scoreCandidateRepeats` needs besides the settings. */
+export interface CandidateJobSpec {
+  /** 0-based round (seeds the round's NTK network: seed·1000 + round). */
+  round: number;
+  /** The candidate's number in the whole search (seeds its thin network, keys its input fork). */
+  index: number;
+  origin: number[][];
+  alphas: number[][];
+}
+
+/** Per repeat: [κ origin, κ candidate, R origin, R candidate]. */
+export type CandidateRepeats = [number, number, number, number][];
+
 export interface SearchOptions {
   /** Candidates scored so far of the expected total; fields: round (1-based) and the candidate. */
   onProgress?: ProgressCallback;
@@ -96,11 +111,17 @@ export interface SearchOptions {
   onRound?: (round: RoundReport) => void;
   /** Checked between native jobs: an abort ends the search with CANCELLED within one NTK or region count. */
   signal?: AbortSignal;
+  /**
+   * Scores a round's candidates elsewhere (e.g. `torchnas worker` processes through a queue) instead of here:
+   * resolves with each candidate's repeats, in order, or rejects. Called once per round with all its candidates.
+   */
+  remote?: (jobs: CandidateJobSpec[]) => Promise<CandidateRepeats[]>;
 }
 
 type Alphas = Float32Array[];
 
 interface Candidate extends CandidateScore {
+  index: number;
   cellIndex: number;
   edgeIndex: number;
   opIndex: number;
@@ -154,6 +175,58 @@ function expectedEvaluations(space: PruningSpace, pruneNumber: number): number {
   return total;
 }
 
+/**
+ * A candidate's κ and R, origin and candidate, per repeat: the NTK network `kappa` is the round's; the thin
+ * network is seeded seed·10⁶ + index; each repeat draws one NTK batch and one set of patches from `inputs`
+ * (the search source's fork `index`), shared by origin and candidate.
+ */
+export async function scoreCandidateRepeats(
+  space: PruningSpace,
+  kappa: Scorer,
+  inputs: InputSource,
+  settings: SearchSettings,
+  scoring: ScoringSettings,
+  job: { index: number; origin: Float32Array[]; alphas: Float32Array[] },
+  checkCancelled: () => void = () => undefined,
+): Promise<CandidateRepeats> {
+  const regions = space.regionScorer(settings.seed * 1_000_000 + job.index, scoring);
+  const out: CandidateRepeats = [];
+  for (let r = 0; r < settings.repeats; r++) {
+    const batch = inputs.ntkBatch(settings.ntkBatchSize);
+    const patches = inputs.patches(settings.linearRegionSamples, settings.linearRegionInputSize);
+    try {
+      // An abort stops a running native job through the cancel token; these checks skip the jobs not yet started.
+      checkCancelled();
+      const kOrigin = await kappa(batch, job.origin);
+      checkCancelled();
+      const kCandidate = await kappa(batch, job.alphas);
+      checkCancelled();
+      const rOrigin = await regions(patches, job.origin);
+      checkCancelled();
+      const rCandidate = await regions(patches, job.alphas);
+      out.push([kOrigin, kCandidate, rOrigin, rCandidate]);
+    } finally {
+      batch.dispose();
+      patches.dispose();
+    }
+  }
+  return out;
+}
+
+/** The scoring settings of a search's networks (shared by the local loop and queue jobs). */
+export function scoringSettingsOf(settings: SearchSettings, cancel?: NativeCancelToken): ScoringSettings {
+  return {
+    numClasses: settings.numClasses,
+    init: settings.init,
+    device: settings.device,
+    ntkMode: settings.ntkMode,
+    singularEps: settings.singularEps,
+    ntkWorkers: settings.ntkWorkers ?? 1,
+    linearRegionBatchSize: settings.linearRegionBatchSize,
+    cancel,
+  };
+}
+
 /** Runs the pruning search on `space`. `source` supplies NTK batches and linear-region patches. */
 export async function searchPruning(
   space: PruningSpace,
@@ -192,56 +265,14 @@ async function runPruning(
   const rounds: RoundReport[] = [];
   const counts = { ntk: 0, linearRegions: 0, done: 0 };
   const total = expectedEvaluations(space, settings.pruneNumber);
-  const scoring = {
-    numClasses: settings.numClasses,
-    init: settings.init,
-    device: settings.device,
-    ntkMode: settings.ntkMode,
-    singularEps: settings.singularEps,
-    ntkWorkers: settings.ntkWorkers ?? 1,
-    linearRegionBatchSize: settings.linearRegionBatchSize,
-    cancel,
-  };
-
-  // Seeds of the thin networks: one fresh network per candidate (the original builds a new pair per candidate).
-  let thinNetworks = 0;
-  // What a candidate consumes, drawn when it starts: its thin network and, per repeat, the NTK batch and the
-  // patches, in the order the sequential loop drew them. Candidates start in list order and draw synchronously,
-  // so the streams (and so every score) are the same for any number of concurrent candidates.
-  const draw = (): { regions: Scorer; batches: Tensor[]; patches: Tensor[] } => {
-    const regions = space.regionScorer(settings.seed * 1_000_000 + thinNetworks++, scoring);
-    const batches: Tensor[] = [];
-    const patches: Tensor[] = [];
-    for (let r = 0; r < settings.repeats; r++) {
-      batches.push(source.ntkBatch(settings.ntkBatchSize));
-      patches.push(source.patches(settings.linearRegionSamples, settings.linearRegionInputSize));
-    }
-    return { regions, batches, patches };
-  };
-  const scoreCandidate = async (kappa: Scorer, origin: Alphas, c: Candidate, round: number) => {
-    const { regions, batches, patches } = draw();
-    const dk: number[] = [];
-    const dr: number[] = [];
-    try {
-      for (let r = 0; r < settings.repeats; r++) {
-        // An abort stops a running native job through `cancel`; these checks skip the jobs not yet started.
-        checkCancelled();
-        const kOrigin = await kappa(batches[r], origin);
-        checkCancelled();
-        const kCandidate = await kappa(batches[r], c.alphas);
-        checkCancelled();
-        const rOrigin = await regions(patches[r], origin);
-        checkCancelled();
-        const rCandidate = await regions(patches[r], c.alphas);
-        counts.ntk += 2;
-        counts.linearRegions += 2;
-        dk.push(numpyRound(relativeChange(kOrigin, kCandidate), settings.precision));
-        dr.push(pythonRound(relativeChange(rOrigin, rCandidate), settings.precision));
-        c.repeats.push([kOrigin, kCandidate, rOrigin, rCandidate]);
-      }
-    } finally {
-      for (const t of [...batches, ...patches]) t.dispose();
-    }
+  const scoring = scoringSettingsOf(settings, cancel);
+  // Per repeat, the relative changes (rounded as the original) from the four scores.
+  const settle = (c: Candidate, round: number, repeats: CandidateRepeats) => {
+    c.repeats = repeats;
+    counts.ntk += 2 * repeats.length;
+    counts.linearRegions += 2 * repeats.length;
+    const dk = repeats.map(([kO, kC]) => numpyRound(relativeChange(kO, kC), settings.precision));
+    const dr = repeats.map(([, , rO, rC]) => pythonRound(relativeChange(rO, rC), settings.precision));
     c.deltaKappa = dk.reduce((a, b) => a + b, 0) / dk.length;
     c.deltaRegions = dr.reduce((a, b) => a + b, 0) / dr.length;
     // with concurrent lanes another lane's candidate may finish just after an abort: it is not counted or reported
@@ -249,25 +280,34 @@ async function runPruning(
     counts.done++;
     onProgress?.(counts.done, total, { round: round + 1, candidate: `${c.cell} ${c.edge} ${c.op}`, deltaKappa: c.deltaKappa, deltaRegions: c.deltaRegions });
   };
+  const scoreCandidate = async (kappa: Scorer, origin: Alphas, c: Candidate, round: number) =>
+    settle(c, round, await scoreCandidateRepeats(space, kappa, source.fork(c.index), settings, scoring, { index: c.index, origin, alphas: c.alphas }, checkCancelled));
   // `kappas`: one NTK scorer (network) per concurrent lane, all with the round's weights. Each lane takes the
   // next candidate in list order; a failure stops the others from starting new candidates and is rethrown
   // once every lane has finished its running one.
-  const evaluate = async (kappas: Scorer[], origin: Alphas, candidates: Candidate[], round: number) => {
-    let next = 0;
-    let failure: { error: unknown } | undefined;
-    const lane = async (kappa: Scorer) => {
-      while (!failure && next < candidates.length) {
-        const c = candidates[next++];
-        try {
-          checkCancelled();
-          await scoreCandidate(kappa, origin, c, round);
-        } catch (error) {
-          failure ??= { error };
+  const evaluate = async (kappas: () => Scorer[], origin: Alphas, candidates: Candidate[], round: number) => {
+    if (options.remote) {
+      checkCancelled();
+      const plain = (a: Alphas) => a.map((x) => Array.from(x));
+      const results = await options.remote(candidates.map((c) => ({ round, index: c.index, origin: plain(origin), alphas: plain(c.alphas) })));
+      candidates.forEach((c, i) => settle(c, round, results[i]));
+    } else {
+      let next = 0;
+      let failure: { error: unknown } | undefined;
+      const lane = async (kappa: Scorer) => {
+        while (!failure && next < candidates.length) {
+          const c = candidates[next++];
+          try {
+            checkCancelled();
+            await scoreCandidate(kappa, origin, c, round);
+          } catch (error) {
+            failure ??= { error };
+          }
         }
-      }
-    };
-    await Promise.all(kappas.map(lane));
-    if (failure) throw failure.error;
+      };
+      await Promise.all(kappas().map(lane));
+      if (failure) throw failure.error;
+    }
     // §4: dense ranks (Δκ descending, ΔR ascending) and rank sums; the stable ascending sort starts from the
     // NTK order, so ties keep it.
     const kappaRanking = denseRank(candidates.map((c) => c.deltaKappa), { descending: true, precision: settings.precision });
@@ -280,7 +320,9 @@ async function runPruning(
     return [...kappaRanking.order].sort((a, b) => candidates[a].rankSum - candidates[b].rankSum).map((i) => candidates[i]);
   };
 
+  let candidates = 0; // numbers the candidates of the whole search in list order
   const candidate = (cell: number, edge: number, ops: number[], alphas: Alphas): Candidate => ({
+    index: candidates++,
     cell: space.cellTypes[cell],
     edge: space.edgeName(edge),
     op: ops.map((o) => space.opNames[o]).join('+'),
@@ -300,7 +342,7 @@ async function runPruning(
     round,
     phase,
     liveOpsPerEdge: space.cellTypes.flatMap((_, c) => Array.from({ length: space.numEdges }, (_, e) => state.live(c, e).length)),
-    candidates: list.map(({ cellIndex: _c, edgeIndex: _e, opIndex: _o, alphas: _a, ...rest }) => rest),
+    candidates: list.map(({ index: _i, cellIndex: _c, edgeIndex: _e, opIndex: _o, alphas: _a, ...rest }) => rest),
     seconds: (Date.now() - t0) / 1000,
   });
 
@@ -308,8 +350,12 @@ async function runPruning(
   if (!Number.isInteger(lanes) || lanes < 1) {
     throw new TorchnasError(`candidateConcurrency must be an integer >= 1, got ${lanes}`, 'CONFIG_INVALID');
   }
-  // The round's NTK network, once per concurrent lane: same seed, so the same weights (§1.3).
-  const ntkScorers = (round: number): Scorer[] => Array.from({ length: lanes }, () => space.ntkScorer(settings.seed * 1000 + round, scoring));
+  // The round's NTK network, once per concurrent lane: same seed, so the same weights (§1.3). Built on first
+  // use (a remote search builds none here).
+  const ntkScorers = (round: number): (() => Scorer[]) => {
+    let built: Scorer[] | undefined;
+    return () => (built ??= Array.from({ length: lanes }, () => space.ntkScorer(settings.seed * 1000 + round, scoring)));
+  };
 
   let round = 0;
   // Op pruning rounds.
