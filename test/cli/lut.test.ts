@@ -65,7 +65,8 @@ test('show and check: keyed LUTs by path, the bundled lat_list by name with --co
   expect(checked).toMatchObject({ method: 'lut check', status: 'completed', seed: 1, result: { sampled: 4, fingerprint: { differences: [] } } });
   for (const row of checked.result.rows) expect(Number.isFinite(row.drift)).toBe(true);
   const checkText = await runCli(['lut', 'check', '--config', tiny, '--lut', out, '--sample', '3', ...FAST.slice(0, 6)]);
-  expect(checkText.stdout).toMatch(/3 of 20 entries re-timed \(seed 0\)/);
+  expect(checkText.stdout).toMatch(/3 of 20 entries re-timed \(seed 0, 2 passes\)/);
+  expect(checkText.stdout).toMatch(/this machine repeats an entry's median to ±\d+\.\d % from one pass to the next/);
   expect(checkText.stdout).toMatch(/median \|drift\| -?\d+\.\d %/);
   expect(checkText.stdout).toContain('fingerprint: same as this device');
 });

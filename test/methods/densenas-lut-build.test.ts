@@ -217,7 +217,12 @@ describe('checkLut and showLut', () => {
 
   test('check re-times a seeded sample: finite drift per entry, median |drift|, no fingerprint difference here', async () => {
     const r = await checkLut(tinyConfig(), lut, { ...FAST, sample: 6, seed: 3 });
-    expect([r.entries, r.sampled, r.rows.length, r.seed]).toEqual([20, 6, 6, 3]);
+    expect([r.entries, r.sampled, r.rows.length, r.seed, r.passes]).toEqual([20, 6, 6, 3, 2]);
+    // two passes: the machine's run-to-run repeatability from their spread, part of every row's noise
+    expect(r.repeatability).not.toBeNull();
+    expect(r.repeatability!).toBeGreaterThanOrEqual(0);
+    const logs = r.rows.map((row) => Math.abs(Math.log(row.passes[1] / row.passes[0]))).sort((a, b) => a - b);
+    expect(r.repeatability!).toBeCloseTo((1.4826 * (logs[2] + logs[3])) / 2 / Math.SQRT2, 12);
     const ids = lutPlan(tinySpace(), 2).map((p) => p.id);
     // In traversal order, each a key of the space, each once.
     expect(r.rows.map((row) => ids.indexOf(row.entry))).toEqual([...r.rows.map((row) => ids.indexOf(row.entry))].sort((a, b) => a - b));
@@ -226,6 +231,8 @@ describe('checkLut and showLut', () => {
     for (const row of r.rows) {
       expect(row.stored).toBe(stored.get(row.entry));
       expect(row.measured).toBeGreaterThan(0);
+      expect(row.passes).toHaveLength(2);
+      expect(row.measured).toBeCloseTo((row.passes[0] + row.passes[1]) / 2, 12);
       expect(Number.isFinite(row.drift)).toBe(true);
       expect(row.drift).toBeCloseTo(row.measured / row.stored - 1, 12);
       // both medians carry their standard errors (a keyed LUT built here): the drift gets its own noise
@@ -233,14 +240,19 @@ describe('checkLut and showLut', () => {
       expect(e.medianSe).toBeGreaterThanOrEqual(0);
       expect(row.noise).not.toBeNull();
       expect(row.noise!).toBeGreaterThanOrEqual(e.medianSe! / e.median - 1e-12);
+      expect(row.noise!).toBeGreaterThanOrEqual(r.repeatability! * Math.sqrt(1.5) - 1e-12);
       expect(row.beyondNoise).toBe(Math.abs(row.drift!) > 1.96 * row.noise!);
     }
     expect(r.beyondNoise).toEqual({ rows: r.rows.filter((row) => row.beyondNoise).length, of: 6 });
-    // a stored entry without medianSe (an older LUT, a lat_list) gives no noise estimate
+    // a stored entry without medianSe (an older LUT, a lat_list): in one pass no noise estimate, in two the
+    // run-to-run repeatability alone
     const bare = { ...lut, entries: lut.entries.map(({ medianSe: _s, ...rest }) => rest) };
-    const noNoise = await checkLut(tinyConfig(), bare, { ...FAST, sample: 2, seed: 3 });
-    expect(noNoise.rows.map((row) => [row.noise, row.beyondNoise])).toEqual([[null, null], [null, null]]);
-    expect(noNoise.beyondNoise).toBeNull();
+    const noNoise = await checkLut(tinyConfig(), bare, { ...FAST, sample: 2, seed: 3, passes: 1 });
+    expect(noNoise.rows.map((row) => [row.noise, row.beyondNoise, row.passes.length])).toEqual([[null, null, 1], [null, null, 1]]);
+    expect([noNoise.beyondNoise, noNoise.repeatability, noNoise.passes]).toEqual([null, null, 1]);
+    const repeated = await checkLut(tinyConfig(), bare, { ...FAST, sample: 2, seed: 3 });
+    for (const row of repeated.rows) expect(row.noise).toBeGreaterThanOrEqual(repeated.repeatability! * Math.sqrt(1.5) * (1 - 1e-12));
+    await expect(checkLut(tinyConfig(), lut, { ...FAST, passes: 0 })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringMatching(/passes \(--passes\) must be an integer >= 1/) });
     const abs = r.rows.map((row) => Math.abs(row.drift!)).sort((a, b) => a - b);
     expect(r.medianAbsDrift).toBeCloseTo((abs[2] + abs[3]) / 2, 12);
     expect(r.maxAbsDrift).toBe(abs[5]);

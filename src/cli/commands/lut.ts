@@ -116,9 +116,10 @@ const buildCommand = (group: string) =>
 
 function describeCheck(r: CheckLutResult): string {
   const lines = [
-    `${r.file ?? 'LUT'} (${r.format}) on ${describeFingerprint(r.fingerprint.here)}: ${r.sampled} of ${r.entries} entries re-timed (seed ${r.seed}), ${r.seconds.toFixed(1)} s`,
+    `${r.file ?? 'LUT'} (${r.format}) on ${describeFingerprint(r.fingerprint.here)}: ${r.sampled} of ${r.entries} entries re-timed (seed ${r.seed}, ${r.passes} pass${r.passes === 1 ? '' : 'es'}), ${r.seconds.toFixed(1)} s`,
     `  median |drift| ${percent(r.medianAbsDrift)}, mean drift ${signedPercent(r.meanDrift)}, max |drift| ${percent(r.maxAbsDrift)}` +
-      (r.beyondNoise ? `; ${r.beyondNoise.rows} of ${r.beyondNoise.of} entries drifted beyond their measurement noise (95 %)` : ''),
+      (r.beyondNoise ? `; ${r.beyondNoise.rows} of ${r.beyondNoise.of} entries drifted beyond their noise (95 %)` : ''),
+    ...(r.repeatability === null ? [] : [`  this machine repeats an entry's median to ±${percent(r.repeatability)} from one pass to the next (run-to-run; part of each row's noise)`]),
     `  fingerprint: ${r.fingerprint.differences.length === 0 ? 'same as this device' : r.fingerprint.differences.join('; ')}`,
   ];
   const width = Math.max(5, ...r.rows.map((row) => row.entry.length));
@@ -144,11 +145,12 @@ const checkCommand = (group: string) =>
     {
       name: 'check',
       summary: "re-time a seeded sample of a LUT's entries here and report the drift",
-      usage: '--config F --lut F [--sample N] [--seed N] [--device D] [--threads N] [--batch N] [--warmup N] [--min-runs N] [--max-runs N] [--rel-se X] [--json]',
+      usage: '--config F --lut F [--sample N] [--passes N] [--seed N] [--device D] [--threads N] [--batch N] [--warmup N] [--min-runs N] [--max-runs N] [--rel-se X] [--json]',
       flags: {
         ...flags,
         lut: lutFlag,
         sample: { type: 'string', value: 'N', help: 'entries to re-time (default 20)' },
+        passes: { type: 'string', value: 'N', help: "times over the sample, alternating order (default 2): the spread between passes is the machine's run-to-run repeatability, part of each drift's noise" },
         batch: lutBatchFlag,
       },
       notes: ['drift = measured median / stored median − 1, at the LUT\'s batch; the LUT must hold every entry the config\'s space needs.'],
@@ -156,7 +158,7 @@ const checkCommand = (group: string) =>
         const { config, file } = loadConfig(f.config);
         const lut = await readLut(f.lut, config, f.batch);
         const r = await runMethod('lut check', f.json, (context) =>
-          checkLut(config, lut, { ...measureOptions(f), sample: intFlag(f.sample, 'sample'), configName: file, ...context }),
+          checkLut(config, lut, { ...measureOptions(f), sample: intFlag(f.sample, 'sample'), passes: intFlag(f.passes, 'passes'), configName: file, ...context }),
         );
         if (!f.json) process.stdout.write(describeCheck(r));
         return 0;

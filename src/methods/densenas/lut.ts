@@ -415,6 +415,12 @@ function requireFit(space: DenseSpace, l: LoadedLut, configName: string): LutPla
 export interface CheckLutOptions extends LutMeasureOptions {
   /** Entries to re-time (default 20; at most the space's entries). */
   sample?: number;
+  /**
+   * Times the sample this many times (default 2), in alternating order, so each entry's timings lie apart in
+   * time: the spread between passes is this machine's run-to-run repeatability, which enters every row's noise.
+   * 1: one pass, noise from the within-run standard errors only.
+   */
+  passes?: number;
   /** Names the config in messages (default 'the config'). */
   configName?: string;
 }
@@ -429,11 +435,15 @@ export interface LutDriftRow {
   measured: number;
   /** measured / stored − 1; null where the stored median is 0. */
   drift: number | null;
-  /** Timed runs of the new measurement. */
+  /** Timed runs of the new measurement (all passes). */
   count: number;
+  /** Each pass's median, ms per batch (`measured` is their median). */
+  passes: number[];
   /**
-   * The drift's own relative standard error, from both medians' standard errors (√((se/stored)² + (se/measured)²));
-   * null when the stored entry has none (a lat_list, or a LUT written before entries kept `medianSe`).
+   * The drift's own relative standard error: both medians' standard errors and, with two or more passes, the
+   * machine's run-to-run repeatability r (the stored median is one such measurement, the measured one the median of
+   * P): √((se/stored)² + (se/measured)² + r²·(1 + 1/P)). Null with one pass when the stored entry has no standard
+   * error (a lat_list, or a LUT written before entries kept `medianSe`).
    */
   noise: number | null;
   /** |drift| > 1.96 · noise: a change of the device (or its load) rather than measurement noise; null without noise. */
@@ -452,6 +462,13 @@ export interface CheckLutResult {
   medianAbsDrift: number | null;
   /** Rows whose drift exceeds their noise (95 %), of the rows that have a noise estimate; null when none has. */
   beyondNoise: { rows: number; of: number } | null;
+  /** Passes over the sample. */
+  passes: number;
+  /**
+   * Run-to-run repeatability of one pass's median on this machine now (relative standard deviation), from the
+   * spread between passes: 1.4826 · median |ln(mᵢ/mⱼ)| / √2 over the entries' pass pairs; null with one pass.
+   */
+  repeatability: number | null;
   meanDrift: number | null;
   maxAbsDrift: number | null;
   fingerprint: {
@@ -475,6 +492,7 @@ export async function checkLut(config: DenseNasConfig, lut: AnyLut, options: Che
   const l = loaded(lut);
   const settings = settingsOf(options);
   const sample = integer(options.sample, 20, 'sample', '--sample', 1);
+  const passes = integer(options.passes, 2, 'passes', '--passes', 1);
   const plan = requireFit(space, l, options.configName ?? 'the config');
   const device = prepare(options);
   const batch = l.lut.fingerprint.batch;
@@ -485,39 +503,71 @@ export async function checkLut(config: DenseNasConfig, lut: AnyLut, options: Che
   const chosen = new Set(new Random(settings.seed).shuffle([...plan]).slice(0, sample));
   const picked = plan.filter((p) => chosen.has(p));
   const stored = new Map(l.lut.entries.map((e) => [lutKeyString(e), e]));
-  const rows: LutDriftRow[] = [];
+  // timings[k][i]: pass k's timing of picked[i] (odd passes run the sample backwards, so an entry's timings lie
+  // apart in time); holes where an interrupted pass did not get to an entry.
+  const timings: LutStats[][] = [];
+  const driftRows = (): { rows: LutDriftRow[]; repeatability: number | null } => {
+    const logs: number[] = [];
+    for (let a = 0; a < timings.length; a++) {
+      for (let b = a + 1; b < timings.length; b++) {
+        picked.forEach((_, i) => {
+          const [x, y] = [timings[a][i]?.median, timings[b][i]?.median];
+          if (x > 0 && y > 0) logs.push(Math.abs(Math.log(y / x)));
+        });
+      }
+    }
+    const repeatability = logs.length > 0 ? (1.4826 * median(logs)) / Math.SQRT2 : null;
+    const rows: LutDriftRow[] = [];
+    picked.forEach((item, i) => {
+      const runs = timings.map((pass) => pass[i]).filter((t): t is LutStats => t !== undefined);
+      if (runs.length === 0) return;
+      const measured = median(runs.map((t) => t.median));
+      const measuredSe = Math.hypot(...runs.map((t) => t.medianSe ?? 0)) / runs.length;
+      const entry = stored.get(item.id)!;
+      const old = entry.median;
+      const drift = old > 0 ? measured / old - 1 : null;
+      // without its own standard error the stored median still has the machine's run-to-run spread
+      const storedSe = entry.medianSe !== undefined ? entry.medianSe / old : repeatability !== null ? 0 : undefined;
+      const noise =
+        drift !== null && storedSe !== undefined && measured > 0
+          ? Math.hypot(storedSe, measuredSe / measured, repeatability === null ? 0 : repeatability * Math.sqrt(1 + 1 / runs.length))
+          : null;
+      rows.push({
+        entry: item.id,
+        where: item.positions[0],
+        stored: old,
+        measured,
+        drift,
+        count: runs.reduce((n, t) => n + t.count, 0),
+        passes: runs.map((t) => t.median),
+        noise,
+        beyondNoise: noise === null || drift === null ? null : Math.abs(drift) > 1.96 * noise,
+      });
+    });
+    return { rows, repeatability };
+  };
   return recordRun(
-    { method: 'lut check', device, seed: settings.seed, config: { densenas: config, lut: l.file || null, sample, ...settings, threads: here.threads } },
+    { method: 'lut check', device, seed: settings.seed, config: { densenas: config, lut: l.file || null, sample, passes, ...settings, threads: here.threads } },
     { onEnvelope: options.onEnvelope },
     async () => {
       const started = Date.now();
       const link = linkCancelToken(options.signal);
       try {
-        for (const item of picked) {
-          if (options.signal?.aborted) throw new TorchnasError(`LUT check was cancelled after ${rows.length} of ${picked.length} entries`, 'CANCELLED');
-          const measured = await timeKey(item.key, space, device, settings, link.token);
-          const entry = stored.get(item.id)!;
-          const old = entry.median;
-          const drift = old > 0 ? measured.median / old - 1 : null;
-          const noise =
-            drift !== null && entry.medianSe !== undefined && measured.medianSe !== undefined && measured.median > 0
-              ? Math.hypot(entry.medianSe / old, measured.medianSe / measured.median)
-              : null;
-          rows.push({
-            entry: item.id,
-            where: item.positions[0],
-            stored: old,
-            measured: measured.median,
-            drift,
-            count: measured.count,
-            noise,
-            beyondNoise: noise === null || drift === null ? null : Math.abs(drift) > 1.96 * noise,
-          });
-          options.onProgress?.(rows.length, picked.length, { entry: item.id, drift: rows[rows.length - 1].drift ?? 'n/a' });
+        for (let k = 0; k < passes; k++) {
+          const pass: LutStats[] = [];
+          timings.push(pass);
+          const order = picked.map((_, i) => i);
+          if (k % 2 === 1) order.reverse();
+          for (const [n, i] of order.entries()) {
+            if (options.signal?.aborted) throw new TorchnasError(`LUT check was cancelled in pass ${k + 1} of ${passes}`, 'CANCELLED');
+            pass[i] = await timeKey(picked[i].key, space, device, settings, link.token);
+            options.onProgress?.(k * picked.length + n + 1, passes * picked.length, { pass: k + 1, entry: picked[i].id, median: pass[i].median });
+          }
         }
       } finally {
         link.release();
       }
+      const { rows, repeatability } = driftRows();
       const drifts = rows.map((r) => r.drift).filter((d): d is number => d !== null);
       return {
         file: l.file || null,
@@ -531,13 +581,16 @@ export async function checkLut(config: DenseNasConfig, lut: AnyLut, options: Che
           const judged = rows.filter((r) => r.beyondNoise !== null);
           return judged.length > 0 ? { rows: judged.filter((r) => r.beyondNoise).length, of: judged.length } : null;
         })(),
+        passes,
+        repeatability,
         meanDrift: drifts.length > 0 ? drifts.reduce((a, b) => a + b, 0) / drifts.length : null,
         maxAbsDrift: drifts.length > 0 ? Math.max(...drifts.map(Math.abs)) : null,
         fingerprint: { lut: l.fingerprintKnown ? l.lut.fingerprint : null, here, differences },
         seconds: (Date.now() - started) / 1000,
       };
     },
-    () => ({ rows }),
+    // interrupted: the entries timed so far
+    () => ({ rows: driftRows().rows }),
   );
 }
 
