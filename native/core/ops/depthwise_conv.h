@@ -16,7 +16,7 @@ namespace torchnas {
 // y = conv2d(x, weight, stride, padding, groups = C): x [N, C, H, W], weight [C, 1, k, k].
 torch::Tensor depthwise_conv2d(const torch::Tensor& x, const torch::Tensor& weight, int64_t stride, int64_t padding);
 
-// The weight gradient alone, by the direct kernel (float32, any device-CPU tensor layout): Σ over the batch and
+// The weight gradient alone, by the direct kernel (float32 CPU tensors, any layout): Σ over the batch and
 // the output positions of g[n, c, oy, ox] · x[n, c, oy·s + ky − p, ox·s + kx − p] (zero outside). [C, 1, k, k].
 torch::Tensor depthwise_weight_grad_direct(const torch::Tensor& x, const torch::Tensor& grad_output, int64_t kernel, int64_t stride,
                                            int64_t padding);
