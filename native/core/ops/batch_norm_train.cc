@@ -37,7 +37,7 @@ Layout layout_of(const torch::Tensor& x) {
   return l;
 }
 
-// The elementwise loops (vectorised per simd_clones.h). act: 0 none, 1 ReLU, 2 ReLU6.
+// The elementwise loops (vectorised per simd_clones.h).
 TORCHNAS_CLONES void add_to(float* acc, const float* x, int64_t len) {
   for (int64_t i = 0; i < len; ++i) acc[i] += x[i];
 }
@@ -49,10 +49,10 @@ TORCHNAS_CLONES void add_squared_deviation(float* acc, const float* x, const flo
   }
 }
 
-TORCHNAS_CLONES void normalize(float* y, const float* x, const float* a, const float* b, int64_t len, int act) {
-  if (act == 0) {
+TORCHNAS_CLONES void normalize(float* y, const float* x, const float* a, const float* b, int64_t len, BnActivation act) {
+  if (act == BnActivation::kNone) {
     for (int64_t i = 0; i < len; ++i) y[i] = x[i] * a[i] + b[i];
-  } else if (act == 1) {
+  } else if (act == BnActivation::kRelu) {
     for (int64_t i = 0; i < len; ++i) {
       const float v = x[i] * a[i] + b[i];
       y[i] = v < 0.f ? 0.f : v;  // NaN stays NaN, as torch::relu
@@ -68,13 +68,13 @@ TORCHNAS_CLONES void normalize(float* y, const float* x, const float* a, const f
 
 // The gradient reaching the batch norm's output is dy where the activation passed it (PyTorch's masks:
 // ReLU y > 0, ReLU6 0 < y < 6). One loop per activation, so each vectorises on its own.
-TORCHNAS_CLONES void gradient_sums(float* s1, float* s2, const float* dy, const float* y, const float* x, const float* mean, int64_t len, int act) {
-  if (act == 0) {
+TORCHNAS_CLONES void gradient_sums(float* s1, float* s2, const float* dy, const float* y, const float* x, const float* mean, int64_t len, BnActivation act) {
+  if (act == BnActivation::kNone) {
     for (int64_t i = 0; i < len; ++i) {
       s1[i] += dy[i];
       s2[i] += dy[i] * (x[i] - mean[i]);
     }
-  } else if (act == 1) {
+  } else if (act == BnActivation::kRelu) {
     for (int64_t i = 0; i < len; ++i) {
       const float g = y[i] > 0.f ? dy[i] : 0.f;
       s1[i] += g;
@@ -90,10 +90,10 @@ TORCHNAS_CLONES void gradient_sums(float* s1, float* s2, const float* dy, const 
 }
 
 TORCHNAS_CLONES void input_gradient(float* dx, const float* dy, const float* y, const float* x, const float* k1, const float* kx, const float* k0,
-                                    int64_t len, int act) {
-  if (act == 0) {
+                                    int64_t len, BnActivation act) {
+  if (act == BnActivation::kNone) {
     for (int64_t i = 0; i < len; ++i) dx[i] = k1[i] * dy[i] + kx[i] * x[i] + k0[i];
-  } else if (act == 1) {
+  } else if (act == BnActivation::kRelu) {
     for (int64_t i = 0; i < len; ++i) dx[i] = k1[i] * (y[i] > 0.f ? dy[i] : 0.f) + kx[i] * x[i] + k0[i];
   } else {
     for (int64_t i = 0; i < len; ++i) dx[i] = k1[i] * ((y[i] > 0.f) & (y[i] < 6.f) ? dy[i] : 0.f) + kx[i] * x[i] + k0[i];
@@ -140,7 +140,7 @@ void batch_statistics(const torch::Tensor& x, std::vector<double>& mean, std::ve
 // mode (the statistics' dependence on x included), so mean and invstd must be x's.
 struct BnActFunction : public torch::autograd::Function<BnActFunction> {
   static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias,
-                               const torch::Tensor& mean, const torch::Tensor& invstd, int64_t act) {
+                               const torch::Tensor& mean, const torch::Tensor& invstd, BnActivation act) {
     const auto l = layout_of(x);
     auto y = torch::empty_like(x);
     const float* xp = x.data_ptr<float>();
@@ -162,11 +162,11 @@ struct BnActFunction : public torch::autograd::Function<BnActFunction> {
         std::vector<float> a_e(len), b_e(len);
         expand(a_e, a.data(), nc, l.s);
         expand(b_e, shift.data(), nc, l.s);
-        for (int64_t i = 0; i < l.n; ++i) normalize(yp + i * l.cs() + off, xp + i * l.cs() + off, a_e.data(), b_e.data(), len, static_cast<int>(act));
+        for (int64_t i = 0; i < l.n; ++i) normalize(yp + i * l.cs() + off, xp + i * l.cs() + off, a_e.data(), b_e.data(), len, act);
       }
     });
-    ctx->save_for_backward({x, act == 0 ? torch::Tensor() : y, weight, mean, invstd});
-    ctx->saved_data["act"] = act;
+    ctx->save_for_backward({x, act == BnActivation::kNone ? torch::Tensor() : y, weight, mean, invstd});
+    ctx->saved_data["act"] = static_cast<int64_t>(act);
     return y;
   }
 
@@ -177,7 +177,7 @@ struct BnActFunction : public torch::autograd::Function<BnActFunction> {
     const auto& weight = saved[2];
     const auto& mean = saved[3];
     const auto& invstd = saved[4];
-    const int act = static_cast<int>(ctx->saved_data["act"].toInt());
+    const auto act = static_cast<BnActivation>(ctx->saved_data["act"].toInt());
     const auto dy = grads[0].contiguous();
     const auto l = layout_of(x);
     const double m = static_cast<double>(l.n * l.s);
@@ -186,7 +186,7 @@ struct BnActFunction : public torch::autograd::Function<BnActFunction> {
     torch::Tensor dx = want_x ? torch::empty_like(x) : torch::Tensor();
     std::vector<double> sum_g(l.c), sum_gx(l.c);  // Σ g and Σ g·(x − mean) per channel
     const float* xp = x.data_ptr<float>();
-    const float* yp = act == 0 ? nullptr : y.data_ptr<float>();
+    const float* yp = act == BnActivation::kNone ? nullptr : y.data_ptr<float>();
     const float* dyp = dy.data_ptr<float>();
     float* dxp = want_x ? dx.data_ptr<float>() : nullptr;
     const double* mp = mean.data_ptr<double>();
@@ -275,10 +275,9 @@ torch::Tensor batch_norm_act(torch::nn::BatchNorm2d& bn, const torch::Tensor& in
     bn->running_mean.mul_(1 - momentum).add_(mean_t.to(torch::kFloat32), momentum);
     bn->running_var.mul_(1 - momentum).add_(unbiased, momentum);
   }
-  const int64_t act = activation == BnActivation::kNone ? 0 : activation == BnActivation::kRelu ? 1 : 2;
   // LibTorch 1.13's Function::apply cannot take undefined tensors: a non-affine norm passes empty ones.
   const auto none = torch::empty({0}, x.options());
-  return BnActFunction::apply(x, bn->weight.defined() ? bn->weight : none, bn->bias.defined() ? bn->bias : none, mean_t, invstd_t, act);
+  return BnActFunction::apply(x, bn->weight.defined() ? bn->weight : none, bn->bias.defined() ? bn->bias : none, mean_t, invstd_t, activation);
 }
 
 }  // namespace torchnas

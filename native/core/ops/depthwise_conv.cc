@@ -3,6 +3,8 @@
 #include <ATen/Parallel.h>
 
 #include <algorithm>
+#include <array>
+#include <tuple>
 
 #include "../errors.h"
 #include "kernel_choice.h"
@@ -55,9 +57,14 @@ torch::Tensor channels_last_padded(const torch::Tensor& t, int64_t cp) {
   return out;
 }
 
+// ATen's gradients of the depthwise conv, those `mask` asks for: (input, weight, bias).
+std::tuple<torch::Tensor, torch::Tensor, torch::Tensor> aten_backward(const torch::Tensor& x, const torch::Tensor& g, const torch::Tensor& weight,
+                                                                      int64_t stride, int64_t padding, std::array<bool, 3> mask) {
+  return at::convolution_backward(g, x, weight, c10::nullopt, {stride, stride}, {padding, padding}, {1, 1}, false, {0, 0}, weight.size(0), mask);
+}
+
 torch::Tensor weight_grad_aten(const torch::Tensor& x, const torch::Tensor& g, const torch::Tensor& weight, int64_t stride, int64_t padding) {
-  return std::get<1>(at::convolution_backward(g, x, weight, c10::nullopt, {stride, stride}, {padding, padding}, {1, 1}, false, {0, 0},
-                                              weight.size(0), {false, true, false}));
+  return std::get<1>(aten_backward(x, g, weight, stride, padding, {false, true, false}));
 }
 
 struct DepthwiseConvFunction : public torch::autograd::Function<DepthwiseConvFunction> {
@@ -77,8 +84,7 @@ struct DepthwiseConvFunction : public torch::autograd::Function<DepthwiseConvFun
     const auto g = grads[0].contiguous();
     torch::Tensor gx, gw;
     if (ctx->needs_input_grad(0)) {
-      gx = std::get<0>(at::convolution_backward(g, x, weight, c10::nullopt, {stride, stride}, {padding, padding}, {1, 1}, false, {0, 0},
-                                                weight.size(0), {true, false, false}));
+      gx = std::get<0>(aten_backward(x, g, weight, stride, padding, {true, false, false}));
     }
     if (ctx->needs_input_grad(1)) {
       const int64_t k = weight.size(2);

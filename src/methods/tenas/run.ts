@@ -285,7 +285,9 @@ export async function runCandidateJob(payload: unknown, options: { signal?: Abor
   }
   const settings = searchSettingsOf(config, resolveDevice(config.device));
   const scoring = scoringSettingsOf(settings);
-  const key = `${canonicalConfig(config)}|round ${job.round}`;
+  // the queue module is loaded already on a worker (the only caller)
+  const { canonicalJson } = await import('../../distributed/queue');
+  const key = `${canonicalJson(config)}|round ${job.round}`;
   let kappa = roundNetworks.get(key);
   if (!kappa) {
     kappa = space.ntkScorer(settings.seed * 1000 + job.round, scoring);
@@ -297,12 +299,6 @@ export async function runCandidateJob(payload: unknown, options: { signal?: Abor
   return scoreCandidateRepeats(space, kappa, source.fork(job.index), settings, scoring, { index: job.index, origin: rows(job.origin), alphas: rows(job.alphas) }, () =>
     throwIfAborted(options.signal, 'search candidate job'),
   );
-}
-
-function canonicalConfig(config: TenasConfig): string {
-  const sorted = (v: unknown): unknown =>
-    Array.isArray(v) ? v.map(sorted) : v && typeof v === 'object' ? Object.fromEntries(Object.keys(v as object).sort().map((k) => [k, sorted((v as Record<string, unknown>)[k])])) : v;
-  return JSON.stringify(sorted(config));
 }
 
 /** The method's part of a correlation run's result.json. */
