@@ -5,6 +5,7 @@
       "sources": [
         "native/addon.cc",
         "native/core/runtime.cc",
+        "native/core/cpu_allocator.cc",
         "native/core/serialize.cc",
         "native/core/checksum.cc",
         "native/core/verified_archive.cc",
@@ -36,6 +37,7 @@
         "native/core/ops/kernel_choice.cc",
         "native/core/ops/depthwise_conv.cc",
         "native/core/ops/batch_norm_train.cc",
+        "native/core/ops/dropout.cc",
         "native/core/nets/nb201_network.cc",
         "native/core/measure/ntk.cc",
         "native/core/measure/linear_regions.cc",

@@ -6,6 +6,17 @@
 import * as path from 'node:path';
 import { TorchnasError } from './core/errors';
 
+export interface CpuCacheStats {
+  installed: boolean;
+  limitBytes: number;
+  cachedBytes: number;
+  inUseBytes: number;
+  hits: number;
+  misses: number;
+  /** Bytes this call released (limitMb lowered, empty). */
+  releasedBytes: number;
+}
+
 export interface NativeRuntimeInfo {
   torch: string;
   cuda: boolean;
@@ -680,6 +691,14 @@ export interface NativeBinding {
    * for none; default `$TORCHNAS_KERNELS`).
    */
   kernelChoices(options?: { file?: string; force?: string }): { file: string; choices: { key: string; choice: string }[] };
+  /**
+   * The caching CPU allocator (native/core/cpu_allocator.h): LibTorch's buffers of 1 MiB and more are kept when
+   * freed and reused, so a training step's activations do not fault in fresh pages every step. `limitMb` sets
+   * the bound on idle cached memory (0 turns caching off; default min(2 GiB, 1/8 of RAM) or
+   * `$TORCHNAS_CPU_CACHE_MB`), `empty: true` releases every idle block. `installed` is false when
+   * `TORCHNAS_CPU_ALLOCATOR=system` kept LibTorch's own allocator.
+   */
+  cpuCache(options?: { limitMb?: number; empty?: boolean }): CpuCacheStats;
   Tensor: new (data: NativeTypedArray, shape: number[]) => NativeTensor;
   saveTensors(path: string, tensors: Record<string, NativeTensor>): Promise<void>;
   loadTensors(path: string, device?: string): Promise<Record<string, NativeTensor>>;
@@ -694,6 +713,8 @@ export interface NativeBinding {
   narNoamSchedule(lrMul: number, dModel: number, warmupSteps: number, steps: number): Float64Array;
   /** The ranker's rank loss of one batch (float64): mean over ordered pairs i≠j of log(1 + exp(−(s_i − s_j)·sign(y_i − y_j))). */
   narRankLoss(scores: ArrayLike<number>, labels: ArrayLike<number>): number;
+  /** Test hook: the ranker's training dropout (hashed mask) on `values`, and its gradient for upstream ones. */
+  narDropout(values: ArrayLike<number>, p: number, seed: number, threads?: number): { output: Float32Array; gradient: Float32Array };
   MultiResolutionNet: new (options: MultiResolutionNetOptions) => NativeMultiResolutionNet;
   /** Times DenseNAS ops in isolation (LUT entries, §5.1) → ms per batch; progress rows [done, total, median]. */
   measureDenseOps(

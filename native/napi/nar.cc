@@ -1,6 +1,7 @@
 // NarRanker: NAR's ranker (spec nar.md §4) and its training as a JS class on the shared ModuleWrap. An epoch,
 // a validation pass, scoring, prediction, a search batch, checkpoint save/load are each one job on a worker
 // thread; JS drives the epochs (split, tier labels, shuffles, metrics, checkpoint files).
+#include <ATen/CPUGeneratorImpl.h>
 #include <napi.h>
 
 #include <cmath>
@@ -8,6 +9,7 @@
 #include <memory>
 
 #include "../core/errors.h"
+#include "../core/ops/dropout.h"
 #include "../core/runtime.h"
 #include "../core/train/lr_schedule.h"
 #include "../core/train/nar_trainer.h"
@@ -321,12 +323,45 @@ Napi::Value NarRankLoss(const Napi::CallbackInfo& info) {
   });
 }
 
+// narDropout(values, p, seed, threads?) → { output, gradient }: the ranker's training dropout (ops/dropout.h) on
+// a float32 vector with a generator seeded `seed`, and the gradient it passes back for an upstream gradient of
+// ones, on `threads` intra-op threads (a test hook: mask statistics, determinism across thread counts).
+Napi::Value NarDropout(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto values = read_numbers(info[0], "values");
+  if (values.size() > (size_t(1) << 26)) throw_invalid(env, "at most 2^26 values");
+  const double p = read_number(info[1], "p");
+  if (!(p >= 0 && p < 1)) throw_invalid(env, "p must be in [0, 1)");
+  const int64_t seed = read_int_in(info[2], "seed", 0, int64_t(1) << 53);
+  const int64_t threads = info[3].IsUndefined() ? 0 : read_int_in(info[3], "threads", 1, 64);
+  return guarded(env, [&]() -> Napi::Value {
+    struct Threads {
+      explicit Threads(int n) { apply_job_threads(n); }
+      ~Threads() { apply_job_threads(0); }
+    } scoped(static_cast<int>(threads));
+    torch::AutoGradMode grad_on(true);
+    auto gen = at::make_generator<at::CPUGeneratorImpl>(static_cast<uint64_t>(seed));
+    auto x = torch::tensor(values, torch::kFloat64).to(torch::kFloat32).requires_grad_(true);
+    auto y = hashed_dropout(x, p, gen);
+    y.backward(torch::ones_like(y));
+    auto out = Napi::Float32Array::New(env, values.size());
+    auto grad = Napi::Float32Array::New(env, values.size());
+    std::memcpy(out.Data(), y.detach().data_ptr<float>(), values.size() * sizeof(float));
+    std::memcpy(grad.Data(), x.grad().data_ptr<float>(), values.size() * sizeof(float));
+    auto r = Napi::Object::New(env);
+    r.Set("output", out);
+    r.Set("gradient", grad);
+    return r;
+  });
+}
+
 }  // namespace
 
 void register_nar(Napi::Env env, Napi::Object exports) {
   NarRankerWrap::Register(env, exports);
   exports.Set("narNoamSchedule", Napi::Function::New(env, NarNoamSchedule, "narNoamSchedule"));
   exports.Set("narRankLoss", Napi::Function::New(env, NarRankLoss, "narRankLoss"));
+  exports.Set("narDropout", Napi::Function::New(env, NarDropout, "narDropout"));
 }
 
 }  // namespace torchnas::napi

@@ -1,6 +1,7 @@
 // info(), seeds, threads, device checks.
 #include <napi.h>
 
+#include "../core/cpu_allocator.h"
 #include "../core/ops/kernel_choice.h"
 #include "../core/runtime.h"
 #include "common.h"
@@ -80,9 +81,44 @@ Napi::Value KernelChoices(const Napi::CallbackInfo& info) {
   return o;
 }
 
+Napi::Object cache_stats_object(Napi::Env env, const CpuCacheStats& s, int64_t released) {
+  auto o = Napi::Object::New(env);
+  o.Set("installed", s.installed);
+  o.Set("limitBytes", static_cast<double>(s.limit_bytes));
+  o.Set("cachedBytes", static_cast<double>(s.cached_bytes));
+  o.Set("inUseBytes", static_cast<double>(s.in_use_bytes));
+  o.Set("hits", static_cast<double>(s.hits));
+  o.Set("misses", static_cast<double>(s.misses));
+  o.Set("releasedBytes", static_cast<double>(released));
+  return o;
+}
+
+// cpuCache({ limitMb?, empty? }): the caching CPU allocator's bound and statistics (core/cpu_allocator.h);
+// limitMb sets the idle-cache bound (0 turns caching off), empty: true releases every idle block.
+Napi::Value CpuCache(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int64_t released = 0;
+  if (info.Length() > 0 && !info[0].IsUndefined()) {
+    if (!info[0].IsObject()) throw_invalid(env, "cpuCache options must be an object");
+    auto o = info[0].As<Napi::Object>();
+    if (o.Has("limitMb") && !o.Get("limitMb").IsUndefined()) {
+      const int64_t mb = read_int_in(o.Get("limitMb"), "options.limitMb", 0, int64_t(1) << 40);
+      const int64_t before = cpu_cache_stats().cached_bytes;
+      set_cpu_cache_limit(mb << 20);
+      released += before - cpu_cache_stats().cached_bytes;
+    }
+    if (o.Has("empty") && !o.Get("empty").IsUndefined()) {
+      if (!o.Get("empty").IsBoolean()) throw_invalid(env, "options.empty must be a boolean");
+      if (o.Get("empty").As<Napi::Boolean>().Value()) released += empty_cpu_cache();
+    }
+  }
+  return cache_stats_object(env, cpu_cache_stats(), released);
+}
+
 }  // namespace
 
 void register_runtime(Napi::Env env, Napi::Object exports) {
+  install_cpu_allocator();  // before any tensor of a job exists; once per process
   get_num_threads();  // pins the process's thread count before any job thread exists (core/runtime.cc)
   exports.Set("info", Napi::Function::New(env, Info, "info"));
   exports.Set("setSeed", Napi::Function::New(env, SetSeed, "setSeed"));
@@ -90,6 +126,7 @@ void register_runtime(Napi::Env env, Napi::Object exports) {
   exports.Set("getThreads", Napi::Function::New(env, GetThreads, "getThreads"));
   exports.Set("checkDevice", Napi::Function::New(env, CheckDevice, "checkDevice"));
   exports.Set("kernelChoices", Napi::Function::New(env, KernelChoices, "kernelChoices"));
+  exports.Set("cpuCache", Napi::Function::New(env, CpuCache, "cpuCache"));
 }
 
 }  // namespace torchnas::napi

@@ -2,7 +2,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { addonPath, native } from '../native';
-import type { OpenBlasInfo } from '../native';
+import type { CpuCacheStats, OpenBlasInfo } from '../native';
 
 /** A device as written by users: 'cpu', 'cuda' or 'cuda:N'. */
 export type DeviceSpec = 'cpu' | 'cuda' | `cuda:${number}`;
@@ -33,6 +33,8 @@ export interface TorchnasInfo {
    * the NTK's batched path): the cache file and how many choices it holds.
    */
   kernelChoices: { file: string; count: number };
+  /** The caching CPU allocator's state (see `native().cpuCache`): bound, idle and live bytes, hits and misses. */
+  cpuCache: CpuCacheStats;
 }
 
 /** Shared libraries mapped into this process whose file names match `pattern` (Linux only; [] elsewhere). */
@@ -84,6 +86,7 @@ export function info(): TorchnasInfo {
       const k = b.kernelChoices();
       return { file: k.file, count: k.choices.length };
     })(),
+    cpuCache: b.cpuCache(),
   };
 }
 

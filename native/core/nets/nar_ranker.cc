@@ -7,6 +7,7 @@
 #include <string>
 
 #include "../errors.h"
+#include "../ops/dropout.h"
 
 namespace torchnas {
 
@@ -120,8 +121,7 @@ torch::Tensor NarRankerImpl::drop(const torch::Tensor& x, at::Generator* gen) {
   const double p = options_.dropout;
   if (!is_training() || p == 0) return x;
   if (!gen) fail("INTERNAL", "the ranker's training-mode forward needs a generator for dropout");
-  auto mask = torch::empty_like(x).bernoulli_(1 - p, *gen);
-  return x * mask.div_(1 - p);
+  return hashed_dropout(x, p, *gen);
 }
 
 torch::Tensor NarRankerImpl::self_attention(NarAttentionImpl& a, const torch::Tensor& x, at::Generator* gen) {

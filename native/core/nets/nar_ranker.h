@@ -6,7 +6,8 @@
 // Fast form with the same math: the 5 tier passes run as one batch [T, B, P, D] (T = tiers); the
 // cross-attention keys/values of `enc` are projected once per decoder layer and shared by the tiers; a
 // pass whose query is still batch 1 (the first decoder layer's self-attention) runs at batch T only;
-// dropout does no work in eval mode. Dropout draws from a caller's generator (the run's), never the global one.
+// dropout does no work in eval mode. Dropout (ops/dropout.h: a hashed mask) draws its key from a caller's generator
+// (the run's), never the global one.
 #pragma once
 #include <ATen/core/Generator.h>
 #include <torch/nn/module.h>

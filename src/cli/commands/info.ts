@@ -24,6 +24,7 @@ export const infoCommand = defineCommand({
         ...(i.openblas ? [`OpenBLAS   ${i.openblas.config.trim()} (${i.openblas.parallel}, ${i.openblas.threads} thread${i.openblas.threads === 1 ? '' : 's'})`] : []),
         `OpenMP     ${i.openmp.length ? i.openmp.join(', ') : 'none mapped'}`,
         `kernels    ${i.kernelChoices.count} timed choice${i.kernelChoices.count === 1 ? '' : 's'}${i.kernelChoices.file ? ` in ${i.kernelChoices.file}` : ' (memory only)'}`,
+        `CPU cache  ${i.cpuCache.installed ? `caching allocator, idle bound ${Math.round(i.cpuCache.limitBytes / 1048576)} MiB` : "LibTorch's own allocator (TORCHNAS_CPU_ALLOCATOR=system)"}`,
         `addon      ${i.addon}`,
         `node       ${i.node} (${i.platform})`,
       ].join('\n') + '\n',

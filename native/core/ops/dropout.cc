@@ -1,0 +1,109 @@
+#include "dropout.h"
+
+#include <ATen/CPUGeneratorImpl.h>
+#include <ATen/Parallel.h>
+#include <torch/autograd.h>
+
+#include <cmath>
+#include <mutex>
+
+#include "../errors.h"
+#include "simd_clones.h"
+
+namespace torchnas {
+
+namespace {
+
+// lowbias32 (Chris Wellons' hash-prospector): a 32-bit bijection with low avalanche bias.
+inline uint32_t mix32(uint32_t x) {
+  x ^= x >> 16;
+  x *= 0x7feb352dU;
+  x ^= x >> 15;
+  x *= 0x846ca68bU;
+  x ^= x >> 16;
+  return x;
+}
+
+struct MaskKey {
+  uint32_t inner, outer, high;  // from the 64-bit key; `high` separates indices past 2^32
+  uint32_t threshold;           // keep when hash < threshold
+  float scale;                  // 1 / (1 − p) in float, as ATen's mask.div_(1 − p) computes it
+};
+
+// Two rounds with independent keys, so different keys give unrelated masks (one round of hash(i + key) would
+// give shifted copies of one sequence). Elementwise in 32-bit integers: vectorises per simd_clones.h.
+TORCHNAS_CLONES void apply_mask(float* out, const float* in, int64_t begin, int64_t end, MaskKey k) {
+  const uint32_t inner = k.inner ^ mix32(k.high ^ static_cast<uint32_t>(static_cast<uint64_t>(begin) >> 32));
+  const uint32_t base = static_cast<uint32_t>(begin);
+  const int64_t len = end - begin;
+  for (int64_t j = 0; j < len; ++j) {
+    const uint32_t h = mix32(mix32((base + static_cast<uint32_t>(j)) ^ inner) ^ k.outer);
+    out[j] = in[j] * (h < k.threshold ? k.scale : 0.f);  // x · mask, as ATen: NaN stays NaN
+  }
+}
+
+// Runs apply_mask over [0, n) in chunks that never straddle a multiple of 2^32 (where `inner` changes).
+void masked_copy(float* out, const float* in, int64_t n, const MaskKey& k) {
+  constexpr int64_t kGrain = 1 << 15;
+  constexpr int64_t kSpan = int64_t(1) << 32;
+  at::parallel_for(0, (n + kGrain - 1) / kGrain, 1, [&](int64_t first, int64_t last) {
+    for (int64_t c = first; c < last; ++c) {
+      int64_t b = c * kGrain;
+      const int64_t e = std::min(n, b + kGrain);
+      while (b < e) {
+        const int64_t stop = std::min(e, (b / kSpan + 1) * kSpan);
+        apply_mask(out + b, in + b, b, stop, k);
+        b = stop;
+      }
+    }
+  });
+}
+
+MaskKey make_key(uint64_t key, double p) {
+  MaskKey k;
+  k.inner = mix32(static_cast<uint32_t>(key));
+  k.outer = mix32(static_cast<uint32_t>(key >> 32) ^ 0x9E3779B9U);
+  k.high = mix32(k.inner ^ k.outer);
+  const double keep = 1.0 - p;
+  k.threshold = keep >= 1.0 ? 0xFFFFFFFFU : static_cast<uint32_t>(std::floor(keep * 4294967296.0));
+  k.scale = 1.0f / static_cast<float>(keep);
+  return k;
+}
+
+struct HashedDropoutFunction : public torch::autograd::Function<HashedDropoutFunction> {
+  static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& x, double p, int64_t key) {
+    auto in = x.contiguous();
+    auto out = torch::empty_like(in);
+    masked_copy(out.data_ptr<float>(), in.data_ptr<float>(), in.numel(), make_key(static_cast<uint64_t>(key), p));
+    ctx->saved_data["p"] = p;
+    ctx->saved_data["key"] = key;
+    return out;
+  }
+
+  static torch::autograd::tensor_list backward(torch::autograd::AutogradContext* ctx, torch::autograd::tensor_list grads) {
+    const double p = ctx->saved_data["p"].toDouble();
+    const auto key = static_cast<uint64_t>(ctx->saved_data["key"].toInt());
+    auto g = grads[0].contiguous();
+    auto dx = torch::empty_like(g);
+    masked_copy(dx.data_ptr<float>(), g.data_ptr<float>(), g.numel(), make_key(key, p));
+    return {dx, torch::Tensor(), torch::Tensor()};
+  }
+};
+
+}  // namespace
+
+torch::Tensor hashed_dropout(const torch::Tensor& x, double p, at::Generator& gen) {
+  if (!(p >= 0 && p < 1)) fail("INVALID_ARGUMENT", "dropout probability must be in [0, 1), got " + std::to_string(p));
+  if (!x.device().is_cpu() || x.scalar_type() != torch::kFloat32) {
+    auto mask = torch::empty_like(x).bernoulli_(1 - p, gen);
+    return x * mask.div_(1 - p);
+  }
+  uint64_t key;
+  {
+    std::lock_guard<std::mutex> lock(gen.mutex());
+    key = at::check_generator<at::CPUGeneratorImpl>(gen)->random64();
+  }
+  return HashedDropoutFunction::apply(x, p, static_cast<int64_t>(key));
+}
+
+}  // namespace torchnas
