@@ -1,17 +1,9 @@
 import { execFileSync } from 'node:child_process';
 import * as path from 'node:path';
+import type { CpuCacheStats as Stats } from '../../src/native';
 
 // The caching CPU allocator (native/core/cpu_allocator.h), each case in a process of its own so the environment
 // variables read at load time apply.
-interface Stats {
-  installed: boolean;
-  limitBytes: number;
-  cachedBytes: number;
-  inUseBytes: number;
-  hits: number;
-  misses: number;
-  releasedBytes: number;
-}
 interface Run {
   start: Stats;
   roundTrips: boolean[];
@@ -26,7 +18,7 @@ interface Run {
 
 function run(env: Record<string, string>): Run {
   const script = path.join(__dirname, '..', 'fixtures', 'cpu-cache.js');
-  const childEnv = { ...process.env, ...env };
+  const childEnv = { ...process.env };
   delete childEnv.TORCHNAS_CPU_ALLOCATOR;
   delete childEnv.TORCHNAS_CPU_CACHE_MB;
   Object.assign(childEnv, env);
