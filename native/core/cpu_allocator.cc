@@ -212,8 +212,8 @@ CpuCacheStats cpu_cache_stats() {
   return g_allocator->stats();
 }
 
-void set_cpu_cache_limit(int64_t bytes) {
-  if (g_allocator != nullptr) g_allocator->set_limit(bytes);
+int64_t set_cpu_cache_limit(int64_t bytes) {
+  return g_allocator == nullptr ? 0 : g_allocator->set_limit(bytes);
 }
 
 int64_t empty_cpu_cache() { return g_allocator == nullptr ? 0 : g_allocator->empty(); }

@@ -32,8 +32,9 @@ void install_cpu_allocator();
 
 CpuCacheStats cpu_cache_stats();
 
-// Sets the idle-cache bound (bytes, >= 0; 0 disables caching and releases every idle block).
-void set_cpu_cache_limit(int64_t bytes);
+// Sets the idle-cache bound (bytes, >= 0; 0 disables caching and releases every idle block); returns the
+// bytes released to bring the idle cache under the new bound.
+int64_t set_cpu_cache_limit(int64_t bytes);
 
 // Releases every idle block to the system; returns the bytes released.
 int64_t empty_cpu_cache();

@@ -103,9 +103,7 @@ Napi::Value CpuCache(const Napi::CallbackInfo& info) {
     auto o = info[0].As<Napi::Object>();
     if (o.Has("limitMb") && !o.Get("limitMb").IsUndefined()) {
       const int64_t mb = read_int_in(o.Get("limitMb"), "options.limitMb", 0, int64_t(1) << 40);
-      const int64_t before = cpu_cache_stats().cached_bytes;
-      set_cpu_cache_limit(mb << 20);
-      released += before - cpu_cache_stats().cached_bytes;
+      released += set_cpu_cache_limit(mb << 20);
     }
     if (o.Has("empty") && !o.Get("empty").IsUndefined()) {
       if (!o.Get("empty").IsBoolean()) throw_invalid(env, "options.empty must be a boolean");

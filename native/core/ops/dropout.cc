@@ -42,19 +42,15 @@ TORCHNAS_CLONES void apply_mask(float* out, const float* in, int64_t begin, int6
   }
 }
 
-// Runs apply_mask over [0, n) in chunks that never straddle a multiple of 2^32 (where `inner` changes).
+// Runs apply_mask over [0, n) in chunks of 2^15 elements. A chunk starts at a multiple of 2^15, so it never
+// straddles a multiple of 2^32 (where apply_mask's `inner` changes): one call per chunk is exact.
 void masked_copy(float* out, const float* in, int64_t n, const MaskKey& k) {
   constexpr int64_t kGrain = 1 << 15;
-  constexpr int64_t kSpan = int64_t(1) << 32;
+  static_assert((int64_t(1) << 32) % kGrain == 0, "chunks must not straddle a multiple of 2^32");
   at::parallel_for(0, (n + kGrain - 1) / kGrain, 1, [&](int64_t first, int64_t last) {
     for (int64_t c = first; c < last; ++c) {
-      int64_t b = c * kGrain;
-      const int64_t e = std::min(n, b + kGrain);
-      while (b < e) {
-        const int64_t stop = std::min(e, (b / kSpan + 1) * kSpan);
-        apply_mask(out + b, in + b, b, stop, k);
-        b = stop;
-      }
+      const int64_t b = c * kGrain;
+      apply_mask(out + b, in + b, b, std::min(n, b + kGrain), k);
     }
   });
 }
