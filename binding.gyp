@@ -38,6 +38,7 @@
         "native/core/ops/depthwise_conv.cc",
         "native/core/ops/batch_norm_train.cc",
         "native/core/ops/dropout.cc",
+        "native/core/ops/attention.cc",
         "native/core/nets/nb201_network.cc",
         "native/core/measure/ntk.cc",
         "native/core/measure/linear_regions.cc",

@@ -715,6 +715,10 @@ export interface NativeBinding {
   narRankLoss(scores: ArrayLike<number>, labels: ArrayLike<number>): number;
   /** Test hook: the ranker's training dropout (hashed mask) on `values`, and its gradient for upstream ones. */
   narDropout(values: ArrayLike<number>, p: number, seed: number, threads?: number): { output: Float32Array; gradient: Float32Array };
+  /** Test hook: the ranker's fused attention and ATen's composition on the same seeded inputs (ops/attention.h). */
+  narAttention(options: {
+    g: number; bq: number; lq: number; b: number; lk: number; heads: number; d: number; p: number; seed: number;
+  }): Record<'fused' | 'aten', { output: Float32Array; dq: Float32Array; dk: Float32Array; dv: Float32Array }>;
   MultiResolutionNet: new (options: MultiResolutionNetOptions) => NativeMultiResolutionNet;
   /** Times DenseNAS ops in isolation (LUT entries, §5.1) → ms per batch; progress rows [done, total, median]. */
   measureDenseOps(

@@ -9,6 +9,7 @@
 #include <memory>
 
 #include "../core/errors.h"
+#include "../core/ops/attention.h"
 #include "../core/ops/dropout.h"
 #include "../core/runtime.h"
 #include "../core/train/lr_schedule.h"
@@ -355,6 +356,63 @@ Napi::Value NarDropout(const Napi::CallbackInfo& info) {
   });
 }
 
+
+// narAttention({ g, bq, lq, b, lk, heads, d, p, seed }) → { fused, aten }, each { output, dq, dk, dv }: the
+// ranker's fused attention (ops/attention.h) and ATen's composition of the same mathematics (the path
+// `TORCHNAS_KERNELS=attention=aten` takes) on the same seeded random q [G, Bq, Lq, H·d], k and v [B, Lk, H·d],
+// with the same dropout generator, and their gradients for the same seeded random upstream gradient (a test
+// hook: the two paths must agree to float rounding).
+Napi::Value NarAttention(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsObject()) throw_invalid(env, "narAttention takes an options object");
+  auto o = info[0].As<Napi::Object>();
+  auto num = [&](const char* name, int64_t lo, int64_t hi) { return read_int_in(o.Get(name), std::string("options.") + name, lo, hi); };
+  const int64_t g = num("g", 1, 16), bq = num("bq", 1, 256), lq = num("lq", 1, 256), b = num("b", 1, 256);
+  const int64_t lk = num("lk", 1, 256), heads = num("heads", 1, 16), d = num("d", 1, 256);
+  const int64_t seed = num("seed", 0, int64_t(1) << 53);
+  const double p = read_number(o.Get("p"), "options.p");
+  if (!(p >= 0 && p < 1)) throw_invalid(env, "options.p must be in [0, 1)");
+  if (!(bq == 1 || bq == b)) throw_invalid(env, "options.bq must be 1 or options.b");
+  return guarded(env, [&]() -> Napi::Value {
+    torch::AutoGradMode grad_on(true);
+    auto init = at::make_generator<at::CPUGeneratorImpl>(static_cast<uint64_t>(seed));
+    const int64_t w = heads * d;
+    auto q0 = torch::empty({g, bq, lq, w}).normal_(0, 1, init);
+    auto k0 = torch::empty({b, lk, w}).normal_(0, 1, init);
+    auto v0 = torch::empty({b, lk, w}).normal_(0, 1, init);
+    auto up = torch::empty({g, b, lq, w}).normal_(0, 1, init);
+    auto run = [&](bool fused) {
+      auto q = q0.clone().requires_grad_(true), k = k0.clone().requires_grad_(true), v = v0.clone().requires_grad_(true);
+      auto gen = at::make_generator<at::CPUGeneratorImpl>(static_cast<uint64_t>(seed) + 1);
+      torch::Tensor out;
+      if (fused) {
+        out = fused_attention(q, k, v, heads, p, p > 0 ? &gen : nullptr);
+      } else {
+        auto qh = q.view({g, bq, lq, heads, d}).permute({1, 3, 0, 2, 4}).reshape({bq, heads, g * lq, d});
+        auto kh = k.view({b, lk, heads, d}).transpose(1, 2);
+        auto vh = v.view({b, lk, heads, d}).transpose(1, 2);
+        auto attn = torch::softmax(torch::matmul(qh / std::sqrt(static_cast<double>(d)), kh.transpose(2, 3)), -1);
+        if (p > 0) attn = hashed_dropout(attn, p, gen);
+        out = torch::matmul(attn, vh).view({b, heads, g, lq, d}).permute({2, 0, 3, 1, 4}).reshape({g, b, lq, w});
+      }
+      out.backward(up);
+      auto r = Napi::Object::New(env);
+      for (const auto& [name, t] : {std::pair<const char*, torch::Tensor>{"output", out.detach()}, {"dq", q.grad()},
+                                    {"dk", k.grad()}, {"dv", v.grad()}}) {
+        auto c = t.contiguous();
+        auto a = Napi::Float32Array::New(env, c.numel());
+        std::memcpy(a.Data(), c.data_ptr<float>(), c.numel() * sizeof(float));
+        r.Set(name, a);
+      }
+      return r;
+    };
+    auto r = Napi::Object::New(env);
+    r.Set("fused", run(true));
+    r.Set("aten", run(false));
+    return r;
+  });
+}
+
 }  // namespace
 
 void register_nar(Napi::Env env, Napi::Object exports) {
@@ -362,6 +420,7 @@ void register_nar(Napi::Env env, Napi::Object exports) {
   exports.Set("narNoamSchedule", Napi::Function::New(env, NarNoamSchedule, "narNoamSchedule"));
   exports.Set("narRankLoss", Napi::Function::New(env, NarRankLoss, "narRankLoss"));
   exports.Set("narDropout", Napi::Function::New(env, NarDropout, "narDropout"));
+  exports.Set("narAttention", Napi::Function::New(env, NarAttention, "narAttention"));
 }
 
 }  // namespace torchnas::napi

@@ -24,11 +24,7 @@ inline uint32_t mix32(uint32_t x) {
   return x;
 }
 
-struct MaskKey {
-  uint32_t inner, outer, high;  // from the 64-bit key; `high` separates indices past 2^32
-  uint32_t threshold;           // keep when hash < threshold
-  float scale;                  // 1 / (1 − p) in float, as ATen's mask.div_(1 − p) computes it
-};
+using MaskKey = DropoutMask;
 
 // Two rounds with independent keys, so different keys give unrelated masks (one round of hash(i + key) would
 // give shifted copies of one sequence). Elementwise in 32-bit integers: vectorises per simd_clones.h.
@@ -55,7 +51,9 @@ void masked_copy(float* out, const float* in, int64_t n, const MaskKey& k) {
   });
 }
 
-MaskKey make_key(uint64_t key, double p) {
+}  // namespace
+
+MaskKey dropout_mask(uint64_t key, double p) {
   MaskKey k;
   k.inner = mix32(static_cast<uint32_t>(key));
   k.outer = mix32(static_cast<uint32_t>(key >> 32) ^ 0x9E3779B9U);
@@ -66,11 +64,29 @@ MaskKey make_key(uint64_t key, double p) {
   return k;
 }
 
+uint64_t draw_dropout_key(at::Generator& gen) {
+  std::lock_guard<std::mutex> lock(gen.mutex());
+  return at::check_generator<at::CPUGeneratorImpl>(gen)->random64();
+}
+
+void apply_dropout_mask(float* out, const float* in, int64_t begin, int64_t end, const DropoutMask& m) {
+  constexpr int64_t kSpan = int64_t(1) << 32;  // apply_mask's `inner` changes at multiples of 2^32
+  while (begin < end) {
+    const int64_t stop = std::min(end, (begin / kSpan + 1) * kSpan);
+    apply_mask(out, in, begin, stop, m);
+    out += stop - begin;
+    in += stop - begin;
+    begin = stop;
+  }
+}
+
+namespace {
+
 struct HashedDropoutFunction : public torch::autograd::Function<HashedDropoutFunction> {
   static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& x, double p, int64_t key) {
     auto in = x.contiguous();
     auto out = torch::empty_like(in);
-    masked_copy(out.data_ptr<float>(), in.data_ptr<float>(), in.numel(), make_key(static_cast<uint64_t>(key), p));
+    masked_copy(out.data_ptr<float>(), in.data_ptr<float>(), in.numel(), dropout_mask(static_cast<uint64_t>(key), p));
     ctx->saved_data["p"] = p;
     ctx->saved_data["key"] = key;
     return out;
@@ -81,7 +97,7 @@ struct HashedDropoutFunction : public torch::autograd::Function<HashedDropoutFun
     const auto key = static_cast<uint64_t>(ctx->saved_data["key"].toInt());
     auto g = grads[0].contiguous();
     auto dx = torch::empty_like(g);
-    masked_copy(dx.data_ptr<float>(), g.data_ptr<float>(), g.numel(), make_key(key, p));
+    masked_copy(dx.data_ptr<float>(), g.data_ptr<float>(), g.numel(), dropout_mask(key, p));
     return {dx, torch::Tensor(), torch::Tensor()};
   }
 };
@@ -94,11 +110,7 @@ torch::Tensor hashed_dropout(const torch::Tensor& x, double p, at::Generator& ge
     auto mask = torch::empty_like(x).bernoulli_(1 - p, gen);
     return x * mask.div_(1 - p);
   }
-  uint64_t key;
-  {
-    std::lock_guard<std::mutex> lock(gen.mutex());
-    key = at::check_generator<at::CPUGeneratorImpl>(gen)->random64();
-  }
+  const uint64_t key = draw_dropout_key(gen);
   return HashedDropoutFunction::apply(x, p, static_cast<int64_t>(key));
 }
 
