@@ -19,7 +19,7 @@ describe('fused attention', () => {
     { name: 'NB201 self-attention', g: 1, bq: 7, lq: 31, b: 7, lk: 31, heads: 4, d: 32 },
     { name: 'NB101 shapes (19 tokens, heads of 64)', g: 2, bq: 3, lq: 19, b: 3, lk: 19, heads: 4, d: 64 },
     { name: 'odd sizes: one key, heads of 16, more queries than keys', g: 3, bq: 1, lq: 9, b: 2, lk: 1, heads: 2, d: 16 },
-    { name: '64 keys, queries not a multiple of the row block', g: 1, bq: 2, lq: 5, b: 2, lk: 64, heads: 1, d: 32 },
+    { name: '32 keys, queries not a multiple of the row block', g: 1, bq: 2, lq: 5, b: 2, lk: 32, heads: 1, d: 32 },
   ];
   for (const c of cases) {
     for (const p of [0, 0.1]) {
@@ -38,4 +38,9 @@ describe('fused attention', () => {
       });
     }
   }
+
+  test('shapes outside the kernels are a clear error from the hook (the ranker falls back to ATen for them)', () => {
+    expect(() => native().narAttention({ g: 1, bq: 1, lq: 4, b: 1, lk: 33, heads: 1, d: 32, p: 0, seed: 1 })).toThrow(/at most 32 keys/);
+    expect(() => native().narAttention({ g: 1, bq: 1, lq: 4, b: 1, lk: 8, heads: 2, d: 24, p: 0, seed: 1 })).toThrow(/head widths 16, 32 or 64/);
+  });
 });

@@ -25,6 +25,7 @@ namespace {
 // head row, R query rows at a time), so the accumulators stay in registers as in a GEMM micro-kernel.
 typedef float v8 __attribute__((vector_size(32)));
 typedef int32_t i8 __attribute__((vector_size(32)));
+typedef uint32_t u8 __attribute__((vector_size(32)));
 
 #define TORCHNAS_UNROLL _Pragma("GCC unroll 16")
 
@@ -155,6 +156,35 @@ __attribute__((always_inline)) inline void softmax_rows(v8 (&sc)[R][NV], int64_t
   }
 }
 
+__attribute__((always_inline)) inline u8 mix32v(u8 x) {  // dropout_mix32 on eight lanes
+  x ^= x >> 16;
+  x *= 0x7feb352dU;
+  x ^= x >> 15;
+  x *= 0x846ca68bU;
+  x ^= x >> 16;
+  return x;
+}
+
+// apply_dropout_mask(row, row, at, at + lk, m) inlined on a padded row of 8·NV (ops/dropout.h's hash, the same
+// kept elements and factors: x · (kept ? scale : 0)); columns past lk hold zeros and stay zero.
+template <int NV>
+__attribute__((always_inline)) inline void mask_row(float* row, int64_t at, int64_t lk, const DropoutMask& m) {
+  const uint64_t first = static_cast<uint64_t>(at), last = static_cast<uint64_t>(at + lk - 1);
+  if ((first >> 32) != (last >> 32)) {  // the row straddles a multiple of 2^32, where the hash's inner key changes
+    apply_dropout_mask(row, row, at, at + lk, m);
+    return;
+  }
+  const uint32_t inner = m.inner ^ dropout_mix32(m.high ^ static_cast<uint32_t>(first >> 32));
+  const uint32_t base = static_cast<uint32_t>(first);
+  const v8 scale = splat(m.scale), zero = splat(0.f);
+  TORCHNAS_UNROLL for (int j = 0; j < NV; ++j) {
+    const u8 idx = u8{0, 1, 2, 3, 4, 5, 6, 7} + (base + 8u * static_cast<uint32_t>(j));
+    const u8 h = mix32v(mix32v(idx ^ inner) ^ m.outer);
+    const v8 factor = h < m.threshold ? scale : zero;
+    store8(row + 8 * j, load8(row + 8 * j) * factor);
+  }
+}
+
 // Forward of one (batch, head) block: R query rows at a time, scores → softmax (saved to `probs`, rows of 8·NV
 // when not null) → dropout → weighted sum of values, written into `out`'s merged-heads rows.
 template <int R, int NV, int DV>
@@ -171,10 +201,7 @@ __attribute__((always_inline)) inline void forward_rows(const Shape& s, int64_t 
   TORCHNAS_UNROLL for (int r = 0; r < R; ++r) {
     TORCHNAS_UNROLL for (int j = 0; j < NV; ++j) store8(&pw[r][8 * j], sc[r][j]);
     if (probs != nullptr) std::memcpy(probs + (((b * s.h + hd) * s.g + g) * s.lq + i0 + r) * 8 * NV, pw[r], sizeof pw[r]);
-    if (mask != nullptr) {
-      const int64_t at = prob_index(s, b, hd, g, i0 + r);
-      apply_dropout_mask(pw[r], pw[r], at, at + s.lk, *mask);
-    }
+    if (mask != nullptr) mask_row<NV>(pw[r], prob_index(s, b, hd, g, i0 + r), s.lk, *mask);
   }
   v8 o[R][DV];
   weights_times_rows<R, NV, DV>(pw, s.lk, v + b * s.lk * w + hd * s.d, w, o);
@@ -219,10 +246,7 @@ __attribute__((always_inline)) inline void backward_rows(const Shape& s, int64_t
   TORCHNAS_UNROLL for (int r = 0; r < R; ++r) {
     std::memcpy(p[r], probs + (((b * s.h + hd) * s.g + g) * s.lq + i0 + r) * 8 * NV, sizeof p[r]);
     std::memcpy(pd[r], p[r], sizeof p[r]);
-    if (mask != nullptr) {
-      const int64_t at = prob_index(s, b, hd, g, i0 + r);
-      apply_dropout_mask(pd[r], p[r], at, at + s.lk, *mask);
-    }
+    if (mask != nullptr) mask_row<NV>(pd[r], prob_index(s, b, hd, g, i0 + r), s.lk, *mask);
     go[r] = gout + ((g * s.b + b) * s.lq + i0 + r) * w + hd * s.d;
     const float* qi = q + ((g * s.bq + (s.bq == 1 ? 0 : b)) * s.lq + i0 + r) * w + hd * s.d;
     TORCHNAS_UNROLL for (int e = 0; e < DV; ++e) {
@@ -235,10 +259,7 @@ __attribute__((always_inline)) inline void backward_rows(const Shape& s, int64_t
   rows_times_t<R, NV, DV>(go, 1.f, vt, dp);  // d(dropped probabilities) = d(out) · valuesᵀ
   TORCHNAS_UNROLL for (int r = 0; r < R; ++r) {
     TORCHNAS_UNROLL for (int j = 0; j < NV; ++j) store8(&ds[r][8 * j], dp[r][j]);
-    if (mask != nullptr) {
-      const int64_t at = prob_index(s, b, hd, g, i0 + r);
-      apply_dropout_mask(ds[r], ds[r], at, at + s.lk, *mask);
-    }
+    if (mask != nullptr) mask_row<NV>(ds[r], prob_index(s, b, hd, g, i0 + r), s.lk, *mask);
     // softmax backward, as ATen: p · (dp − Σ dp·p); past lk p = 0, so ds = 0 there
     v8 dot = splat(0.f);
     TORCHNAS_UNROLL for (int j = 0; j < NV; ++j) dot += load8(&ds[r][8 * j]) * load8(&p[r][8 * j]);
@@ -281,9 +302,9 @@ __attribute__((always_inline)) inline void backward_block(const Shape& s, int64_
   }
 }
 
-// The kernels exist for d ∈ {16, 32, 64} (DV = d / 8) and Lk ≤ 64 (NV = ⌈Lk / 8⌉): NB201's 32 and 31, NB101's
-// 64 and 19; other shapes take ATen's path.
-bool shapes_supported(int64_t d, int64_t lk) { return (d == 16 || d == 32 || d == 64) && lk >= 1 && lk <= 64; }
+// The kernels exist for d ∈ {16, 32, 64} (DV = d / 8) and Lk ≤ 32 (NV = ⌈Lk / 8⌉ ≤ 4): NB201's 32 and 31, NB101's
+// 64 and 19; other shapes take ATen's path (each further size is another set of instantiations to compile).
+bool shapes_supported(int64_t d, int64_t lk) { return (d == 16 || d == 32 || d == 64) && lk >= 1 && lk <= 32; }
 
 Shape shape_of(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v, int64_t heads) {
   if (q.dim() != 4 || k.dim() != 3 || v.dim() != 3) {
@@ -304,7 +325,7 @@ Shape shape_of(const torch::Tensor& q, const torch::Tensor& k, const torch::Tens
   }
   s.d = q.size(3) / heads;
   if (!shapes_supported(s.d, s.lk)) {
-    fail("SHAPE_MISMATCH", "fused attention runs head widths 16, 32 or 64 over 1 to 64 keys, got " + std::to_string(s.d) +
+    fail("SHAPE_MISMATCH", "fused attention runs head widths 16, 32 or 64 over 1 to 32 keys, got " + std::to_string(s.d) +
                                " and " + std::to_string(s.lk));
   }
   s.temperature = static_cast<float>(std::sqrt(static_cast<double>(s.d)));
@@ -321,11 +342,7 @@ __attribute__((always_inline)) inline void dispatch_nv(int64_t nv, const F& f) {
     case 1: f.template operator()<1, DV>(); break;
     case 2: f.template operator()<2, DV>(); break;
     case 3: f.template operator()<3, DV>(); break;
-    case 4: f.template operator()<4, DV>(); break;
-    case 5: f.template operator()<5, DV>(); break;
-    case 6: f.template operator()<6, DV>(); break;
-    case 7: f.template operator()<7, DV>(); break;
-    default: f.template operator()<8, DV>(); break;
+    default: f.template operator()<4, DV>(); break;
   }
 }
 
@@ -337,7 +354,7 @@ __attribute__((always_inline)) inline void dispatch(const Shape& s, const F& f) 
   else dispatch_nv<8>(nv, f);
 }
 
-constexpr int64_t kScratch = 3 * 64 * 8 * 8;  // floats: the largest block's transposed operand and two accumulators
+constexpr int64_t kScratch = 3 * 64 * 4 * 8;  // floats: the largest block's transposed operand and two accumulators
 
 // The (batch, head) blocks first..last-1. Not templates: GCC makes target_clones of plain functions only, and
 // every kernel above is inlined into each clone (AVX-512, AVX2 + FMA, baseline), the shape dispatched inside.
@@ -453,7 +470,7 @@ torch::Tensor fused_attention(const torch::Tensor& q, const torch::Tensor& k, co
                               double p, at::Generator* gen) {
   if (!(p >= 0 && p < 1)) fail("INVALID_ARGUMENT", "dropout probability must be in [0, 1), got " + std::to_string(p));
   if (!fused_attention_supported(q, k, v, heads)) {
-    fail("INVALID_ARGUMENT", "fused attention runs CPU float32 tensors with head widths 16, 32 or 64 over at most 64 keys");
+    fail("INVALID_ARGUMENT", "fused attention runs CPU float32 tensors with head widths 16, 32 or 64 over at most 32 keys");
   }
   const bool masked = gen != nullptr && p > 0;
   const uint64_t key = masked ? draw_dropout_key(*gen) : 0;

@@ -23,7 +23,7 @@ namespace torchnas {
 torch::Tensor fused_attention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v, int64_t heads,
                               double p, at::Generator* gen);
 
-// True when fused_attention can run these tensors (CPU, float32, d_k = d_v ∈ {16, 32, 64}, at most 64 keys);
+// True when fused_attention can run these tensors (CPU, float32, d_k = d_v ∈ {16, 32, 64}, at most 32 keys);
 // the caller falls back to ATen otherwise.
 bool fused_attention_supported(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v, int64_t heads);
 

@@ -14,26 +14,16 @@ namespace torchnas {
 
 namespace {
 
-// lowbias32 (Chris Wellons' hash-prospector): a 32-bit bijection with low avalanche bias.
-inline uint32_t mix32(uint32_t x) {
-  x ^= x >> 16;
-  x *= 0x7feb352dU;
-  x ^= x >> 15;
-  x *= 0x846ca68bU;
-  x ^= x >> 16;
-  return x;
-}
-
 using MaskKey = DropoutMask;
 
 // Two rounds with independent keys, so different keys give unrelated masks (one round of hash(i + key) would
 // give shifted copies of one sequence). Elementwise in 32-bit integers: vectorises per simd_clones.h.
 TORCHNAS_CLONES void apply_mask(float* out, const float* in, int64_t begin, int64_t end, MaskKey k) {
-  const uint32_t inner = k.inner ^ mix32(k.high ^ static_cast<uint32_t>(static_cast<uint64_t>(begin) >> 32));
+  const uint32_t inner = k.inner ^ dropout_mix32(k.high ^ static_cast<uint32_t>(static_cast<uint64_t>(begin) >> 32));
   const uint32_t base = static_cast<uint32_t>(begin);
   const int64_t len = end - begin;
   for (int64_t j = 0; j < len; ++j) {
-    const uint32_t h = mix32(mix32((base + static_cast<uint32_t>(j)) ^ inner) ^ k.outer);
+    const uint32_t h = dropout_mix32(dropout_mix32((base + static_cast<uint32_t>(j)) ^ inner) ^ k.outer);
     out[j] = in[j] * (h < k.threshold ? k.scale : 0.f);  // x · mask, as ATen: NaN stays NaN
   }
 }
@@ -55,9 +45,9 @@ void masked_copy(float* out, const float* in, int64_t n, const MaskKey& k) {
 
 MaskKey dropout_mask(uint64_t key, double p) {
   MaskKey k;
-  k.inner = mix32(static_cast<uint32_t>(key));
-  k.outer = mix32(static_cast<uint32_t>(key >> 32) ^ 0x9E3779B9U);
-  k.high = mix32(k.inner ^ k.outer);
+  k.inner = dropout_mix32(static_cast<uint32_t>(key));
+  k.outer = dropout_mix32(static_cast<uint32_t>(key >> 32) ^ 0x9E3779B9U);
+  k.high = dropout_mix32(k.inner ^ k.outer);
   const double keep = 1.0 - p;
   k.threshold = keep >= 1.0 ? 0xFFFFFFFFU : static_cast<uint32_t>(std::floor(keep * 4294967296.0));
   k.scale = 1.0f / static_cast<float>(keep);

@@ -21,6 +21,18 @@ torch::Tensor hashed_dropout(const torch::Tensor& x, double p, at::Generator& ge
 // generator exactly as hashed_dropout draws it, and `out[j] = in[j] · (element begin + j kept ? 1/(1 − p) : 0)`
 // for j in [0, end − begin), the element index counted in the tensor the mask covers. `out` may equal `in`.
 // hashed_dropout(x) equals applying this over [0, x.numel()) with one drawn key.
+// lowbias32 (Chris Wellons' hash-prospector): a 32-bit bijection with low avalanche bias. Element i of a mask is
+// kept when dropout_mix32(dropout_mix32(uint32(i) ^ inner') ^ outer) < threshold, where
+// inner' = inner ^ dropout_mix32(high ^ uint32(i >> 32)).
+inline uint32_t dropout_mix32(uint32_t x) {
+  x ^= x >> 16;
+  x *= 0x7feb352dU;
+  x ^= x >> 15;
+  x *= 0x846ca68bU;
+  x ^= x >> 16;
+  return x;
+}
+
 struct DropoutMask {
   uint32_t inner = 0, outer = 0, high = 0;  // from the 64-bit key; `high` separates indices past 2^32
   uint32_t threshold = 0;                   // keep when hash < threshold
