@@ -156,15 +156,6 @@ __attribute__((always_inline)) inline void softmax_rows(v8 (&sc)[R][NV], int64_t
   }
 }
 
-__attribute__((always_inline)) inline u8 mix32v(u8 x) {  // dropout_mix32 on eight lanes
-  x ^= x >> 16;
-  x *= 0x7feb352dU;
-  x ^= x >> 15;
-  x *= 0x846ca68bU;
-  x ^= x >> 16;
-  return x;
-}
-
 // apply_dropout_mask(row, row, at, at + lk, m) inlined on a padded row of 8·NV (ops/dropout.h's hash, the same
 // kept elements and factors: x · (kept ? scale : 0)); columns past lk hold zeros and stay zero.
 template <int NV>
@@ -179,7 +170,7 @@ __attribute__((always_inline)) inline void mask_row(float* row, int64_t at, int6
   const v8 scale = splat(m.scale), zero = splat(0.f);
   TORCHNAS_UNROLL for (int j = 0; j < NV; ++j) {
     const u8 idx = u8{0, 1, 2, 3, 4, 5, 6, 7} + (base + 8u * static_cast<uint32_t>(j));
-    const u8 h = mix32v(mix32v(idx ^ inner) ^ m.outer);
+    const u8 h = dropout_mix32<u8>(dropout_mix32<u8>(idx ^ inner) ^ m.outer);
     const v8 factor = h < m.threshold ? scale : zero;
     store8(row + 8 * j, load8(row + 8 * j) * factor);
   }

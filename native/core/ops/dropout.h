@@ -24,7 +24,9 @@ torch::Tensor hashed_dropout(const torch::Tensor& x, double p, at::Generator& ge
 // lowbias32 (Chris Wellons' hash-prospector): a 32-bit bijection with low avalanche bias. Element i of a mask is
 // kept when dropout_mix32(dropout_mix32(uint32(i) ^ inner') ^ outer) < threshold, where
 // inner' = inner ^ dropout_mix32(high ^ uint32(i >> 32)).
-inline uint32_t dropout_mix32(uint32_t x) {
+// A template so that kernels hashing eight lanes at once (GCC vectors of uint32_t, ops/attention.cc) share it.
+template <class U = uint32_t>
+inline U dropout_mix32(U x) {
   x ^= x >> 16;
   x *= 0x7feb352dU;
   x ^= x >> 15;
