@@ -142,7 +142,7 @@ __attribute__((always_inline)) inline void softmax_rows(v8 (&sc)[R][NV], int64_t
     v8 m = neg;
     TORCHNAS_UNROLL for (int j = 0; j < NV; ++j) {
       const v8 x = valid[j] ? sc[r][j] : neg;
-      m = x > m || x != x ? x : m;
+      m = ((x > m) | (x != x)) ? x : m;  // bitwise | on the lane masks (|| on vectors is GCC-only)
     }
     const float mx = hmax(m);
     v8 sum = splat(0.f);
