@@ -70,7 +70,7 @@
       ],
       "cflags!": ["-fno-exceptions", "-fno-rtti"],
       "cflags_cc!": ["-fno-exceptions", "-fno-rtti", "-std=gnu++17", "-std=gnu++14"],
-      "cflags_cc": ["-std=c++17", "-fexceptions", "-frtti", "-O2", "-fno-math-errno", "-fno-trapping-math", "<!@(node scripts/torch-paths.js cflags)"],
+      "cflags_cc": ["-std=c++17", "-fexceptions", "-frtti", "-O2", "-fno-math-errno", "-fno-trapping-math", "-Wno-psabi", "<!@(node scripts/torch-paths.js cflags)"],
       "libraries": ["<!@(node scripts/torch-paths.js libs)", "-lz"]
     }
   ]

@@ -12,9 +12,6 @@
 #include "dropout.h"
 #include "simd_clones.h"
 
-// The vector helpers below return 32-byte vectors; they are always inlined into the target clones, so the
-// baseline ABI note GCC prints for them does not apply.
-#pragma GCC diagnostic ignored "-Wpsabi"
 
 namespace torchnas {
 
