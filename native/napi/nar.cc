@@ -356,7 +356,6 @@ Napi::Value NarDropout(const Napi::CallbackInfo& info) {
   });
 }
 
-
 // narAttention({ g, bq, lq, b, lk, heads, d, p, seed }) → { fused, aten }, each { output, dq, dk, dv }: the
 // ranker's fused attention (ops/attention.h) and ATen's composition of the same mathematics (the path
 // `TORCHNAS_KERNELS=attention=aten` takes) on the same seeded random q [G, Bq, Lq, H·d], k and v [B, Lk, H·d],
@@ -384,17 +383,8 @@ Napi::Value NarAttention(const Napi::CallbackInfo& info) {
     auto run = [&](bool fused) {
       auto q = q0.clone().requires_grad_(true), k = k0.clone().requires_grad_(true), v = v0.clone().requires_grad_(true);
       auto gen = at::make_generator<at::CPUGeneratorImpl>(static_cast<uint64_t>(seed) + 1);
-      torch::Tensor out;
-      if (fused) {
-        out = fused_attention(q, k, v, heads, p, p > 0 ? &gen : nullptr);
-      } else {
-        auto qh = q.view({g, bq, lq, heads, d}).permute({1, 3, 0, 2, 4}).reshape({bq, heads, g * lq, d});
-        auto kh = k.view({b, lk, heads, d}).transpose(1, 2);
-        auto vh = v.view({b, lk, heads, d}).transpose(1, 2);
-        auto attn = torch::softmax(torch::matmul(qh / std::sqrt(static_cast<double>(d)), kh.transpose(2, 3)), -1);
-        if (p > 0) attn = hashed_dropout(attn, p, gen);
-        out = torch::matmul(attn, vh).view({b, heads, g, lq, d}).permute({2, 0, 3, 1, 4}).reshape({g, b, lq, w});
-      }
+      auto* g = p > 0 ? &gen : nullptr;
+      auto out = fused ? fused_attention(q, k, v, heads, p, g) : aten_attention(q, k, v, heads, p, g);
       out.backward(up);
       auto r = Napi::Object::New(env);
       for (const auto& [name, t] : {std::pair<const char*, torch::Tensor>{"output", out.detach()}, {"dq", q.grad()},

@@ -126,59 +126,35 @@ torch::Tensor NarRankerImpl::drop(const torch::Tensor& x, at::Generator* gen) {
   return hashed_dropout(x, p, *gen);
 }
 
-// The fused kernel (ops/attention.h) unless TORCHNAS_KERNELS forces attention=aten or the tensors are not CPU
-// float32; both draw the attention dropout's key at the same point of the generator's stream and mask the same
-// element indices, so they agree to float rounding.
-bool NarRankerImpl::use_fused_attention(NarAttentionImpl& a, const torch::Tensor& q, const torch::Tensor& k,
-                                        const torch::Tensor& v) const {
-  return a.d_k == a.d_v && fused_attention_supported(q, k, v, a.n_head) && !kernel_forced_to("attention", "aten");
-}
-
+// softmax(q kᵀ / √d_k) → dropout → · v: the fused kernel (ops/attention.h) unless TORCHNAS_KERNELS forces
+// attention=aten or the tensors are outside it (not CPU float32, other head widths or token counts); both draw
+// the dropout's key at the same point of the generator's stream and mask the same element indices, so they agree
+// to float rounding.
 torch::Tensor NarRankerImpl::attend(NarAttentionImpl& a, const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
                                     at::Generator* gen) {
   const double p = is_training() ? options_.dropout : 0.0;
   if (p > 0 && !gen) fail("INTERNAL", "the ranker's training-mode forward needs a generator for dropout");
-  return fused_attention(q, k, v, a.n_head, p, p > 0 ? gen : nullptr);
+  at::Generator* g = p > 0 ? gen : nullptr;
+  if (fused_attention_supported(q, k, v, a.n_head) && !kernel_forced_to("attention", "aten")) {
+    return fused_attention(q, k, v, a.n_head, p, g);
+  }
+  return aten_attention(q, k, v, a.n_head, p, g);
 }
 
 torch::Tensor NarRankerImpl::self_attention(NarAttentionImpl& a, const torch::Tensor& x, at::Generator* gen) {
-  const int64_t n = x.size(0), len = x.size(1), h = a.n_head;
-  auto q = a.w_qs(x), k = a.w_ks(x), v = a.w_vs(x);  // [n, len, H·d]
-  torch::Tensor out;
-  if (use_fused_attention(a, q, k, v)) {
-    out = attend(a, q.unsqueeze(0), k, v, gen).squeeze(0);
-  } else {
-    auto qh = q.view({n, len, h, a.d_k}).transpose(1, 2);
-    auto kh = k.view({n, len, h, a.d_k}).transpose(1, 2);
-    auto vh = v.view({n, len, h, a.d_v}).transpose(1, 2);
-    auto scores = torch::matmul(qh / std::sqrt(static_cast<double>(a.d_k)), kh.transpose(2, 3));
-    auto attn = drop(torch::softmax(scores, -1), gen);
-    out = torch::matmul(attn, vh).transpose(1, 2).reshape({n, len, h * a.d_v});
-  }
+  // q, k, v in this order (not as call arguments, whose order is unspecified): autograd sums their gradients
+  // into x in the order the nodes were made, so the order fixes the rounding.
+  auto q = a.w_qs(x), k = a.w_ks(x), v = a.w_vs(x);
+  auto out = attend(a, q.unsqueeze(0), k, v, gen).squeeze(0);  // [N, P, H·d_v]
   out = drop(a.fc(out), gen);
   return a.layer_norm(out + x);
 }
 
 torch::Tensor NarRankerImpl::cross_attention(NarAttentionImpl& a, const torch::Tensor& y, const torch::Tensor& enc, at::Generator* gen) {
-  // y [T, Bq, P, D]; enc [B, P, D]. Keys/values once per layer, shared by the T tier passes; the queries
-  // of all tiers are stacked along the row axis: [B or 1, H, T·P, d_k] against [B, H, P, d_k].
-  const int64_t t = y.size(0), bq = y.size(1), len = y.size(2), h = a.n_head;
-  const int64_t b = enc.size(0), len_k = enc.size(1);
-  auto q = a.w_qs(y), k = a.w_ks(enc), v = a.w_vs(enc);
-  torch::Tensor out;
-  if (use_fused_attention(a, q, k, v)) {
-    out = attend(a, q, k, v, gen);  // [T, B, P, H·dv]
-  } else {
-    auto kh = k.view({b, len_k, h, a.d_k}).transpose(1, 2);  // [B, H, Pk, dk]
-    auto vh = v.view({b, len_k, h, a.d_v}).transpose(1, 2);
-    auto qh = q.view({t, bq, len, h, a.d_k}).permute({1, 3, 0, 2, 4}).reshape({bq, h, t * len, a.d_k});
-    auto scores = torch::matmul(qh / std::sqrt(static_cast<double>(a.d_k)), kh.transpose(2, 3));  // [B, H, T·P, Pk]
-    auto attn = drop(torch::softmax(scores, -1), gen);
-    out = torch::matmul(attn, vh)                       // [B, H, T·P, dv]
-              .view({b, h, t, len, a.d_v})
-              .permute({2, 0, 3, 1, 4})                 // [T, B, P, H, dv]
-              .reshape({t, b, len, h * a.d_v});
-  }
+  // y [T, Bq, P, D]; enc [B, P, D]. Keys/values once per layer, shared by the T tier passes, whose queries are
+  // the attention's T groups → [T, B, P, H·d_v].
+  auto q = a.w_qs(y), k = a.w_ks(enc), v = a.w_vs(enc);  // in this order, as in self_attention
+  auto out = attend(a, q, k, v, gen);
   out = drop(a.fc(out), gen);
   return a.layer_norm(out + y);  // the residual broadcasts a batch-1 query over B
 }

@@ -106,11 +106,10 @@ class NarRankerImpl : public torch::nn::Module {
 
  private:
   torch::Tensor drop(const torch::Tensor& x, at::Generator* gen);
-  // Self-attention sublayer on x [N, P, D].
-  bool use_fused_attention(NarAttentionImpl& a, const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v) const;
-  // softmax(q kᵀ / √d_k) → dropout → · v by ops/attention.h: q [G, Bq, Lq, H·d_k], k and v [B, Lk, H·d].
+  // softmax(q kᵀ / √d_k) → dropout → · v (ops/attention.h): q [G, Bq, Lq, H·d_k], k and v [B, Lk, H·d].
   torch::Tensor attend(NarAttentionImpl& a, const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
                        at::Generator* gen);
+  // Self-attention sublayer on x [N, P, D].
   torch::Tensor self_attention(NarAttentionImpl& a, const torch::Tensor& x, at::Generator* gen);
   // Cross-attention: queries y [T, Bq, P, D] (Bq = 1 or B), keys/values from enc [B, P, D] → [T, B, P, D].
   torch::Tensor cross_attention(NarAttentionImpl& a, const torch::Tensor& y, const torch::Tensor& enc, at::Generator* gen);

@@ -387,26 +387,34 @@ TORCHNAS_CLONES void backward_items(const Shape& s, int64_t first, int64_t last,
   dispatch(s, BackwardItems{s, first, last, q, k, v, probs, mask, gout, dq, dk, dv, scratch});
 }
 
-void run_forward(const Shape& s, const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v, torch::Tensor& out,
-                 float* probs, const DropoutMask* mask) {
+// The forward on contiguous q, k, v → [G, B, Lq, H·d]; with `probs` not null it also returns the softmax output,
+// rows padded to a multiple of 8 (zeros past Lk): the backward's only saved activation.
+torch::Tensor run_forward(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v, int64_t heads, double p,
+                          uint64_t key, bool masked, torch::Tensor* probs) {
+  const Shape s = shape_of(q, k, v, heads);
+  auto out = torch::empty({s.g, s.b, s.lq, s.width()}, q.options());
+  float* pp = nullptr;
+  if (probs != nullptr) {
+    *probs = torch::empty({s.b, s.h, s.g * s.lq, padded(s)}, q.options());
+    pp = probs->data_ptr<float>();
+  }
+  const DropoutMask mask = dropout_mask(key, p);
+  const DropoutMask* m = masked ? &mask : nullptr;
   const float *qp = q.data_ptr<float>(), *kp = k.data_ptr<float>(), *vp = v.data_ptr<float>();
   float* op = out.data_ptr<float>();
   at::parallel_for(0, s.b * s.h, 1, [&](int64_t first, int64_t last) {
     std::vector<float> scratch(kScratch);
-    forward_items(s, first, last, qp, kp, vp, op, probs, mask, scratch.data());
+    forward_items(s, first, last, qp, kp, vp, op, pp, m, scratch.data());
   });
+  return out;
 }
 
 struct FusedAttentionFunction : public torch::autograd::Function<FusedAttentionFunction> {
   static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& q_in, const torch::Tensor& k_in,
                                const torch::Tensor& v_in, int64_t heads, double p, int64_t key, bool masked) {
     auto q = q_in.contiguous(), k = k_in.contiguous(), v = v_in.contiguous();
-    const Shape s = shape_of(q, k, v, heads);
-    auto out = torch::empty({s.g, s.b, s.lq, s.width()}, q.options());
-    // The softmax output, rows padded to a multiple of 8 (zeros past Lk); the backward's only saved activation.
-    auto probs = torch::empty({s.b, s.h, s.g * s.lq, padded(s)}, q.options());
-    const DropoutMask mask = dropout_mask(static_cast<uint64_t>(key), p);
-    run_forward(s, q, k, v, out, probs.data_ptr<float>(), masked ? &mask : nullptr);
+    torch::Tensor probs;
+    auto out = run_forward(q, k, v, heads, p, static_cast<uint64_t>(key), masked, &probs);
     ctx->save_for_backward({q, k, v, probs});
     ctx->saved_data["heads"] = heads;
     ctx->saved_data["p"] = p;
@@ -450,7 +458,8 @@ bool fused_attention_supported(const torch::Tensor& q, const torch::Tensor& k, c
   for (const auto* t : {&q, &k, &v}) {
     if (!t->device().is_cpu() || t->scalar_type() != torch::kFloat32) return false;
   }
-  if (heads <= 0 || q.dim() < 1 || k.dim() != 3 || q.size(-1) % heads != 0) return false;
+  if (heads <= 0 || q.dim() < 1 || k.dim() != 3 || v.dim() != 3 || q.size(-1) % heads != 0) return false;
+  if (k.size(-1) != q.size(-1) || v.size(-1) != q.size(-1)) return false;  // the kernels have d_v = d_k
   return shapes_supported(q.size(-1) / heads, k.size(1));
 }
 
@@ -467,12 +476,27 @@ torch::Tensor fused_attention(const torch::Tensor& q, const torch::Tensor& k, co
   if (needs_grad) {
     return FusedAttentionFunction::apply(q, k, v, heads, p, static_cast<int64_t>(key), masked);
   }
-  auto qc = q.contiguous(), kc = k.contiguous(), vc = v.contiguous();
-  const Shape s = shape_of(qc, kc, vc, heads);
-  auto out = torch::empty({s.g, s.b, s.lq, s.width()}, q.options());
-  const DropoutMask mask = dropout_mask(key, p);
-  run_forward(s, qc, kc, vc, out, nullptr, masked ? &mask : nullptr);
-  return out;
+  return run_forward(q.contiguous(), k.contiguous(), v.contiguous(), heads, p, key, masked, nullptr);
+}
+
+torch::Tensor aten_attention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v, int64_t heads,
+                             double p, at::Generator* gen) {
+  if (!(p >= 0 && p < 1)) fail("INVALID_ARGUMENT", "dropout probability must be in [0, 1), got " + std::to_string(p));
+  if (q.dim() != 4 || k.dim() != 3 || v.dim() != 3 || heads <= 0 || q.size(3) % heads != 0 || v.size(2) % heads != 0) {
+    fail("SHAPE_MISMATCH", "attention takes q [G, Bq, Lq, H·d_k], k [B, Lk, H·d_k], v [B, Lk, H·d_v]");
+  }
+  const int64_t g = q.size(0), bq = q.size(1), lq = q.size(2), b = k.size(0), lk = k.size(1);
+  const int64_t dk = q.size(3) / heads, dv = v.size(2) / heads;
+  // The queries of all G groups stacked along the row axis: [Bq, H, G·Lq, d_k] against [B, H, Lk, d_k].
+  auto qh = q.reshape({g, bq, lq, heads, dk}).permute({1, 3, 0, 2, 4}).reshape({bq, heads, g * lq, dk});
+  auto kh = k.reshape({b, lk, heads, dk}).transpose(1, 2);
+  auto vh = v.reshape({b, lk, heads, dv}).transpose(1, 2);
+  auto attn = torch::softmax(torch::matmul(qh / std::sqrt(static_cast<double>(dk)), kh.transpose(2, 3)), -1);
+  if (gen != nullptr && p > 0) attn = hashed_dropout(attn, p, *gen);
+  return torch::matmul(attn, vh)           // [B, H, G·Lq, d_v]
+      .view({b, heads, g, lq, dv})
+      .permute({2, 0, 3, 1, 4})            // [G, B, Lq, H, d_v]
+      .reshape({g, b, lq, heads * dv});
 }
 
 }  // namespace torchnas

@@ -23,6 +23,13 @@ namespace torchnas {
 torch::Tensor fused_attention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v, int64_t heads,
                               double p, at::Generator* gen);
 
+// The same mathematics composed of ATen ops (head split, two batched matmuls, softmax, ops/dropout.h's
+// hashed_dropout on the [B, H, G·Lq, Lk] probabilities, head merge): any device, type and shape, and the
+// reference the fused kernel is tested against. Same arguments, same key drawn at the same point, same result
+// to float rounding.
+torch::Tensor aten_attention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v, int64_t heads,
+                             double p, at::Generator* gen);
+
 // True when fused_attention can run these tensors (CPU, float32, d_k = d_v ∈ {16, 32, 64}, at most 32 keys);
 // the caller falls back to ATen otherwise.
 bool fused_attention_supported(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v, int64_t heads);

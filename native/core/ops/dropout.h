@@ -17,10 +17,6 @@ namespace torchnas {
 // Training-mode dropout of x with drop probability p in [0, 1); autograd-aware.
 torch::Tensor hashed_dropout(const torch::Tensor& x, double p, at::Generator& gen);
 
-// The mask itself, for kernels that fuse dropout into a larger loop (ops/attention.h): a key drawn from the
-// generator exactly as hashed_dropout draws it, and `out[j] = in[j] · (element begin + j kept ? 1/(1 − p) : 0)`
-// for j in [0, end − begin), the element index counted in the tensor the mask covers. `out` may equal `in`.
-// hashed_dropout(x) equals applying this over [0, x.numel()) with one drawn key.
 // lowbias32 (Chris Wellons' hash-prospector): a 32-bit bijection with low avalanche bias. Element i of a mask is
 // kept when dropout_mix32(dropout_mix32(uint32(i) ^ inner') ^ outer) < threshold, where
 // inner' = inner ^ dropout_mix32(high ^ uint32(i >> 32)).
@@ -40,6 +36,11 @@ struct DropoutMask {
   uint32_t threshold = 0;                   // keep when hash < threshold
   float scale = 1.f;                        // 1 / (1 − p) in float, as ATen's mask.div_(1 − p) computes it
 };
+
+// The mask itself, for kernels that fuse dropout into a larger loop (ops/attention.h): a key drawn from the
+// generator exactly as hashed_dropout draws it, and `out[j] = in[j] · (element begin + j kept ? 1/(1 − p) : 0)`
+// for j in [0, end − begin), the element index counted in the tensor the mask covers. `out` may equal `in`.
+// hashed_dropout(x) equals applying this over [0, x.numel()) with one drawn key.
 uint64_t draw_dropout_key(at::Generator& gen);
 DropoutMask dropout_mask(uint64_t key, double p);
 void apply_dropout_mask(float* out, const float* in, int64_t begin, int64_t end, const DropoutMask& m);
