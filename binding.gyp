@@ -39,6 +39,7 @@
         "native/core/ops/batch_norm_train.cc",
         "native/core/ops/dropout.cc",
         "native/core/ops/attention.cc",
+        "native/core/ops/gemm.cc",
         "native/core/nets/nb201_network.cc",
         "native/core/measure/ntk.cc",
         "native/core/measure/linear_regions.cc",

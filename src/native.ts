@@ -24,6 +24,8 @@ export interface NativeRuntimeInfo {
   threads: number;
   interopThreads: number;
   mkldnn: boolean;
+  /** The GEMM behind the NAR ranker's linears: oneDNN's sgemm when LibTorch ships it, else ATen's (the BLAS). */
+  sgemm: 'onednn' | 'aten';
   /** OpenBLAS when it is the process's BLAS: build string, threading model and thread count; else null. */
   openblas: OpenBlasInfo | null;
 }
@@ -719,6 +721,12 @@ export interface NativeBinding {
   narAttention(options: {
     g: number; bq: number; lq: number; b: number; lk: number; heads: number; d: number; p: number; seed: number;
   }): Record<'fused' | 'aten', { output: Float32Array; dq: Float32Array; dk: Float32Array; dv: Float32Array }>;
+  /** Test hook: the ranker's Linear on ops/gemm.h (oneDNN's sgemm where found) and ATen's linear on the same seeded inputs. */
+  narLinear(options: { rows: number; in: number; out: number; bias: boolean; seed: number }): {
+    backend: 'onednn' | 'aten';
+    fast: { output: Float32Array; dx?: Float32Array; dw?: Float32Array; db?: Float32Array };
+    aten: { output: Float32Array; dx?: Float32Array; dw?: Float32Array; db?: Float32Array };
+  };
   MultiResolutionNet: new (options: MultiResolutionNetOptions) => NativeMultiResolutionNet;
   /** Times DenseNAS ops in isolation (LUT entries, §5.1) → ms per batch; progress rows [done, total, median]. */
   measureDenseOps(

@@ -6,7 +6,10 @@
 // see bench/footing.js). The first epoch of a process pays for first use of its memory (on this VM a page fault is
 // expensive); later epochs show the steady state that a 55-epoch training spends almost all its time in, so both
 // are reported and the 55-epoch estimate is first + 54 × steady.
-// Needs the built addon and `npm run build:ts`. Usage: node bench/nar/run.js [--threads N] [--repeat R] [--epochs E]
+// Our linears run on oneDNN's sgemm where the LibTorch in use ships it (native/core/ops/gemm.h; Python's nn.Linear
+// goes to the BLAS): both sides load the same libraries, and `--gemm aten` runs our side on ATen's BLAS path too,
+// to separate the GEMM's share from the rest.
+// Needs the built addon and `npm run build:ts`. Usage: node bench/nar/run.js [--threads N] [--repeat R] [--epochs E] [--gemm aten]
 'use strict';
 const { execFileSync } = require('node:child_process');
 const path = require('node:path');
@@ -17,6 +20,8 @@ const { childEnv, compareFooting, option, ratio } = require('../footing');
 const threads = Number(option('threads', 1));
 const repeat = Number(option('repeat', 1));
 const epochs = Math.max(2, Number(option('epochs', 2)));
+const gemm = option('gemm', '');
+if (gemm && gemm !== 'aten') throw new Error(`--gemm takes 'aten' (ATen's BLAS path for our linears), got '${gemm}'`);
 
 // One torchnas side in this (fresh) process: the same work as reference.py's (random features ×100, random
 // accuracies and tiers; buckets start at zero).
@@ -48,7 +53,7 @@ async function ours() {
   const t1 = process.hrtime.bigint();
   await ranker.scores(all, 256); // train.ts's SCORE_BATCH (see there: fewer page faults in a worker thread)
   const scoring = Number(process.hrtime.bigint() - t1) / 1e9;
-  return { epochSeconds, scoring, rssMiB: process.resourceUsage().maxRSS / 1024, cache: native().cpuCache() };
+  return { epochSeconds, scoring, rssMiB: process.resourceUsage().maxRSS / 1024, cache: native().cpuCache(), sgemm: native().info().sgemm };
 }
 
 async function main() {
@@ -61,7 +66,8 @@ async function main() {
     process.stderr.write(`running ${python} reference.py bench (${threads} thread(s), ${epochs} epochs) ...\n`);
     pyRuns.push(JSON.parse(execFileSync(python, [path.join(__dirname, 'reference.py'), 'bench', '--threads', String(threads), '--epochs', String(epochs)], { encoding: 'utf8', env: childEnv(threads), maxBuffer: 16 << 20 })));
     process.stderr.write('running torchnas (fresh process) ...\n');
-    ourRuns.push(JSON.parse(execFileSync(process.execPath, [__filename, '--child', '--threads', String(threads), '--epochs', String(epochs)], { encoding: 'utf8', env: childEnv(threads), maxBuffer: 16 << 20 })));
+    const env = { ...childEnv(threads), ...(gemm ? { TORCHNAS_KERNELS: [process.env.TORCHNAS_KERNELS, `sgemm=${gemm}`].filter(Boolean).join(',') } : {}) };
+    ourRuns.push(JSON.parse(execFileSync(process.execPath, [__filename, '--child', '--threads', String(threads), '--epochs', String(epochs)], { encoding: 'utf8', env, maxBuffer: 16 << 20 })));
   }
   const best = (xs) => Math.min(...xs);
   const steady = (list) => best(list.slice(1));
@@ -72,6 +78,7 @@ async function main() {
   console.log(`torchnas ${i.torchnas} (LibTorch ${i.libtorch}) vs PyTorch ${pyRuns[0].torch}; ${threads} thread(s); ${epochs} epochs per process; best of ${repeat}`);
   for (const line of footing.lines) console.log(line);
   if (!footing.equal) console.log(`no ratios: ${footing.reasons.join('; ')}`);
+  console.log(`linears: torchnas ${ourRuns[0].sgemm === 'onednn' ? "oneDNN's sgemm (libdnnl, linked by the same LibTorch)" : "ATen's (the BLAS above)"}; Python nn.Linear → ATen → the BLAS above`);
   const est = (s) => s.first + 54 * s.steady;
   console.log('| work | Python s | torchnas s | ratio |');
   console.log('|---|---|---|---|');

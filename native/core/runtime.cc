@@ -11,6 +11,7 @@
 #include <regex>
 
 #include "errors.h"
+#include "ops/gemm.h"
 
 namespace torchnas {
 
@@ -57,6 +58,7 @@ RuntimeInfo runtime_info() {
   info.num_threads = get_num_threads();
   info.num_interop_threads = at::get_num_interop_threads();
   info.mkldnn_available = at::hasMKLDNN();
+  info.sgemm = sgemm_backend();
   const auto& b = openblas();
   if (b.get_config) info.blas_config = b.get_config();
   if (b.get_parallel) info.blas_parallel = b.get_parallel();

@@ -14,6 +14,8 @@ struct RuntimeInfo {
   int num_threads;
   int num_interop_threads;
   bool mkldnn_available;
+  // The GEMM of the ranker's linears (ops/gemm.h): "onednn" or "aten".
+  std::string sgemm;
   // OpenBLAS when it is the BLAS in this process (found by soname, whatever the alternatives point at):
   // its build string (openblas_get_config), threading model (openblas_get_parallel: 0 sequential,
   // 1 pthreads, 2 OpenMP) and thread count. blas_threads is -1 when no OpenBLAS is loaded.

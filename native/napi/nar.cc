@@ -3,6 +3,7 @@
 // thread; JS drives the epochs (split, tier labels, shuffles, metrics, checkpoint files).
 #include <ATen/CPUGeneratorImpl.h>
 #include <napi.h>
+#include <torch/nn/functional/linear.h>
 
 #include <cmath>
 #include <cstring>
@@ -11,6 +12,7 @@
 #include "../core/errors.h"
 #include "../core/ops/attention.h"
 #include "../core/ops/dropout.h"
+#include "../core/ops/gemm.h"
 #include "../core/runtime.h"
 #include "../core/train/lr_schedule.h"
 #include "../core/train/nar_trainer.h"
@@ -403,6 +405,52 @@ Napi::Value NarAttention(const Napi::CallbackInfo& info) {
   });
 }
 
+
+// narLinear({ rows, in, out, bias, seed, threads? }) → { backend, fast, aten }, each { output, dx, dw, db }: the
+// ranker's Linear on ops/gemm.h (oneDNN's sgemm where found) and ATen's linear on the same seeded random
+// x [rows, in], w [out, in], b [out] and upstream gradient (a test hook: the two must agree to float rounding).
+Napi::Value NarLinear(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsObject()) throw_invalid(env, "narLinear takes an options object");
+  auto o = info[0].As<Napi::Object>();
+  auto num = [&](const char* name, int64_t lo, int64_t hi) { return read_int_in(o.Get(name), std::string("options.") + name, lo, hi); };
+  const int64_t rows = num("rows", 0, 1 << 20), in = num("in", 0, 1 << 16), out = num("out", 1, 1 << 16);
+  const int64_t seed = num("seed", 0, int64_t(1) << 53);
+  const bool bias = o.Get("bias").ToBoolean();
+  if (rows * std::max<int64_t>(in, out) > (int64_t(1) << 26)) throw_invalid(env, "narLinear: rows × width is limited to 2^26");
+  return guarded(env, [&]() -> Napi::Value {
+    torch::AutoGradMode grad_on(true);
+    auto init = at::make_generator<at::CPUGeneratorImpl>(static_cast<uint64_t>(seed));
+    auto x0 = torch::empty({rows, in}).normal_(0, 1, init);
+    auto w0 = torch::empty({out, in}).normal_(0, 1, init);
+    auto b0 = torch::empty({out}).normal_(0, 1, init);
+    auto up = torch::empty({rows, out}).normal_(0, 1, init);
+    auto run = [&](bool fast) {
+      auto x = x0.clone().requires_grad_(true), w = w0.clone().requires_grad_(true), b = b0.clone().requires_grad_(true);
+      auto y = fast ? fast_linear(x, w, bias ? b : torch::Tensor())
+                    : torch::nn::functional::linear(x, w, bias ? b : torch::Tensor());
+      y.backward(up);
+      auto r = Napi::Object::New(env);
+      auto put = [&](const char* name, const torch::Tensor& t) {
+        if (!t.defined()) return;
+        auto c = t.contiguous();
+        auto a = Napi::Float32Array::New(env, c.numel());
+        if (c.numel() > 0) std::memcpy(a.Data(), c.data_ptr<float>(), c.numel() * sizeof(float));
+        r.Set(name, a);
+      };
+      put("output", y.detach());
+      put("dx", x.grad());
+      put("dw", w.grad());
+      if (bias) put("db", b.grad());
+      return r;
+    };
+    auto r = Napi::Object::New(env);
+    r.Set("backend", sgemm_backend());
+    r.Set("fast", run(true));
+    r.Set("aten", run(false));
+    return r;
+  });
+}
 }  // namespace
 
 void register_nar(Napi::Env env, Napi::Object exports) {
@@ -411,6 +459,7 @@ void register_nar(Napi::Env env, Napi::Object exports) {
   exports.Set("narRankLoss", Napi::Function::New(env, NarRankLoss, "narRankLoss"));
   exports.Set("narDropout", Napi::Function::New(env, NarDropout, "narDropout"));
   exports.Set("narAttention", Napi::Function::New(env, NarAttention, "narAttention"));
+  exports.Set("narLinear", Napi::Function::New(env, NarLinear, "narLinear"));
 }
 
 }  // namespace torchnas::napi

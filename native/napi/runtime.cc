@@ -21,6 +21,7 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
   o.Set("threads", r.num_threads);
   o.Set("interopThreads", r.num_interop_threads);
   o.Set("mkldnn", r.mkldnn_available);
+  o.Set("sgemm", r.sgemm);
   auto blas = Napi::Object::New(env);
   blas.Set("config", r.blas_config);
   blas.Set("parallel", r.blas_parallel == 0 ? "sequential" : r.blas_parallel == 1 ? "pthreads" : r.blas_parallel == 2 ? "openmp" : "unknown");

@@ -16,6 +16,8 @@ export interface TorchnasInfo {
   threads: number;
   interopThreads: number;
   mkldnn: boolean;
+  /** The GEMM behind the NAR ranker's linears (native/core/ops/gemm.h): 'onednn' or 'aten'. */
+  sgemm: 'onednn' | 'aten';
   node: string;
   platform: string;
   /** Absolute path of the loaded addon file (a local build or a shipped prebuild). */
@@ -76,6 +78,7 @@ export function info(): TorchnasInfo {
     threads: r.threads,
     interopThreads: r.interopThreads,
     mkldnn: r.mkldnn,
+    sgemm: r.sgemm,
     node: process.version,
     platform: `${process.platform}-${process.arch}`,
     addon: addonPath() ?? '',

@@ -9,6 +9,7 @@
 #include "../errors.h"
 #include "../ops/attention.h"
 #include "../ops/dropout.h"
+#include "../ops/gemm.h"
 #include "../ops/kernel_choice.h"
 
 namespace torchnas {
@@ -30,6 +31,10 @@ torch::Tensor sinusoid_table(int64_t n_position, int64_t d) {
   }
   return t.to(torch::kFloat32);
 }
+
+// Every Linear of the ranker runs on ops/gemm.h (oneDNN's sgemm where LibTorch ships it): the same
+// y = x·wᵀ + b as the module's forward, on the module's own parameters.
+torch::Tensor lin(const torch::nn::Linear& m, const torch::Tensor& x) { return fast_linear(x, m->weight, m->bias); }
 
 }  // namespace
 
@@ -144,23 +149,23 @@ torch::Tensor NarRankerImpl::attend(NarAttentionImpl& a, const torch::Tensor& q,
 torch::Tensor NarRankerImpl::self_attention(NarAttentionImpl& a, const torch::Tensor& x, at::Generator* gen) {
   // q, k, v in this order (not as call arguments, whose order is unspecified): autograd sums their gradients
   // into x in the order the nodes were made, so the order fixes the rounding.
-  auto q = a.w_qs(x), k = a.w_ks(x), v = a.w_vs(x);
+  auto q = lin(a.w_qs, x), k = lin(a.w_ks, x), v = lin(a.w_vs, x);
   auto out = attend(a, q.unsqueeze(0), k, v, gen).squeeze(0);  // [N, P, H·d_v]
-  out = drop(a.fc(out), gen);
+  out = drop(lin(a.fc, out), gen);
   return a.layer_norm(out + x);
 }
 
 torch::Tensor NarRankerImpl::cross_attention(NarAttentionImpl& a, const torch::Tensor& y, const torch::Tensor& enc, at::Generator* gen) {
   // y [T, Bq, P, D]; enc [B, P, D]. Keys/values once per layer, shared by the T tier passes, whose queries are
   // the attention's T groups → [T, B, P, H·d_v].
-  auto q = a.w_qs(y), k = a.w_ks(enc), v = a.w_vs(enc);  // in this order, as in self_attention
+  auto q = lin(a.w_qs, y), k = lin(a.w_ks, enc), v = lin(a.w_vs, enc);  // in this order, as in self_attention
   auto out = attend(a, q, k, v, gen);
-  out = drop(a.fc(out), gen);
+  out = drop(lin(a.fc, out), gen);
   return a.layer_norm(out + y);  // the residual broadcasts a batch-1 query over B
 }
 
 torch::Tensor NarRankerImpl::feed_forward(NarFeedForwardImpl& f, const torch::Tensor& x, at::Generator* gen) {
-  auto out = drop(f.w_2(torch::relu(f.w_1(x))), gen);
+  auto out = drop(lin(f.w_2, torch::relu(lin(f.w_1, x))), gen);
   return f.layer_norm(out + x);
 }
 
@@ -171,7 +176,7 @@ torch::Tensor NarRankerImpl::encode(const torch::Tensor& src, at::Generator* gen
     fail("SHAPE_MISMATCH", "ranker input must hold B × " + std::to_string(o.n_patch) + " × " + std::to_string(o.patch_len) +
                                " values (B = " + std::to_string(b) + "), got " + std::to_string(src.numel()));
   }
-  auto x = src_prj(src.reshape({b, o.n_patch, o.patch_len}));
+  auto x = lin(src_prj, src.reshape({b, o.n_patch, o.patch_len}));
   x = drop(x, gen) + pos_table_.narrow(0, 0, o.n_patch);
   x = enc_norm(x);
   for (const auto& m : *enc_layers) {
@@ -183,7 +188,7 @@ torch::Tensor NarRankerImpl::encode(const torch::Tensor& src, at::Generator* gen
 }
 
 torch::Tensor NarRankerImpl::score(const torch::Tensor& enc) {
-  return score_fc2(torch::relu(score_fc1(enc.flatten(1))));
+  return lin(score_fc2, torch::relu(lin(score_fc1, enc.flatten(1))));
 }
 
 torch::Tensor NarRankerImpl::tier_logits(const torch::Tensor& enc, const torch::Tensor& trg, at::Generator* gen) {
@@ -192,7 +197,7 @@ torch::Tensor NarRankerImpl::tier_logits(const torch::Tensor& enc, const torch::
     fail("SHAPE_MISMATCH", "tier embeddings must be [T, " + std::to_string(o.n_patch) + ", " + std::to_string(o.d_model) + "]");
   }
   const int64_t t = trg.size(0), b = enc.size(0);
-  auto y = trg_prj(trg);
+  auto y = lin(trg_prj, trg);
   y = drop(y, gen) + pos_table_.narrow(0, 0, o.n_patch);
   y = dec_norm(y).unsqueeze(1);  // [T, 1, P, D]
   for (const auto& m : *dec_layers) {
@@ -204,7 +209,7 @@ torch::Tensor NarRankerImpl::tier_logits(const torch::Tensor& enc, const torch::
   }
   if (y.size(1) != b) y = y.expand({t, b, o.n_patch, o.d_model});  // no decoder layers: the query stays batch 1
   auto summed = y.sum(0);  // the T tier passes summed → [B, P, D]
-  auto logits = tier_fc2(torch::relu(tier_fc1(summed.flatten(1))));
+  auto logits = lin(tier_fc2, torch::relu(lin(tier_fc1, summed.flatten(1))));
   if (o.scale_prj) logits = logits * std::pow(static_cast<double>(o.d_model), -0.5);
   return logits;
 }
