@@ -1,17 +1,10 @@
 import { native } from '../../src/native';
+import { maxRelDiff } from './ranker-helpers';
 
 // The ranker's fused attention kernel (native/core/ops/attention.h) against ATen's composition of the same
 // mathematics — softmax((q / √d) kᵀ) → hashed dropout → · v — on the same inputs and dropout generator: output
 // and the gradients of q, k and v must agree to float rounding, for broadcast (Bq = 1) and batched queries,
 // several query groups, key counts that are not multiples of 8 and every supported head width.
-function maxRelDiff(a: Float32Array, b: Float32Array): number {
-  expect(a.length).toBe(b.length);
-  let scale = 0;
-  for (let i = 0; i < b.length; i++) scale = Math.max(scale, Math.abs(b[i]));
-  let diff = 0;
-  for (let i = 0; i < a.length; i++) diff = Math.max(diff, Math.abs(a[i] - b[i]));
-  return diff / Math.max(scale, 1e-30);
-}
 
 describe('fused attention', () => {
   const cases = [

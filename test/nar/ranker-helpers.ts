@@ -10,6 +10,16 @@ import { nb201CellInfoRecord, serializeNb201CellDataset } from '../../src/benchm
 import { narDatasetFromRecords } from '../../src/methods/nar/data';
 import { parseNb201String } from '../../src/spaces/nb201/arch-string';
 
+/** max |a − b| / max |b|: the relative difference of two outputs that must agree to float rounding. */
+export function maxRelDiff(a: Float32Array, b: Float32Array): number {
+  expect(a.length).toBe(b.length);
+  let scale = 0;
+  for (let i = 0; i < b.length; i++) scale = Math.max(scale, Math.abs(b[i]));
+  let diff = 0;
+  for (let i = 0; i < a.length; i++) diff = Math.max(diff, Math.abs(a[i] - b[i]));
+  return diff / Math.max(scale, 1e-30);
+}
+
 /** NB201 sizes except the ranker's, which are tiny (fast tests). */
 export function tinyConfig(overrides: Record<string, unknown> = {}): NarConfig {
   return narConfigSchema.parse({

@@ -57,7 +57,9 @@ void onednn_sgemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const torch
 // y [..., out] = x [..., in] · wᵀ (+ b); x2 (x as a contiguous [M, in] matrix) is what the backward keeps.
 torch::Tensor linear_forward(const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& b, torch::Tensor& x2) {
   const int64_t in = w.size(1), out = w.size(0);
-  x2 = x.reshape({-1, in}).contiguous();
+  int64_t rows = 1;  // not reshape(-1, in): with in = 0 the -1 would be ambiguous
+  for (int64_t d = 0; d + 1 < x.dim(); ++d) rows *= x.size(d);
+  x2 = x.reshape({rows, in}).contiguous();
   auto y = torch::empty({x2.size(0), out}, x.options());
   sgemm(false, true, x2, w, y);
   if (b.defined()) y.add_(b);
