@@ -17,7 +17,7 @@
 
 namespace torchnas {
 
-// "onednn" or "aten": the GEMM fast_linear and sgemm use in this process (and thread's kernel override).
+// "onednn" or "aten": the GEMM that fast_linear and sgemm use in this process now.
 std::string sgemm_backend();
 
 // C = op(A) · op(B) for float32 CPU matrices, row-major with unit column stride (a transposed view is passed as
