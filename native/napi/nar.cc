@@ -30,7 +30,7 @@ namespace {
 Napi::Float32Array float32_array(Napi::Env env, const torch::Tensor& t) {
   auto c = t.to(torch::kCPU, torch::kFloat32).contiguous();
   auto out = Napi::Float32Array::New(env, static_cast<size_t>(c.numel()));
-  std::memcpy(out.Data(), c.data_ptr<float>(), static_cast<size_t>(c.numel()) * sizeof(float));
+  if (c.numel() > 0) std::memcpy(out.Data(), c.data_ptr<float>(), static_cast<size_t>(c.numel()) * sizeof(float));
   return out;
 }
 
@@ -391,10 +391,7 @@ Napi::Value NarAttention(const Napi::CallbackInfo& info) {
       auto r = Napi::Object::New(env);
       for (const auto& [name, t] : {std::pair<const char*, torch::Tensor>{"output", out.detach()}, {"dq", q.grad()},
                                     {"dk", k.grad()}, {"dv", v.grad()}}) {
-        auto c = t.contiguous();
-        auto a = Napi::Float32Array::New(env, c.numel());
-        std::memcpy(a.Data(), c.data_ptr<float>(), c.numel() * sizeof(float));
-        r.Set(name, a);
+        r.Set(name, float32_array(env, t));
       }
       return r;
     };
@@ -405,8 +402,7 @@ Napi::Value NarAttention(const Napi::CallbackInfo& info) {
   });
 }
 
-
-// narLinear({ rows, in, out, bias, seed, threads? }) → { backend, fast, aten }, each { output, dx, dw, db }: the
+// narLinear({ rows, in, out, bias, seed }) → { backend, fast, aten }, each { output, dx, dw, db }: the
 // ranker's Linear on ops/gemm.h (oneDNN's sgemm where found) and ATen's linear on the same seeded random
 // x [rows, in], w [out, in], b [out] and upstream gradient (a test hook: the two must agree to float rounding).
 Napi::Value NarLinear(const Napi::CallbackInfo& info) {
@@ -432,11 +428,7 @@ Napi::Value NarLinear(const Napi::CallbackInfo& info) {
       y.backward(up);
       auto r = Napi::Object::New(env);
       auto put = [&](const char* name, const torch::Tensor& t) {
-        if (!t.defined()) return;
-        auto c = t.contiguous();
-        auto a = Napi::Float32Array::New(env, c.numel());
-        if (c.numel() > 0) std::memcpy(a.Data(), c.data_ptr<float>(), c.numel() * sizeof(float));
-        r.Set(name, a);
+        if (t.defined()) r.Set(name, float32_array(env, t));
       };
       put("output", y.detach());
       put("dx", x.grad());
@@ -451,6 +443,7 @@ Napi::Value NarLinear(const Napi::CallbackInfo& info) {
     return r;
   });
 }
+
 }  // namespace
 
 void register_nar(Napi::Env env, Napi::Object exports) {
