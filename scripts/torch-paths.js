@@ -74,7 +74,7 @@ function paths() {
   // c10d + Gloo (data parallelism) when LibTorch ships the c10d headers and Gloo's are installed (CMakeLists.txt does the same)
   const c10d = fs.existsSync(path.join(include[0], 'torch', 'csrc', 'distributed', 'c10d', 'ProcessGroupGloo.hpp'));
   const glooDir = [include[0], '/usr/include', '/usr/local/include'].find((d) => fs.existsSync(path.join(d, 'gloo', 'algorithm.h')));
-  const cflags = [abiFlag(dir, prefix), ...(c10d && glooDir ? ['-DTORCHNAS_HAVE_C10D', '-DUSE_C10D_GLOO', '-DUSE_DISTRIBUTED', `-I${glooDir}`] : [])].filter(Boolean).join(' ');
+  const cflags = [abiFlag(dir, prefix), ...(c10d && glooDir ? ['-DTORCHNAS_HAVE_C10D', '-DTORCHNAS_HAVE_GLOO', '-DUSE_C10D_GLOO', '-DUSE_DISTRIBUTED', `-I${glooDir}`] : [])].filter(Boolean).join(' ');
   return { include: include.join(' '), lib, libs: libs.join(' '), cflags, dir };
 }
 

@@ -114,12 +114,16 @@ export interface NativeSmallCnn extends NativeModule {
 
 /**
  * One process's membership of a c10d process group (TCPStore rendezvous at the master address, Gloo collectives on
- * CPU tensors). Collectives must be called in the same order on every rank.
+ * CPU tensors or NCCL's on CUDA ones). Collectives must be called in the same order on every rank.
  */
 export interface NativeDistributed {
   readonly rank: number;
   readonly worldSize: number;
   readonly closed: boolean;
+  /** 'gloo' or 'nccl'. */
+  readonly backend: string;
+  /** The device its collectives run on ('cpu' for Gloo, 'cuda:N' for NCCL). */
+  readonly device: string;
   /** Sum (or mean) of a tensor over the ranks, as a new tensor. */
   allReduce(tensor: NativeTensor, options?: { mean?: boolean }): Promise<NativeTensor>;
   /** Every rank's tensor (same shape everywhere), in rank order. */
@@ -134,8 +138,23 @@ export interface NativeDistributed {
 export interface NativeDistributedClass {
   /** False where the addon was built without c10d (connect then fails with DISTRIBUTED_UNAVAILABLE). */
   readonly available: boolean;
-  /** Joins the group: resolves once every rank has reached the store at masterAddr:masterPort. */
-  connect(options: { rank: number; worldSize: number; masterAddr?: string; masterPort?: number; timeoutMs?: number; bucketBytes?: number }): Promise<NativeDistributed>;
+  /** The backends built in: 'gloo' (CPU; Debian's LibTorch with libgloo-dev) and/or 'nccl' (a CUDA LibTorch with NCCL's headers). */
+  readonly backends: string[];
+  /**
+   * Joins the group: resolves once every rank has reached the store at masterAddr:masterPort. `device` (default
+   * 'cpu') is where the collectives run: NCCL on a CUDA device where built, else Gloo; `backend` forces one.
+   * Tensors elsewhere than the group's device go through a copy there.
+   */
+  connect(options: {
+    rank: number;
+    worldSize: number;
+    masterAddr?: string;
+    masterPort?: number;
+    timeoutMs?: number;
+    bucketBytes?: number;
+    device?: string;
+    backend?: string;
+  }): Promise<NativeDistributed>;
 }
 
 export interface NativeGenerator {
@@ -716,7 +735,7 @@ export interface NativeBinding {
   /** The ranker's rank loss of one batch (float64): mean over ordered pairs i≠j of log(1 + exp(−(s_i − s_j)·sign(y_i − y_j))). */
   narRankLoss(scores: ArrayLike<number>, labels: ArrayLike<number>): number;
   /** Test hook: the ranker's training dropout (hashed mask) on `values`, and its gradient for upstream ones. */
-  narDropout(values: ArrayLike<number>, p: number, seed: number, threads?: number): { output: Float32Array; gradient: Float32Array };
+  narDropout(values: ArrayLike<number>, p: number, seed: number, threads?: number, float64?: boolean): { output: Float32Array; gradient: Float32Array };
   /** Test hook: the ranker's fused attention and ATen's composition on the same seeded inputs (ops/attention.h). */
   narAttention(options: {
     g: number; bq: number; lq: number; b: number; lk: number; heads: number; d: number; p: number; seed: number;

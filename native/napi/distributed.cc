@@ -7,6 +7,12 @@
 namespace torchnas::napi {
 
 namespace {
+Napi::Array string_array(Napi::Env env, const std::vector<std::string>& items) {
+  auto arr = Napi::Array::New(env, items.size());
+  for (size_t i = 0; i < items.size(); ++i) arr.Set(static_cast<uint32_t>(i), Napi::String::New(env, items[i]));
+  return arr;
+}
+
 // The handle a connect job made, handed to the constructor through an External.
 struct PendingHandle {
   DistributedHandle handle;
@@ -19,6 +25,7 @@ void DistributedWrap::Register(Napi::Env env, Napi::Object exports) {
       {
           StaticMethod("connect", &DistributedWrap::Connect),
           StaticValue("available", Napi::Boolean::New(env, distributed_available())),
+          StaticValue("backends", string_array(env, distributed_backends())),
           InstanceMethod("allReduce", &DistributedWrap::AllReduce),
           InstanceMethod("allGather", &DistributedWrap::AllGather),
           InstanceMethod("broadcast", &DistributedWrap::Broadcast),
@@ -26,7 +33,8 @@ void DistributedWrap::Register(Napi::Env env, Napi::Object exports) {
           InstanceMethod("close", &DistributedWrap::Close),
       },
       {getter<DistributedWrap, &DistributedWrap::Rank>("rank"), getter<DistributedWrap, &DistributedWrap::WorldSize>("worldSize"),
-       getter<DistributedWrap, &DistributedWrap::Closed>("closed")});
+       getter<DistributedWrap, &DistributedWrap::Closed>("closed"), getter<DistributedWrap, &DistributedWrap::Backend>("backend"),
+       getter<DistributedWrap, &DistributedWrap::Device>("device")});
   exports.Set(kClassName, ctor);
 }
 
@@ -36,6 +44,8 @@ DistributedWrap::DistributedWrap(const Napi::CallbackInfo& info) : Napi::ObjectW
   handle_ = pending->handle;
   rank_ = handle_.context->rank();
   world_size_ = handle_.context->world_size();
+  backend_ = handle_.context->backend();
+  device_ = handle_.context->device().str();
 }
 
 const DistributedHandle& DistributedWrap::alive(Napi::Env env) const {
@@ -58,6 +68,8 @@ Napi::Value DistributedWrap::Connect(const Napi::CallbackInfo& info) {
   s.master_port = option_int(o, "masterPort", s.master_port, "options");
   s.timeout_ms = option_int(o, "timeoutMs", s.timeout_ms, "options");
   s.bucket_bytes = option_int(o, "bucketBytes", s.bucket_bytes, "options");
+  s.device = option_string(o, "device", s.device, "options");
+  s.backend = option_string(o, "backend", s.backend, "options");
   if (s.world_size < 1) throw_invalid(env, "options.worldSize must be an integer >= 1");
   if (s.rank < 0 || s.rank >= s.world_size) throw_invalid(env, "options.rank must be in 0..worldSize-1");
   if (s.bucket_bytes < 1024) throw_invalid(env, "options.bucketBytes must be >= 1024");
@@ -74,6 +86,8 @@ Napi::Value DistributedWrap::Connect(const Napi::CallbackInfo& info) {
 Napi::Value DistributedWrap::Rank(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), static_cast<double>(rank_)); }
 Napi::Value DistributedWrap::WorldSize(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), static_cast<double>(world_size_)); }
 Napi::Value DistributedWrap::Closed(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), !handle_.context); }
+Napi::Value DistributedWrap::Backend(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), backend_); }
+Napi::Value DistributedWrap::Device(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), device_); }
 
 // allReduce(tensor, {mean}) → a new tensor holding the sum (or mean) over the ranks.
 Napi::Value DistributedWrap::AllReduce(const Napi::CallbackInfo& info) {

@@ -32,6 +32,8 @@ class DistributedWrap : public Napi::ObjectWrap<DistributedWrap> {
   Napi::Value Rank(const Napi::CallbackInfo& info);
   Napi::Value WorldSize(const Napi::CallbackInfo& info);
   Napi::Value Closed(const Napi::CallbackInfo& info);
+  Napi::Value Backend(const Napi::CallbackInfo& info);
+  Napi::Value Device(const Napi::CallbackInfo& info);
   Napi::Value AllReduce(const Napi::CallbackInfo& info);
   Napi::Value AllGather(const Napi::CallbackInfo& info);
   Napi::Value Broadcast(const Napi::CallbackInfo& info);
@@ -41,6 +43,7 @@ class DistributedWrap : public Napi::ObjectWrap<DistributedWrap> {
 
   DistributedHandle handle_;
   int64_t rank_ = 0, world_size_ = 1;
+  std::string backend_, device_;
 };
 
 void register_distributed(Napi::Env env, Napi::Object exports);

@@ -328,7 +328,8 @@ Napi::Value NarRankLoss(const Napi::CallbackInfo& info) {
 
 // narDropout(values, p, seed, threads?) → { output, gradient }: the ranker's training dropout (ops/dropout.h) on
 // a float32 vector with a generator seeded `seed`, and the gradient it passes back for an upstream gradient of
-// ones, on `threads` intra-op threads (a test hook: mask statistics, determinism across thread counts).
+// ones, on `threads` intra-op threads (a test hook: mask statistics, determinism across thread counts). `float64`
+// true runs it on a float64 tensor: the path other devices (CUDA) and dtypes take, which must drop the same elements.
 Napi::Value NarDropout(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   auto values = read_numbers(info[0], "values");
@@ -337,6 +338,7 @@ Napi::Value NarDropout(const Napi::CallbackInfo& info) {
   if (!(p >= 0 && p < 1)) throw_invalid(env, "p must be in [0, 1)");
   const int64_t seed = read_int_in(info[2], "seed", 0, int64_t(1) << 53);
   const int64_t threads = info[3].IsUndefined() ? 0 : read_int_in(info[3], "threads", 1, 64);
+  const bool float64 = !info[4].IsUndefined() && read_bool(info[4], "float64");
   return guarded(env, [&]() -> Napi::Value {
     struct Threads {
       explicit Threads(int n) { apply_job_threads(n); }
@@ -344,16 +346,12 @@ Napi::Value NarDropout(const Napi::CallbackInfo& info) {
     } scoped(static_cast<int>(threads));
     torch::AutoGradMode grad_on(true);
     auto gen = at::make_generator<at::CPUGeneratorImpl>(static_cast<uint64_t>(seed));
-    auto x = torch::tensor(values, torch::kFloat64).to(torch::kFloat32).requires_grad_(true);
+    auto x = torch::tensor(values, torch::kFloat64).to(float64 ? torch::kFloat64 : torch::kFloat32).requires_grad_(true);
     auto y = hashed_dropout(x, p, gen);
     y.backward(torch::ones_like(y));
-    auto out = Napi::Float32Array::New(env, values.size());
-    auto grad = Napi::Float32Array::New(env, values.size());
-    std::memcpy(out.Data(), y.detach().data_ptr<float>(), values.size() * sizeof(float));
-    std::memcpy(grad.Data(), x.grad().data_ptr<float>(), values.size() * sizeof(float));
     auto r = Napi::Object::New(env);
-    r.Set("output", out);
-    r.Set("gradient", grad);
+    r.Set("output", float32_array(env, y.detach()));
+    r.Set("gradient", float32_array(env, x.grad()));
     return r;
   });
 }

@@ -18,6 +18,8 @@ export interface TorchnasInfo {
   mkldnn: boolean;
   /** The GEMM behind the NAR ranker's linears (native/core/ops/gemm.h): 'onednn' or 'aten'. */
   sgemm: 'onednn' | 'aten';
+  /** c10d backends built into the addon ('gloo', 'nccl'); empty: data parallelism unavailable. */
+  distributed: string[];
   node: string;
   platform: string;
   /** Absolute path of the loaded addon file (a local build or a shipped prebuild). */
@@ -79,6 +81,7 @@ export function info(): TorchnasInfo {
     interopThreads: r.interopThreads,
     mkldnn: r.mkldnn,
     sgemm: r.sgemm,
+    distributed: [...b.Distributed.backends],
     node: process.version,
     platform: `${process.platform}-${process.arch}`,
     addon: addonPath() ?? '',
@@ -95,10 +98,20 @@ export function info(): TorchnasInfo {
 
 /**
  * Checks that a device exists and returns its canonical name ('cuda' → 'cuda:0').
+ * In a worker of `torchnas launch` (or torchrun: LOCAL_RANK set, WORLD_SIZE > 1) a bare 'cuda' means this worker's
+ * own GPU, cuda:(LOCAL_RANK mod the GPUs visible), as a torchrun script's `torch.cuda.set_device(local_rank)` does;
+ * 'cuda:N' is taken as written.
  * Throws TorchnasError DEVICE_UNAVAILABLE (no CUDA / no such index) or INVALID_ARGUMENT (unknown name).
  */
 export function resolveDevice(spec: string): string {
-  return native().checkDevice(spec);
+  const b = native();
+  const local = Number(process.env.LOCAL_RANK);
+  const world = Number(process.env.WORLD_SIZE);
+  if (spec === 'cuda' && Number.isInteger(local) && local >= 0 && world > 1) {
+    const count = b.info().cudaDeviceCount;
+    if (count > 0) return b.checkDevice(`cuda:${local % count}`);
+  }
+  return b.checkDevice(spec);
 }
 
 /** Seeds LibTorch's generators (CPU and CUDA). */

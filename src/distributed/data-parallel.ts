@@ -12,16 +12,41 @@ import { TorchnasError } from '../core/errors';
 import { tensor } from '../core/tensor';
 import { Random } from '../core/random';
 import { native, NativeDistributed } from '../native';
+import { resolveDevice } from '../core/device';
 import { launchEnvironment, LaunchEnvironment } from './launch';
 
-/** Joins the process group described by `env` (default: RANK, WORLD_SIZE, … of this process); undefined when not launched or a world of one. */
-export async function joinProcessGroup(env: LaunchEnvironment | undefined = launchEnvironment(), options: { timeoutMs?: number } = {}): Promise<NativeDistributed | undefined> {
+/**
+ * Joins the process group described by `env` (default: RANK, WORLD_SIZE, … of this process); undefined when not
+ * launched or a world of one. `device` is the run's device: on CUDA the collectives use NCCL where the addon has it
+ * (else Gloo through CPU copies); `backend` ('gloo' | 'nccl', default from TORCHNAS_DIST_BACKEND, else by device)
+ * overrides that choice.
+ */
+export async function joinProcessGroup(
+  env: LaunchEnvironment | undefined = launchEnvironment(),
+  options: { timeoutMs?: number; device?: string; backend?: string } = {},
+): Promise<NativeDistributed | undefined> {
   if (!env || env.worldSize === 1) return undefined;
   const b = native();
   if (!b.Distributed.available) {
-    throw new TorchnasError('this torchnas build has no c10d process groups (its LibTorch lacks the c10d/Gloo headers; Debian: apt-get install libgloo-dev, then rebuild)', 'DISTRIBUTED_UNAVAILABLE');
+    throw new TorchnasError(
+      'this torchnas build has no c10d process groups (its LibTorch lacks the c10d/Gloo headers and has no CUDA with NCCL; Debian: apt-get install libgloo-dev, then rebuild)',
+      'DISTRIBUTED_UNAVAILABLE',
+    );
   }
-  return b.Distributed.connect({ rank: env.rank, worldSize: env.worldSize, masterAddr: env.masterAddr, masterPort: env.masterPort, timeoutMs: options.timeoutMs });
+  const device = resolveDevice(options.device ?? 'cpu');
+  const backend = options.backend ?? (process.env.TORCHNAS_DIST_BACKEND || undefined);
+  const nccl = backend === 'nccl' || (backend === undefined && device.startsWith('cuda') && b.Distributed.backends.includes('nccl'));
+  const perHost = Number(process.env.LOCAL_WORLD_SIZE);
+  const gpus = b.info().cudaDeviceCount;
+  if (nccl && Number.isInteger(perHost) && perHost > gpus) {
+    // NCCL refuses two ranks on one GPU (at its first collective, after everyone has loaded the data): say so up front.
+    throw new TorchnasError(
+      `NCCL needs a GPU per rank: ${perHost} ranks on this host but ${gpus} GPU${gpus === 1 ? '' : 's'}; launch at most ${gpus} per host` +
+        (b.Distributed.backends.includes('gloo') ? ', or set TORCHNAS_DIST_BACKEND=gloo' : ''),
+      'INVALID_ARGUMENT',
+    );
+  }
+  return b.Distributed.connect({ rank: env.rank, worldSize: env.worldSize, masterAddr: env.masterAddr, masterPort: env.masterPort, timeoutMs: options.timeoutMs, device, backend });
 }
 
 /**

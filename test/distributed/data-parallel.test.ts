@@ -126,4 +126,33 @@ withC10d('two processes on one host', () => {
     // bad options are refused at the call, before any job starts
     expect(() => native().Distributed.connect({ rank: 2, worldSize: 2 })).toThrow(/options\.rank must be in 0\.\.worldSize-1/);
   });
+
+  test('the backend follows the device: Gloo on CPU (a world of one runs every collective); NCCL only where built, on CUDA', async () => {
+    const b = native();
+    expect(b.Distributed.backends).toContain('gloo');
+    const cudaBuilt = b.Distributed.backends.includes('nccl');
+    const d = await b.Distributed.connect({ rank: 0, worldSize: 1, masterPort: await freePort(), timeoutMs: 20000, device: 'cpu' });
+    try {
+      expect({ backend: d.backend, device: d.device }).toEqual({ backend: 'gloo', device: 'cpu' });
+      const sum = await d.allReduce(new b.Tensor(Float32Array.from([1.5, -2]), [2]), { mean: true });
+      expect(Array.from(sum.toArray())).toEqual([1.5, -2]);
+      expect((await d.allGather(new b.Tensor(Float64Array.from([3]), [1]))).map((t) => Array.from(t.toArray()))).toEqual([[3]]);
+      await d.barrier();
+    } finally {
+      d.close();
+    }
+    // refused before any rendezvous: an unknown backend, NCCL without CUDA (or not built), a device that is not there
+    await expect(b.Distributed.connect({ rank: 0, worldSize: 1, masterPort: await freePort(), backend: 'mpi' })).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      message: expect.stringMatching(/unknown backend 'mpi': expected 'gloo' or 'nccl'/),
+    });
+    await expect(b.Distributed.connect({ rank: 0, worldSize: 1, masterPort: await freePort(), backend: 'nccl' })).rejects.toMatchObject(
+      cudaBuilt
+        ? { code: 'INVALID_ARGUMENT', message: expect.stringMatching(/the NCCL backend needs a CUDA device, got 'cpu'/) }
+        : { code: 'DISTRIBUTED_UNAVAILABLE', message: expect.stringMatching(/backend 'nccl' is not built into this torchnas \(built: gloo\)/) },
+    );
+    if (!b.info().cuda) {
+      await expect(b.Distributed.connect({ rank: 0, worldSize: 1, masterPort: await freePort(), device: 'cuda' })).rejects.toMatchObject({ code: 'DEVICE_UNAVAILABLE' });
+    }
+  });
 });

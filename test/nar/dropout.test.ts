@@ -45,6 +45,14 @@ describe('hashed dropout', () => {
     expect(Math.abs(agree / n - 0.82)).toBeLessThan(0.005);
   });
 
+  test('the path of other devices and dtypes (CUDA; float64 here) drops exactly the elements the float32 CPU kernel drops', () => {
+    const a = native().narDropout(values, 0.25, 9, 1);
+    const b = native().narDropout(values, 0.25, 9, 1, true);
+    expect(Buffer.from(b.output.buffer).equals(Buffer.from(a.output.buffer))).toBe(true);
+    expect(Buffer.from(b.gradient.buffer).equals(Buffer.from(a.gradient.buffer))).toBe(true);
+    expect(Buffer.from(native().narDropout(values, 0.25, 10, 1, true).output.buffer).equals(Buffer.from(a.output.buffer))).toBe(false);
+  });
+
   test('p outside [0, 1) is a clear error', () => {
     expect(() => native().narDropout([1, 2], 1, 0)).toThrow(/p must be in \[0, 1\)/);
     expect(() => native().narDropout([1, 2], -0.1, 0)).toThrow(/p must be in \[0, 1\)/);

@@ -1,7 +1,9 @@
 // Data parallelism on PyTorch's c10d (no protocol of our own): a TCPStore at the master address for rendezvous
-// and a Gloo process group (CPU tensors) for the collectives. Built only where the LibTorch found ships the c10d
-// and Gloo headers (TORCHNAS_HAVE_C10D, set by CMakeLists.txt / scripts/torch-paths.js); elsewhere every entry
-// point fails with DISTRIBUTED_UNAVAILABLE.
+// and a process group for the collectives: Gloo (CPU tensors) or, on a CUDA device, NCCL. Built only where the
+// LibTorch found ships the c10d headers with Gloo's (TORCHNAS_HAVE_GLOO) and/or has CUDA with NCCL's headers
+// (TORCHNAS_HAVE_NCCL), as set by CMakeLists.txt / scripts/torch-paths.js; elsewhere every entry point fails with
+// DISTRIBUTED_UNAVAILABLE. A tensor not on the group's device (a CPU metric on an NCCL group, say) goes through a
+// copy on that device, so callers need not care which backend runs.
 #pragma once
 #include <torch/types.h>
 
@@ -20,9 +22,15 @@ struct DistributedSettings {
   int64_t timeout_ms = 300000;  // rendezvous and every collective
   // Gradient all-reduce packs gradients into flat buckets of at most this many bytes (like DDP's bucket_cap_mb).
   int64_t bucket_bytes = 25 << 20;
+  // Where the collectives run: "cpu" (Gloo) or "cuda[:N]" (NCCL where built, else Gloo through CPU copies).
+  std::string device = "cpu";
+  // "" (by device: nccl on CUDA where built, else gloo), "gloo" or "nccl".
+  std::string backend;
 };
 
+// Whether any backend is built in; the names of those built ("gloo", "nccl").
 bool distributed_available();
+std::vector<std::string> distributed_backends();
 
 class DistributedContext {
  public:
@@ -36,6 +44,9 @@ class DistributedContext {
   int64_t rank() const { return settings_.rank; }
   int64_t world_size() const { return settings_.world_size; }
   const DistributedSettings& settings() const { return settings_; }
+  // "gloo" or "nccl", and the device its collectives run on.
+  const std::string& backend() const;
+  torch::Device device() const;
 
   // In place: every rank's tensors become root's (parameters and buffers at the start of a run).
   void broadcast(const std::vector<torch::Tensor>& tensors, int64_t root = 0);

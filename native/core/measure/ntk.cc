@@ -1,7 +1,6 @@
 #include "ntk.h"
 
 #include <torch/autograd.h>
-#include <torch/linalg.h>
 
 #include <ATen/Parallel.h>
 
@@ -93,7 +92,7 @@ torch::Tensor gradient_row(const torch::Tensor& output, const std::vector<torch:
 }  // namespace
 
 NtkResult condition_number_of(const torch::Tensor& kernel, const NtkSettings& settings) {
-  auto eig = torch::linalg::eigvalsh(kernel, "L");  // ascending
+  auto eig = at::linalg_eigvalsh(kernel, "L");  // ascending
   double lo = eig[0].item<double>();
   double hi = eig[eig.size(0) - 1].item<double>();
   double kappa = hi / lo;

@@ -97,8 +97,13 @@ struct HashedDropoutFunction : public torch::autograd::Function<HashedDropoutFun
 torch::Tensor hashed_dropout(const torch::Tensor& x, double p, at::Generator& gen) {
   if (!(p >= 0 && p < 1)) fail("INVALID_ARGUMENT", "dropout probability must be in [0, 1), got " + std::to_string(p));
   if (!x.device().is_cpu() || x.scalar_type() != torch::kFloat32) {
-    auto mask = torch::empty_like(x).bernoulli_(1 - p, gen);
-    return x * mask.div_(1 - p);
+    // Another device or dtype: the CPU path's mask (same key from the same CPU generator, same element indices),
+    // built on the CPU and moved over, so a CUDA run drops exactly the elements a CPU run with the same seed drops.
+    const uint64_t key = draw_dropout_key(gen);
+    auto ones = torch::ones({x.numel()}, torch::kFloat32);
+    auto mask = torch::empty_like(ones);
+    masked_copy(mask.data_ptr<float>(), ones.data_ptr<float>(), ones.numel(), dropout_mask(key, p));
+    return x * mask.view(x.sizes()).to(x.device(), x.scalar_type());
   }
   const uint64_t key = draw_dropout_key(gen);
   return HashedDropoutFunction::apply(x, p, static_cast<int64_t>(key));

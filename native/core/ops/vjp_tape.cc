@@ -6,9 +6,18 @@
 #include <ATen/Dispatch.h>
 #include <ATen/Parallel.h>
 #include <torch/nn/functional/pooling.h>
+#include <torch/version.h>
 
 #include <algorithm>
 #include <utility>
+#include <variant>
+
+// Conv options hold their padding in c10::variant in LibTorch 1.x and in std::variant from 2.0 on.
+#if TORCH_VERSION_MAJOR >= 2
+namespace variant_ns = std;
+#else
+namespace variant_ns = c10;
+#endif
 
 namespace torchnas {
 
@@ -74,13 +83,13 @@ torch::Tensor VjpTape::conv(torch::nn::Conv2d& conv, const torch::Tensor& x) {
   bool in_needs = needs_grad(x, "conv");
   const auto& o = conv->options;
   if (o.groups() != 1) throw VjpTapeUnsupported(unsupported_ = "grouped convolutions (groups " + std::to_string(o.groups()) + ")");
-  if (!c10::holds_alternative<torch::ExpandingArray<2>>(o.padding())) throw VjpTapeUnsupported(unsupported_ = "convolutions with string padding");
+  if (!variant_ns::holds_alternative<torch::ExpandingArray<2>>(o.padding())) throw VjpTapeUnsupported(unsupported_ = "convolutions with string padding");
   node->inputs = {x};
   node->input_needs = {in_needs};
   node->weight = conv->weight;
   node->stride = std::vector<int64_t>(o.stride()->begin(), o.stride()->end());
-  if (c10::holds_alternative<torch::ExpandingArray<2>>(o.padding())) {
-    const auto& p = c10::get<torch::ExpandingArray<2>>(o.padding());
+  if (variant_ns::holds_alternative<torch::ExpandingArray<2>>(o.padding())) {
+    const auto& p = variant_ns::get<torch::ExpandingArray<2>>(o.padding());
     node->padding = std::vector<int64_t>(p->begin(), p->end());
   } else {
     node->padding = {0, 0};

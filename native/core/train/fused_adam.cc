@@ -3,6 +3,9 @@
 #include <torch/autograd.h>
 
 #include <cmath>
+#include <sstream>
+#include <string>
+#include <type_traits>
 
 #include "../errors.h"
 
@@ -33,9 +36,23 @@ void adam_sweep(float* p, const float* g, float* m, float* v, int64_t n, const A
   }
 }
 
+// The optimizer's state map: keyed by the printed TensorImpl address in LibTorch 1.x, by the address itself in 2.x.
+using StateMap = std::decay_t<decltype(std::declval<torch::optim::Optimizer&>().state())>;
+
+// (A template, so that the branch for the other LibTorch is discarded.)
+template <typename Map>
+typename Map::key_type state_key(const torch::Tensor& p) {
+  if constexpr (std::is_same_v<typename Map::key_type, std::string>) {
+    std::ostringstream s;  // what 1.x's c10::guts::to_string does
+    s << p.unsafeGetTensorImpl();
+    return s.str();
+  } else {
+    return p.unsafeGetTensorImpl();
+  }
+}
+
 template <typename Options>
-void fused_step(std::vector<torch::optim::OptimizerParamGroup>& groups,
-                ska::flat_hash_map<std::string, std::unique_ptr<torch::optim::OptimizerParamState>>& states, bool decoupled) {
+void fused_step(std::vector<torch::optim::OptimizerParamGroup>& groups, StateMap& states, bool decoupled) {
   for (auto& group : groups) {
     auto& o = static_cast<Options&>(group.options());
     if (o.amsgrad()) fail("INVALID_ARGUMENT", "the fused Adam does not implement amsgrad");
@@ -46,7 +63,7 @@ void fused_step(std::vector<torch::optim::OptimizerParamGroup>& groups,
           !grad.is_cpu() || !grad.is_contiguous() || grad.numel() != p.numel()) {
         fail("INTERNAL", "the fused Adam needs contiguous float32 CPU parameters and gradients");
       }
-      const auto key = c10::guts::to_string(p.unsafeGetTensorImpl());
+      const auto key = state_key<StateMap>(p);
       auto found = states.find(key);
       if (found == states.end()) {  // torch's lazy initialisation, same state type
         auto state = std::make_unique<torch::optim::AdamParamState>();

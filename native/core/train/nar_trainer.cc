@@ -118,7 +118,7 @@ NarEpochStats NarTrainer::train_epoch(const torch::Tensor& features, const torch
     double ce_value = 0, rank_value = 0;
     const double lr = loop_->lr(0);
     auto loss = loop_->step(0, [&] {
-      auto f = model_->forward(x, buckets.means(), &gen);
+      auto f = model_->forward(x, on_device(buckets.means()), &gen);
       auto ce = torch::nn::functional::cross_entropy(f.tier_logits, t);
       torch::Tensor total = ce;
       ce_value = ce.item<double>();
@@ -160,7 +160,7 @@ NarPrediction NarTrainer::validate(const torch::Tensor& features, const torch::T
   for (int64_t s = 0; s < n; s += batch_size) {
     const int64_t len = std::min(batch_size, n - s);
     auto x = on_device(x_all.narrow(0, s, len));
-    auto f = model_->forward(x, buckets.means());
+    auto f = model_->forward(x, on_device(buckets.means()));
     buckets.add(f.enc, t_all.narrow(0, s, len));
     logits.push_back(f.tier_logits.cpu());
     scores.push_back(f.score.reshape({-1}).cpu());
@@ -222,7 +222,7 @@ NarPrediction NarTrainer::predict(const torch::Tensor& features, const torch::Te
 NarPrediction NarTrainer::rank_search_batch(const torch::Tensor& features) {
   torch::NoGradGuard no_grad;
   model_->eval();
-  auto f = model_->forward(on_device(features.to(torch::kFloat32)), search_buckets_.means());
+  auto f = model_->forward(on_device(features.to(torch::kFloat32)), on_device(search_buckets_.means()));
   auto predicted = f.tier_logits.argmax(1);
   search_buckets_.add(f.enc, predicted);  // by PREDICTED tier (§5)
   return {torch::softmax(f.tier_logits, 1).cpu(), f.score.reshape({-1}).cpu()};

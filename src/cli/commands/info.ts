@@ -20,6 +20,7 @@ export const infoCommand = defineCommand({
         `devices    ${i.devices.join(', ')}`,
         `threads    ${i.threads} intra-op, ${i.interopThreads} inter-op`,
         `MKL-DNN    ${i.mkldnn ? 'yes' : 'no'}`,
+        `c10d       ${i.distributed.length ? i.distributed.join(', ') : 'none (DISTRIBUTED_UNAVAILABLE)'}`,
         `GEMM       ${i.sgemm === 'onednn' ? "oneDNN's sgemm (NAR ranker's linears)" : "ATen's (the BLAS)"}`,
         `BLAS       ${i.blas.length ? i.blas.join(', ') : 'none mapped'}`,
         ...(i.openblas ? [`OpenBLAS   ${i.openblas.config.trim()} (${i.openblas.parallel}, ${i.openblas.threads} thread${i.openblas.threads === 1 ? '' : 's'})`] : []),

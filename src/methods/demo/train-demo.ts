@@ -74,7 +74,7 @@ export async function trainDemo(options: TrainDemoOptions = {}): Promise<TrainDe
   const epochs = options.epochs ?? 1;
   const resume = options.resume !== undefined ? readResumePoint(options.resume, 'train-demo') : undefined;
   const seed = options.seed ?? resume?.identity.seed ?? 0;
-  const dist = options.distributed !== undefined ? options.distributed : await joinProcessGroup();
+  const dist = options.distributed !== undefined ? options.distributed : await joinProcessGroup(undefined, { device: options.device ?? 'cpu' });
   const joined = options.distributed === undefined && dist !== null && dist !== undefined;
   const rank = dist?.rank ?? 0;
   const world = dist?.worldSize ?? 1;

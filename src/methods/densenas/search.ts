@@ -308,7 +308,7 @@ export async function runDenseSearch(config: DenseNasConfig, options: DenseSearc
   const resume = options.resume !== undefined ? readResumePoint(options.resume, 'densenas search') : undefined;
   if (resume) options = { ...resumedOptions(resume.identity.settings), ...definedOnly(options) };
   const seed = options.seed ?? resume?.identity.seed ?? config.train_params.seed;
-  const dist = options.distributed !== undefined ? options.distributed : await joinProcessGroup();
+  const dist = options.distributed !== undefined ? options.distributed : await joinProcessGroup(undefined, { device: options.device ?? 'cpu' });
   const joined = options.distributed === undefined && dist !== null && dist !== undefined;
   const rank = dist?.rank ?? 0;
   const world = dist?.worldSize ?? 1;

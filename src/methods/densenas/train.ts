@@ -97,7 +97,7 @@ export async function readDerived(source: string): Promise<DerivedSource> {
 
 /** Trains the network of `source`: a net_config file or search folder (see readDerived), or an already parsed one. */
 export async function trainDerivedNet(source: string | DerivedSource, options: DenseTrainOptions = {}): Promise<DenseTrainResult> {
-  const dist = options.distributed !== undefined ? options.distributed : await joinProcessGroup();
+  const dist = options.distributed !== undefined ? options.distributed : await joinProcessGroup(undefined, { device: options.device ?? 'cpu' });
   const joined = options.distributed === undefined && dist !== null && dist !== undefined;
   try {
     return await trainOn(source, dist ?? undefined, options);

@@ -192,7 +192,7 @@ async function copyAtomic(from: string, to: string): Promise<void> {
 }
 
 export async function trainNarRanker(config: NarConfig, options: TrainNarOptions = {}): Promise<TrainNarResult> {
-  const dist = options.distributed !== undefined ? options.distributed : await joinProcessGroup();
+  const dist = options.distributed !== undefined ? options.distributed : await joinProcessGroup(undefined, { device: options.device ?? config.device ?? 'cpu' });
   const joined = options.distributed === undefined && dist !== null && dist !== undefined;
   try {
     return await trainRanker(config, options, dist ?? undefined);
