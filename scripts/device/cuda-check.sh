@@ -32,7 +32,7 @@ if [ "${SKIP_BUILD:-0}" != 1 ]; then
     -DCMAKE_LIBRARY_OUTPUT_DIRECTORY="$PWD/build/Release" > "$OUT/build.log" 2>&1 &&
     ninja -C build -k 0 >> "$OUT/build.log" 2>&1
   rc=$?
-  grep -E "torchnas:|error" "$OUT/build.log" | head -40 | tee -a "$log"
+  grep -E "^-- torchnas:|error:" "$OUT/build.log" | head -40 | tee -a "$log"
   say "build rc=$rc in $((SECONDS - t0)) s"
   [ $rc -eq 0 ] || exit 1
 fi
