@@ -14,6 +14,7 @@ import { runTenasCorrelate, runTenasScore, runTenasSearch, scoreOptionsFrom, Ten
 import { scoreArchitecture } from '../../src/methods/tenas/score';
 import { parseNb201String } from '../../src/spaces/nb201';
 import { compileCli, runCli, spawnCli } from '../helpers/cli';
+import { native } from '../../src/native';
 
 interface PinnedCandidate {
   edge: string;
@@ -160,6 +161,18 @@ describe('flags are validated by the config schema', () => {
     expect(r.stderr).toMatch(/^torchnas tenas (search|score|correlate): error \[CONFIG_INVALID\]: .*nb201\.yaml \(with command-line options\): invalid config: /);
     expect(r.stderr).toMatch(message);
     expect(r.stdout).toBe('');
+  });
+
+  test('--device reaches the device check: an unknown name is INVALID_ARGUMENT, CUDA on a CPU-only build DEVICE_UNAVAILABLE', async () => {
+    const arch = '|nor_conv_3x3~0|+|nor_conv_3x3~0|skip_connect~1|+|skip_connect~0|skip_connect~1|nor_conv_1x1~2|';
+    const bad = await runCli(['tenas', 'score', '--arch', arch, '--data', 'random', '--device', 'gpu']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/error \[INVALID_ARGUMENT\]: unknown device 'gpu'/);
+    if (!native().info().cuda) {
+      const cuda = await runCli(['tenas', 'score', '--arch', arch, '--data', 'random', '--device', 'cuda']);
+      expect(cuda.code).toBe(1);
+      expect(cuda.stderr).toMatch(/error \[DEVICE_UNAVAILABLE\]: device 'cuda' requested but CUDA is not available/);
+    }
   });
 
   test('usage errors: a non-integer, an unknown flag, a subcommand that does not exist, --space on score', async () => {

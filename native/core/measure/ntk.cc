@@ -300,6 +300,14 @@ NtkResult ntk_condition_number_auto(const std::function<torch::Tensor(const torc
                                     const TapedForward& taped_forward, const std::vector<torch::Tensor>& parameters,
                                     const torch::Tensor& inputs, const NtkSettings& settings) {
   if (settings.path == NtkPath::kLoop || !taped_forward) return ntk_condition_number(forward, parameters, inputs, settings);
+  if (!inputs.device().is_cpu()) {
+    // The tape's VJP kernels read and write host memory: on another device (CUDA) the loop path (autograd) runs.
+    const std::string why = "inputs on " + inputs.device().str() + ": the batched tape's kernels run on CPU tensors only";
+    if (settings.path == NtkPath::kBatched) fail("INVALID_ARGUMENT", "the batched NTK path cannot run here: " + why + " (use path 'loop' or 'auto')");
+    auto result = ntk_condition_number(forward, parameters, inputs, settings);
+    result.loop_reason = why;
+    return result;
+  }
   try {
     return ntk_condition_number_batched(taped_forward, parameters, inputs, settings);
   } catch (const VjpTapeUnsupported& e) {

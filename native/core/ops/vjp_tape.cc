@@ -375,6 +375,7 @@ std::vector<torch::Tensor> VjpTape::backward(const torch::Tensor& output, const 
                                              const std::vector<torch::Tensor>& parameters,
                                              const std::function<void()>& between_ops) const {
   if (!supported()) throw VjpTapeUnsupported(unsupported_);
+  if (!output.device().is_cpu()) throw VjpTapeUnsupported("tensors on " + output.device().str() + " (the tape's kernels run on CPU tensors only)");
   auto out_it = known_.find(output.unsafeGetTensorImpl());
   if (out_it == known_.end()) throw VjpTapeUnsupported("the output was not produced by a taped operation");
   if (seeds.dim() != output.dim() + 1 || seeds.sizes().slice(1) != output.sizes()) {

@@ -1,5 +1,7 @@
 #include "training_loop.h"
 
+#include <torch/version.h>
+
 #include "../distributed/process_group.h"
 
 #include "fused_adam.h"
@@ -162,7 +164,13 @@ torch::Tensor TrainingLoop::run_step(const std::vector<size_t>& indices, const s
   for (size_t g : indices) groups.push_back(groups_.at(g).get());
   for (auto* group : groups) {
     apply_schedule(*group);
+    // Zeroed, not reset: PyTorch 1.x's zero_grad (the originals') keeps zero tensors, which the optimizers then
+    // decay and momentum-update (DenseNAS relies on it); LibTorch 2.x resets them by default.
+#if TORCH_VERSION_MAJOR >= 2
+    if (autograd) group->optimizer->zero_grad(/*set_to_none=*/false);
+#else
     if (autograd) group->optimizer->zero_grad();
+#endif
   }
   // Data-parallel: which gradients this step writes, told by each gradient's tensor and version counter before and
   // after (autograd accumulates in place or replaces the tensor); only those are averaged over the ranks.

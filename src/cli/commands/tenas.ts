@@ -22,6 +22,7 @@ const configFlags = {
   mode: { type: 'string', value: 'M', help: 'NTK mode: logit_sum, per_class_trace or full (overrides ntk.mode)' },
   seed: { type: 'string', value: 'N', help: 'seed (overrides seed)' },
   threads: { type: 'string', value: 'N', help: 'LibTorch threads and NTK workers (overrides threads)' },
+  device: { type: 'string', value: 'D', help: 'cpu, cuda or cuda:N (overrides device; on CUDA the NTK runs through autograd, the batched tape being CPU-only)' },
   out: { type: 'string', value: 'DIR', help: 'write DIR/result.json (the shared envelope) and charts' },
   json: { type: 'boolean', help: 'print the result envelope as JSON (no progress bar)' },
 } as const;
@@ -38,6 +39,7 @@ function configFrom(flags: ConfigFlagValues, space?: 'nb201' | 'darts'): TenasCo
     space,
     seed: intFlag(flags.seed, 'seed'),
     threads: intFlag(flags.threads, 'threads'),
+    device: flags.device,
     data: flags.data === undefined ? undefined : { source: flags.data },
     ntk: { batchSize: intFlag(flags.batch, 'batch'), mode: flags.mode as TenasConfig['ntk']['mode'] | undefined },
     search: { repeats: intFlag(flags.repeats, 'repeats') },
