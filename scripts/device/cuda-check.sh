@@ -61,6 +61,8 @@ run ncp-train-cuda 120 node dist/cli/index.js ncp train --config configs/ncp/seg
 run train-demo-cuda 90 node dist/cli/index.js train-demo --device cuda --epochs 1 --limit 10000 --json --out "$w/demo"
 run lut-build-cuda 90 node dist/cli/index.js lut build --config mbv2-small32 --device cuda --min-runs 5 --max-runs 30 --json --out "$w/lut.json"
 run densenas-train-cuda 90 node dist/cli/index.js densenas train --net-config "$w/dsearch" --device cuda --epochs 1 --limit 2000 --json
+run tenas-score-cuda 90 node dist/cli/index.js tenas score --device cuda --data random --arch '|nor_conv_3x3~0|+|nor_conv_3x3~0|skip_connect~1|+|skip_connect~0|skip_connect~1|nor_conv_1x1~2|' --json
+run tenas-correlate-cuda 120 node dist/cli/index.js tenas correlate --device cuda --data random --sample 20 --json
 # NCCL takes one GPU per rank: on a one-GPU machine this must fail at once with a clear error; with two GPUs it is a
 # real two-rank NCCL run.
 run launch-nccl-2 90 node dist/cli/index.js launch --nproc-per-node 2 -- train-demo --device cuda --epochs 1 --limit 2000 --json

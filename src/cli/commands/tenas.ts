@@ -58,7 +58,7 @@ const scoreCommand = (group: string) =>
     {
       name: 'score',
       summary: 'κ_N and R_N of one NB201 architecture',
-      usage: '--arch STR [--space nb201] [--mode M] [--batch N] [--repeats N] [--data SRC] [--seed N] [--threads N] [--config F] [--out DIR] [--json]',
+      usage: '--arch STR [--space nb201] [--mode M] [--batch N] [--repeats N] [--data SRC] [--seed N] [--threads N] [--device D] [--config F] [--out DIR] [--json]',
       flags: {
         space: { type: 'string', value: 'nb201', help: 'search space (only nb201)' },
         arch: { type: 'string', value: 'STR', help: 'NB201 arch string, e.g. "|nor_conv_3x3~0|+|nor_conv_3x3~0|skip_connect~1|+|…|", required' },
@@ -90,7 +90,7 @@ const searchCommand = (group: string) =>
     {
       name: 'search',
       summary: 'the TE-NAS pruning search (NB201 or DARTS)',
-      usage: '[--space nb201|darts] [--config F] [--benchmark TABLE] [--queue URL] [--out DIR] [--seed N] [--threads N] [--batch N] [--repeats N] [--data SRC] [--json]',
+      usage: '[--space nb201|darts] [--config F] [--benchmark TABLE] [--queue URL] [--out DIR] [--seed N] [--threads N] [--device D] [--batch N] [--repeats N] [--data SRC] [--json]',
       flags: {
         space: { type: 'string', value: 'nb201|darts', help: 'search space (default the config\'s; darts starts from configs/tenas/darts-cifar10.yaml)' },
         benchmark: { type: 'string', value: 'TABLE', help: 'NB201 table to look the result up in: a path (ncp-trainval.pkl|json[.gz]) or a name (default nb201, bundled)' },
@@ -130,7 +130,7 @@ const correlateCommand = (group: string) =>
     {
       name: 'correlate',
       summary: 'rank correlation of κ_N and R_N with NB201 accuracy over sampled architectures',
-      usage: '[--benchmark TABLE] [--space nb201] [--sample N] [--seed S] [--queue URL] [--config F] [--batch N] [--repeats N] [--data SRC] [--out DIR] [--json]',
+      usage: '[--benchmark TABLE] [--space nb201] [--sample N] [--seed S] [--queue URL] [--config F] [--batch N] [--repeats N] [--data SRC] [--device D] [--out DIR] [--json]',
       flags: {
         space: { type: 'string', value: 'nb201', help: 'search space (only nb201)' },
         benchmark: { type: 'string', value: 'TABLE', help: "NB201 table: a path (ncp-trainval.pkl|json[.gz]) or a name (default the config's benchmark, else nb201, bundled)" },
