@@ -10,8 +10,9 @@
 
 namespace torchnas {
 
-NarBuckets::NarBuckets(int64_t tiers, int64_t n_patch, int64_t d_model)
-    : sums_(torch::zeros({tiers, n_patch, d_model}, torch::kFloat32)), counts_(torch::zeros({tiers}, torch::kFloat32)) {}
+NarBuckets::NarBuckets(int64_t tiers, int64_t n_patch, int64_t d_model, torch::Device device)
+    : sums_(torch::zeros({tiers, n_patch, d_model}, torch::dtype(torch::kFloat32).device(device))),
+      counts_(torch::zeros({tiers}, torch::dtype(torch::kFloat32).device(device))) {}
 
 void NarBuckets::reset() {
   sums_.zero_();
@@ -81,7 +82,7 @@ void check_tiers(const torch::Tensor& tiers, int64_t n_tier) {
 }  // namespace
 
 NarTrainer::NarTrainer(const NarRankerOptions& options, uint64_t seed, const NarOptimSettings& optim, torch::Device device)
-    : device_(device), search_buckets_(options.n_tier, options.n_patch, options.d_model) {
+    : device_(device), search_buckets_(options.n_tier, options.n_patch, options.d_model, device) {
   model_ = NarRanker(options, seed);
   model_->to(device_);
   // The run's generator (dropout) is seeded apart from the init generator's stream.
@@ -101,7 +102,7 @@ NarEpochStats NarTrainer::train_epoch(const torch::Tensor& features, const torch
   auto x_all = on_device(features.to(torch::kFloat32));
   auto y_all = on_device(acc.to(torch::kFloat32));
   auto t_all = on_device(tiers.to(torch::kInt64));
-  NarBuckets buckets(o.n_tier, o.n_patch, o.d_model);  // fresh every epoch (§4.6)
+  NarBuckets buckets(o.n_tier, o.n_patch, o.d_model, device_);  // fresh every epoch (§4.6)
   NarEpochStats stats;
   model_->train();
   at::Generator& gen = loop_->generator();
@@ -118,7 +119,7 @@ NarEpochStats NarTrainer::train_epoch(const torch::Tensor& features, const torch
     double ce_value = 0, rank_value = 0;
     const double lr = loop_->lr(0);
     auto loss = loop_->step(0, [&] {
-      auto f = model_->forward(x, on_device(buckets.means()), &gen);
+      auto f = model_->forward(x, buckets.means(), &gen);
       auto ce = torch::nn::functional::cross_entropy(f.tier_logits, t);
       torch::Tensor total = ce;
       ce_value = ce.item<double>();
@@ -154,13 +155,13 @@ NarPrediction NarTrainer::validate(const torch::Tensor& features, const torch::T
   if (batch_size < 1) fail("INVALID_ARGUMENT", "batchSize must be >= 1");
   torch::NoGradGuard no_grad;
   model_->eval();
-  NarBuckets buckets(o.n_tier, o.n_patch, o.d_model);
+  NarBuckets buckets(o.n_tier, o.n_patch, o.d_model, device_);
   auto x_all = features.to(torch::kFloat32), t_all = tiers.to(torch::kInt64);
   std::vector<torch::Tensor> logits, scores;
   for (int64_t s = 0; s < n; s += batch_size) {
     const int64_t len = std::min(batch_size, n - s);
     auto x = on_device(x_all.narrow(0, s, len));
-    auto f = model_->forward(x, on_device(buckets.means()));
+    auto f = model_->forward(x, buckets.means());
     buckets.add(f.enc, t_all.narrow(0, s, len));
     logits.push_back(f.tier_logits.cpu());
     scores.push_back(f.score.reshape({-1}).cpu());
@@ -191,7 +192,7 @@ torch::Tensor NarTrainer::tier_means(const torch::Tensor& features, const torch:
   if (batch_size < 1) fail("INVALID_ARGUMENT", "batchSize must be >= 1");
   torch::NoGradGuard no_grad;
   model_->eval();
-  NarBuckets buckets(o.n_tier, o.n_patch, o.d_model);
+  NarBuckets buckets(o.n_tier, o.n_patch, o.d_model, device_);
   auto x_all = features.to(torch::kFloat32), t_all = tiers.to(torch::kInt64);
   for (int64_t s = 0; s < n; s += batch_size) {
     const int64_t len = std::min(batch_size, n - s);
@@ -222,7 +223,7 @@ NarPrediction NarTrainer::predict(const torch::Tensor& features, const torch::Te
 NarPrediction NarTrainer::rank_search_batch(const torch::Tensor& features) {
   torch::NoGradGuard no_grad;
   model_->eval();
-  auto f = model_->forward(on_device(features.to(torch::kFloat32)), on_device(search_buckets_.means()));
+  auto f = model_->forward(on_device(features.to(torch::kFloat32)), search_buckets_.means());
   auto predicted = f.tier_logits.argmax(1);
   search_buckets_.add(f.enc, predicted);  // by PREDICTED tier (§5)
   return {torch::softmax(f.tier_logits, 1).cpu(), f.score.reshape({-1}).cpu()};

@@ -17,10 +17,11 @@
 
 namespace torchnas {
 
-// One running mean of encoder outputs per tier (bucket.py): sums and counts, zeros until filled.
+// One running mean of encoder outputs per tier (bucket.py): sums and counts, zeros until filled, on `device` (the
+// ranker's, so even the empty buckets' means can enter its first forward).
 class NarBuckets {
  public:
-  NarBuckets(int64_t tiers, int64_t n_patch, int64_t d_model);
+  NarBuckets(int64_t tiers, int64_t n_patch, int64_t d_model, torch::Device device = torch::kCPU);
   void reset();
   torch::Tensor means() const;  // [T, P, D]
   void add(const torch::Tensor& enc, const torch::Tensor& tiers);  // enc [B, P, D] (detached), tiers [B] int64
